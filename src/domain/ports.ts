@@ -1,0 +1,40 @@
+/**
+ * What the domain needs from the outside world. The WebSocket adapter implements Peer
+ * and RoomSink on Bun's sockets and topics; tests may implement them in memory.
+ */
+import type { RoomId, ServerFrame } from '../protocol/frames.ts'
+
+/** One client connection, as the store sees it. */
+export interface Peer {
+  /** The client's address, for per-address limits. */
+  readonly address: string
+  /** Sends one frame to this connection only. */
+  send(frame: ServerFrame): void
+  /** Starts receiving the room's broadcasts; false when the connection is already closed. */
+  subscribe(room: RoomId): boolean
+  unsubscribe(room: RoomId): void
+  /** Sends a frame to every other subscriber of the room (not to this connection). */
+  publishToOthers(room: RoomId, frame: ServerFrame): void
+  /** Closes the connection with a WebSocket close code and a short reason. */
+  close(code: number, reason: string): void
+}
+
+/** The one fan-out path: sends a frame to every subscriber of a room. */
+export interface RoomSink {
+  publish(room: RoomId, frame: ServerFrame): void
+}
+
+/** Password hashing; async so that a slow hash does not hold up other rooms. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>
+  verify(password: string, hash: string): Promise<boolean>
+}
+
+export type LogFields = Record<string, unknown>
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void
+  info(message: string, fields?: LogFields): void
+  warn(message: string, fields?: LogFields): void
+  error(message: string, fields?: LogFields): void
+}

@@ -1,0 +1,138 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { Client } from './client.ts'
+import type { Clock, TimerHandle } from './clock.ts'
+import { formatId, History } from './history.ts'
+import { TokenBucket } from './token-bucket.ts'
+
+/** One user in one room. A client may be a member of several rooms, under a name in each. */
+export interface Member {
+  readonly client: Client
+  readonly room: Room
+  readonly username: string
+  /** `userKey(username)`: the case-insensitive key in `room.members`. */
+  readonly key: string
+  readonly moderator: boolean
+  /** Shown as typing to the others until `typingTimer` fires. */
+  typing: boolean
+  typingTimer: TimerHandle | undefined
+  lastTypingBroadcastAt: number
+}
+
+export interface Ban {
+  username: string
+  by: string
+  /** Milliseconds since the epoch. */
+  at: number
+}
+
+/** The REST view of a room. */
+export interface RoomView {
+  id: RoomId
+  name: string
+  is_private: boolean
+  max_users: number
+  user_count: number
+  created_at: number
+}
+
+export interface RoomInit {
+  id: RoomId
+  name: string
+  isPrivate: boolean
+  maxUsers: number
+  passwordHash: string | undefined
+  moderatorToken: string
+  /** Default rooms are never deleted. */
+  permanent: boolean
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** A room's state. Only RoomStore changes it. */
+export class Room {
+  readonly id: RoomId
+  readonly name: string
+  readonly isPrivate: boolean
+  readonly maxUsers: number
+  readonly permanent: boolean
+  readonly createdAt: number
+  /** argon2id hash of the password (private rooms only). */
+  readonly passwordHash: string | undefined
+  /** SHA-256 of the moderator token; the token itself is random, so a fast hash is enough. */
+  private readonly tokenHash: Buffer
+  readonly members = new Map<string, Member>()
+  readonly history: History
+  /** Banned usernames by key. */
+  readonly bans = new Map<string, Ban>()
+  /** Banned clients (sessions), with the username key they were banned under. */
+  readonly bannedClients = new Map<Client, string>()
+  /** Muted username keys, with the time the mute ends. */
+  readonly mutes = new Map<string, number>()
+  /** Wrong-password attempts against this room. */
+  readonly passwordAttempts: TokenBucket
+  emptyTimer: TimerHandle | undefined
+  /** Members whose join or leave waits to go out in the next `presence_diff`. */
+  pendingJoins = new Map<string, Member>()
+  pendingLeaves = new Set<string>()
+  presenceTimer: TimerHandle | undefined
+
+  constructor(init: RoomInit, historyLimit: number, clock: Clock) {
+    this.id = init.id
+    this.name = init.name
+    this.isPrivate = init.isPrivate
+    this.maxUsers = init.maxUsers
+    this.permanent = init.permanent
+    this.passwordHash = init.passwordHash
+    this.tokenHash = sha256(init.moderatorToken)
+    this.createdAt = clock.now()
+    this.history = new History(historyLimit)
+    this.passwordAttempts = new TokenBucket(clock, 100, 5)
+  }
+
+  /** Whether `token` is this room's moderator token (constant-time compare). */
+  checkToken(token: string): boolean {
+    return timingSafeEqual(sha256(token), this.tokenHash)
+  }
+
+  /** Stores a message and returns it. */
+  append(type: StoredMessage['type'], sender: string, content: string, now: number): StoredMessage {
+    const message: StoredMessage = {
+      id: formatId(this.history.nextSeq()),
+      type,
+      sender,
+      content,
+      timestamp: now,
+      room_id: this.id,
+    }
+    this.history.push(message)
+    return message
+  }
+
+  users(): UserView[] {
+    const out: UserView[] = []
+    for (const m of this.members.values()) out.push(userView(m))
+    return out
+  }
+
+  view(): RoomView {
+    return {
+      id: this.id,
+      name: this.name,
+      is_private: this.isPrivate,
+      max_users: this.maxUsers,
+      user_count: this.members.size,
+      created_at: this.createdAt,
+    }
+  }
+}
+
+export function userView(m: Member): UserView {
+  return {
+    username: m.username,
+    status: m.client.peer ? 'online' : 'offline',
+    moderator: m.moderator,
+  }
+}

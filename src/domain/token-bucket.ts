@@ -1,0 +1,61 @@
+import type { Clock } from './clock.ts'
+
+/**
+ * A token bucket that refills continuously; no timers, it catches up when asked.
+ * `capacity` is the burst, `perSecond` the sustained rate.
+ */
+export class TokenBucket {
+  private tokens: number
+  private updatedAt: number
+
+  constructor(
+    private readonly clock: Clock,
+    readonly capacity: number,
+    readonly perSecond: number,
+  ) {
+    this.tokens = capacity
+    this.updatedAt = clock.now()
+  }
+
+  private refill(): void {
+    const now = this.clock.now()
+    if (now > this.updatedAt) {
+      this.tokens = Math.min(
+        this.capacity,
+        this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000,
+      )
+    }
+    this.updatedAt = now
+  }
+
+  /** Takes one token if there is one. */
+  take(): boolean {
+    this.refill()
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+
+  /** Gives back a token taken for an attempt that turned out fine. */
+  refund(): void {
+    this.tokens = Math.min(this.capacity, this.tokens + 1)
+  }
+
+  /** Whether a token is there, without taking it. */
+  peek(): boolean {
+    this.refill()
+    return this.tokens >= 1
+  }
+
+  /** Whether the bucket is full (nothing to remember about its owner). */
+  isFull(): boolean {
+    this.refill()
+    return this.tokens >= this.capacity
+  }
+
+  /** Seconds until the next token, rounded up; 0 when one is there. */
+  retryAfterS(): number {
+    this.refill()
+    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.perSecond)
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Entry point: reads the config, starts the server, and shuts it down gracefully on
+ * SIGTERM or SIGINT (tell clients, close them with 1001, exit 0 within SHUTDOWN_TIMEOUT_MS).
+ */
+import { createApp } from './app.ts'
+import { type Config, loadConfig } from './config.ts'
+
+/** How long /health keeps answering "draining" before the listener closes. */
+const MIN_DRAIN_MS = 500
+
+let config: Config
+try {
+  config = loadConfig()
+} catch (e) {
+  console.error(`Invalid configuration: ${(e as Error).message}`)
+  process.exit(1)
+}
+
+const { app, store, logger } = createApp(config)
+app.listen({ port: config.port, hostname: config.host })
+const port = app.server?.port
+logger.info('listening', { url: `http://${config.host}:${port}`, port })
+
+let stopping = false
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  const started = Date.now()
+  logger.info('shutting down', { signal, connections: store.openConnections() })
+  // Whatever happens below, the process is gone by the deadline.
+  setTimeout(() => {
+    logger.warn('shutdown timed out; exiting', { open: store.openConnections() })
+    process.exit(0)
+  }, config.shutdownTimeoutMs - 100).unref()
+  store.drain()
+  const deadline = started + config.shutdownTimeoutMs - 500
+  while (
+    (store.openConnections() > 0 || Date.now() - started < MIN_DRAIN_MS) &&
+    Date.now() < deadline
+  ) {
+    await Bun.sleep(20)
+  }
+  await app.stop(true)
+  logger.info('stopped', { ms: Date.now() - started })
+  process.exit(0)
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

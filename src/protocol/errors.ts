@@ -1,0 +1,75 @@
+/**
+ * The error codes of the wire protocol. Clients branch on these strings, so they are a
+ * closed set: adding one means deciding its HTTP status, default message and whether a
+ * client may retry the same request later.
+ */
+export type ErrorCode =
+  /** The room id names no room (never created, or deleted after being empty). */
+  | 'room_not_found'
+  /** The room already holds `max_users` members (offline members in their resume grace count). */
+  | 'room_full'
+  /** Someone in the room already uses that name (compared case-insensitively). */
+  | 'username_taken'
+  /** Wrong or missing password, token or session; banned; muted; not a moderator. */
+  | 'not_authorized'
+  /** Too many requests of this kind; wait and retry. */
+  | 'rate_limited'
+  /** The frame or body is malformed, has a wrong field, or breaks an input limit. */
+  | 'invalid_message'
+  /** `POST /rooms` or `create` with a name whose id is already taken. */
+  | 'room_exists'
+  /** The server holds `MAX_ROOMS` rooms and creates no more until some are deleted. */
+  | 'room_limit_reached'
+  /** No such HTTP route (REST only). */
+  | 'not_found'
+  /** The server is shutting down and accepts no new connections or rooms. */
+  | 'shutting_down'
+  /** An unexpected server fault; details are logged, never sent. */
+  | 'internal_error'
+
+export interface ErrorSpec {
+  /** HTTP status used when the error is answered over REST. */
+  readonly status: number
+  /** Message sent when the thrower gives none. */
+  readonly message: string
+  /** Whether the same request may succeed later without changing it. */
+  readonly retryable: boolean
+}
+
+export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
+  room_not_found: { status: 404, message: 'Room not found', retryable: false },
+  room_full: { status: 409, message: 'Room is full', retryable: true },
+  username_taken: { status: 409, message: 'Username is taken in this room', retryable: false },
+  not_authorized: { status: 403, message: 'Not authorized', retryable: false },
+  rate_limited: { status: 429, message: 'Too many requests, slow down', retryable: true },
+  invalid_message: { status: 400, message: 'Invalid message', retryable: false },
+  room_exists: { status: 409, message: 'A room with this id already exists', retryable: false },
+  room_limit_reached: {
+    status: 503,
+    message: 'The server holds its maximum number of rooms',
+    retryable: true,
+  },
+  not_found: { status: 404, message: 'No such route', retryable: false },
+  shutting_down: { status: 503, message: 'The server is shutting down', retryable: true },
+  internal_error: { status: 500, message: 'Internal server error', retryable: true },
+}
+
+/**
+ * The only error the domain throws on purpose. The transports render it: over WS as an
+ * `error` frame, over HTTP as `{"error":{"code","message"}}` with the table's status.
+ */
+export class ChatError extends Error {
+  readonly code: ErrorCode
+  /** Seconds a client should wait before retrying (sent as `Retry-After` over HTTP). */
+  readonly retryAfterS: number | undefined
+  /** HTTP status when it differs from the table's (401 for missing credentials). */
+  readonly httpStatus: number | undefined
+
+  constructor(code: ErrorCode, message?: string, retryAfterS?: number, httpStatus?: number) {
+    super(message ?? ERRORS[code].message)
+    this.name = 'ChatError'
+    this.code = code
+    this.retryAfterS = retryAfterS
+    this.httpStatus = httpStatus
+  }
+}

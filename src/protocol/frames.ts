@@ -1,0 +1,291 @@
+/**
+ * The WebSocket wire protocol: every frame is one JSON object in a text frame.
+ * docs/protocol.md is the prose version of this file; keep the two in step.
+ */
+import type { ErrorCode } from './errors.ts'
+
+export type RoomId = string
+export type MessageId = string
+
+/** Echoed on the direct reply to the frame that carried it. */
+export type Ref = string | number
+
+// ── Client → server ────────────────────────────────────────────────────────────
+
+interface Base {
+  /** Echoed on the direct reply (joined, left, pong, history, error…). */
+  ref?: Ref
+}
+
+export interface JoinFrame extends Base {
+  action: 'join'
+  room: RoomId
+  username: string
+  /** Required for private rooms. */
+  password?: string
+  /** The room's moderator token; joining with it grants moderator rights. */
+  token?: string
+}
+export interface CreateFrame extends Base {
+  action: 'create'
+  name: string
+  username: string
+  max_users?: number
+  is_private?: boolean
+  password?: string
+}
+export interface MessageFrame extends Base {
+  action: 'message'
+  room: RoomId
+  content: string
+}
+export interface RoomFrame extends Base {
+  action: 'typing' | 'leave'
+  room: RoomId
+}
+export interface PingFrame extends Base {
+  action: 'ping'
+}
+export interface HistoryFrame extends Base {
+  action: 'history'
+  room: RoomId
+  before?: MessageId
+  limit?: number
+}
+export interface ResumeFrame extends Base {
+  action: 'resume'
+  session: string
+  /** Per room, the id of the last message the client saw. */
+  last_ids?: Record<RoomId, MessageId>
+}
+export interface ModerationFrame extends Base {
+  action: 'ban' | 'kick' | 'unban' | 'unmute'
+  room: RoomId
+  username: string
+}
+export interface MuteFrame extends Base {
+  action: 'mute'
+  room: RoomId
+  username: string
+  duration_ms: number
+}
+
+export type ClientFrame =
+  | JoinFrame
+  | CreateFrame
+  | MessageFrame
+  | RoomFrame
+  | PingFrame
+  | HistoryFrame
+  | ResumeFrame
+  | ModerationFrame
+  | MuteFrame
+
+export type Action = ClientFrame['action']
+
+// ── Server → client ────────────────────────────────────────────────────────────
+
+export type PresenceStatus = 'online' | 'offline'
+
+export interface UserView {
+  username: string
+  status: PresenceStatus
+  moderator: boolean
+}
+
+/** A message as the room keeps it: in `joined.history`, `history` and over REST. */
+export interface StoredMessage {
+  id: MessageId
+  type: 'text' | 'system'
+  sender: string
+  content: string
+  /** Milliseconds since the epoch. */
+  timestamp: number
+  room_id: RoomId
+}
+
+export type ServerFrame =
+  | { type: 'welcome'; session: string; resume_within_ms: number }
+  | {
+      type: 'joined'
+      room: RoomId
+      username: string
+      moderator: boolean
+      users: UserView[]
+      history: StoredMessage[]
+      moderator_token?: string
+      ref?: Ref
+    }
+  | { type: 'left'; room: RoomId; ref?: Ref }
+  | { type: 'message'; room: RoomId; id: MessageId; sender: string; content: string; ts: number }
+  | { type: 'system'; room: RoomId; id: MessageId; content: string; ts: number }
+  | { type: 'user_joined'; room: RoomId; username: string }
+  | { type: 'user_left'; room: RoomId; username: string }
+  | { type: 'presence'; room: RoomId; username: string; status: PresenceStatus }
+  | { type: 'presence_diff'; room: RoomId; joins: UserView[]; leaves: string[] }
+  | { type: 'typing'; room: RoomId; username: string; active: boolean }
+  | { type: 'history'; room: RoomId; messages: StoredMessage[]; has_more: boolean; ref?: Ref }
+  | {
+      type: 'resumed'
+      room: RoomId
+      username: string
+      moderator: boolean
+      recovered: boolean
+      users: UserView[]
+      ref?: Ref
+    }
+  | { type: 'banned'; room: RoomId; by: string }
+  | { type: 'kicked'; room: RoomId; by: string }
+  | { type: 'moderated'; room: RoomId; action: ModerationFrame['action'] | 'mute'; ref?: Ref }
+  | { type: 'pong'; ref?: Ref }
+  | { type: 'shutdown'; reconnect_in_ms: number }
+  | { type: 'error'; code: ErrorCode; message: string; room?: RoomId; ref?: Ref }
+
+// ── Parsing ────────────────────────────────────────────────────────────────────
+
+/** Thrown by {@link parseClientFrame}; the `ref` is kept so the error can echo it. */
+export class FrameError extends Error {
+  constructor(
+    message: string,
+    readonly ref: Ref | undefined,
+    readonly room: RoomId | undefined,
+  ) {
+    super(message)
+  }
+}
+
+const MAX_REF_LENGTH = 64
+const MAX_FIELD_LENGTH = 4096
+
+type Obj = Record<string, unknown>
+
+function str(f: Obj, key: string, required: true): string
+function str(f: Obj, key: string, required: false): string | undefined
+function str(f: Obj, key: string, required: boolean): string | undefined {
+  const v = f[key]
+  if (v === undefined && !required) return undefined
+  if (typeof v !== 'string') throw new TypeError(`"${key}" must be a string`)
+  if (v.length > MAX_FIELD_LENGTH) throw new TypeError(`"${key}" is too long`)
+  return v
+}
+
+function int(f: Obj, key: string, min: number, max: number): number | undefined {
+  const v = f[key]
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new TypeError(`"${key}" must be an integer from ${min} to ${max}`)
+  }
+  return v
+}
+
+function bool(f: Obj, key: string): boolean | undefined {
+  const v = f[key]
+  if (v === undefined) return undefined
+  if (typeof v !== 'boolean') throw new TypeError(`"${key}" must be true or false`)
+  return v
+}
+
+function lastIds(f: Obj): Record<RoomId, MessageId> | undefined {
+  const v = f.last_ids
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'object' || Array.isArray(v)) throw new TypeError('"last_ids" must be an object')
+  // A null-prototype copy: a parsed "__proto__" key stays a plain key.
+  const out: Record<RoomId, MessageId> = Object.create(null)
+  let n = 0
+  for (const [room, id] of Object.entries(v)) {
+    if (++n > 1000) throw new TypeError('"last_ids" names too many rooms')
+    if (typeof id !== 'string' && typeof id !== 'number') {
+      throw new TypeError('"last_ids" values must be message ids')
+    }
+    out[room] = String(id)
+  }
+  return out
+}
+
+/**
+ * Checks one inbound frame (already JSON-parsed) against the protocol and returns it
+ * typed. Throws {@link FrameError} with a message naming the offending field. Only
+ * shape is checked here; names, lengths and permissions are the store's rules.
+ */
+export function parseClientFrame(raw: unknown): ClientFrame {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new FrameError('A frame must be a JSON object', undefined, undefined)
+  }
+  const f = raw as Obj
+  let ref: Ref | undefined
+  const r = f.ref
+  if (typeof r === 'string' && r.length <= MAX_REF_LENGTH) ref = r
+  else if (typeof r === 'number' && Number.isFinite(r)) ref = r
+  else if (r !== undefined) {
+    throw new FrameError(
+      `"ref" must be a string of at most ${MAX_REF_LENGTH} characters`,
+      undefined,
+      undefined,
+    )
+  }
+  const room = typeof f.room === 'string' ? f.room : undefined
+  try {
+    const frame = parseAction(f)
+    if (ref !== undefined) frame.ref = ref
+    return frame
+  } catch (e) {
+    throw new FrameError((e as Error).message, ref, room)
+  }
+}
+
+function parseAction(f: Obj): ClientFrame {
+  switch (f.action) {
+    case 'message':
+      return { action: 'message', room: str(f, 'room', true), content: str(f, 'content', true) }
+    case 'typing':
+    case 'leave':
+      return { action: f.action, room: str(f, 'room', true) }
+    case 'ping':
+      return { action: 'ping' }
+    case 'join':
+      return {
+        action: 'join',
+        room: str(f, 'room', true),
+        username: str(f, 'username', true),
+        password: str(f, 'password', false),
+        token: str(f, 'token', false),
+      }
+    case 'create':
+      return {
+        action: 'create',
+        name: str(f, 'name', true),
+        username: str(f, 'username', true),
+        max_users: int(f, 'max_users', 1, 1_000_000),
+        is_private: bool(f, 'is_private'),
+        password: str(f, 'password', false),
+      }
+    case 'history':
+      return {
+        action: 'history',
+        room: str(f, 'room', true),
+        before: f.before === undefined ? undefined : String(f.before),
+        limit: int(f, 'limit', 1, 100),
+      }
+    case 'resume':
+      return { action: 'resume', session: str(f, 'session', true), last_ids: lastIds(f) }
+    case 'ban':
+    case 'kick':
+    case 'unban':
+    case 'unmute':
+      return { action: f.action, room: str(f, 'room', true), username: str(f, 'username', true) }
+    case 'mute': {
+      const duration = int(f, 'duration_ms', 1, 7 * 24 * 3600 * 1000)
+      if (duration === undefined) throw new TypeError('"duration_ms" is required')
+      return {
+        action: 'mute',
+        room: str(f, 'room', true),
+        username: str(f, 'username', true),
+        duration_ms: duration,
+      }
+    }
+    case undefined:
+      throw new TypeError('"action" is required')
+    default:
+      throw new TypeError(`Unknown action ${JSON.stringify(String(f.action)).slice(0, 40)}`)
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The WebSocket adapter: one `.ws('/ws')` route. It turns Bun sockets into Peers,
+ * parses each frame, calls the store, and renders errors as `error` frames. It keeps
+ * no chat state: only the binding of each socket to its store Connection and a queue
+ * that keeps one connection's frames in order while one of them awaits.
+ */
+import type { ServerWebSocket } from 'bun'
+import { Elysia } from 'elysia'
+import type { Connection } from '../domain/client.ts'
+import type { Logger, Peer } from '../domain/ports.ts'
+import type { RoomStore } from '../domain/room-store.ts'
+import { ChatError } from '../protocol/errors.ts'
+import {
+  type ClientFrame,
+  FrameError,
+  parseClientFrame,
+  type RoomId,
+  type ServerFrame,
+} from '../protocol/frames.ts'
+import { errorFrame, toChatError } from './errors.ts'
+
+/** The Bun topic of a room; the only place topic names are built. */
+export function roomTopic(room: RoomId): string {
+  return `room:${room}`
+}
+
+/** The part of Bun's socket the adapter uses (Elysia's typing of `ws.raw` lags bun-types). */
+type RawSocket = Pick<
+  ServerWebSocket<unknown>,
+  'send' | 'subscribe' | 'unsubscribe' | 'publish' | 'close' | 'remoteAddress'
+>
+
+class WsPeer implements Peer {
+  readonly address: string
+
+  constructor(private readonly ws: RawSocket) {
+    this.address = ws.remoteAddress
+  }
+
+  send(frame: ServerFrame): void {
+    this.ws.send(JSON.stringify(frame))
+  }
+
+  subscribe(room: RoomId): boolean {
+    return this.ws.subscribe(roomTopic(room))
+  }
+
+  unsubscribe(room: RoomId): void {
+    this.ws.unsubscribe(roomTopic(room))
+  }
+
+  publishToOthers(room: RoomId, frame: ServerFrame): void {
+    // ws.publish skips the sender: exactly "the other members".
+    this.ws.publish(roomTopic(room), JSON.stringify(frame))
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason)
+  }
+}
+
+/** Frames waiting while an earlier frame of the same connection awaits (a password check). */
+const MAX_QUEUED_FRAMES = 64
+
+interface Binding {
+  conn: Connection
+  /** Set while a frame's handling awaits; later frames wait here, in order. */
+  queue: unknown[] | undefined
+}
+
+/** The `.ws('/ws')` route, as a named plugin. */
+export function wsPlugin(store: RoomStore, allowedOrigins: readonly string[], logger: Logger) {
+  const bindings = new WeakMap<object, Binding>()
+  const origins = new Set(allowedOrigins.map((o) => o.toLowerCase()))
+
+  const reply = (
+    conn: Connection,
+    error: unknown,
+    frame: { ref?: unknown; room?: unknown } | undefined,
+  ) => {
+    const chatError = toChatError(error, logger)
+    const ref =
+      error instanceof FrameError ? error.ref : (frame?.ref as string | number | undefined)
+    const room = error instanceof FrameError ? error.room : (frame?.room as string | undefined)
+    conn.peer.send(errorFrame(chatError, ref, room))
+  }
+
+  /** Handles one frame; returns a promise only when the handling awaits. */
+  const dispatch = (conn: Connection, raw: unknown): Promise<void> | undefined => {
+    let frame: ClientFrame | undefined
+    try {
+      if (
+        typeof raw === 'object' &&
+        raw !== null &&
+        (raw instanceof Uint8Array || raw instanceof ArrayBuffer)
+      ) {
+        throw new FrameError('Binary frames are not accepted: send JSON text', undefined, undefined)
+      }
+      if (typeof raw === 'string')
+        throw new FrameError('A frame must be a JSON object', undefined, undefined)
+      frame = parseClientFrame(raw)
+      switch (frame.action) {
+        case 'message':
+          store.message(conn, frame)
+          return
+        case 'typing':
+          store.typing(conn, frame.room)
+          return
+        case 'join':
+          return store.join(conn, frame).catch((e) => reply(conn, e, frame))
+        case 'create':
+          return store.create(conn, frame).catch((e) => reply(conn, e, frame))
+        case 'leave':
+          store.leave(conn, frame.room, frame.ref)
+          return
+        case 'history':
+          store.history(conn, frame)
+          return
+        case 'resume':
+          store.resume(conn, frame)
+          return
+        case 'ping': {
+          store.countFrame(conn)
+          conn.peer.send(
+            frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref },
+          )
+          return
+        }
+        case 'ban':
+        case 'kick':
+        case 'unban':
+        case 'mute':
+        case 'unmute':
+          store.moderate(conn, frame)
+          return
+      }
+    } catch (e) {
+      if (e instanceof FrameError) store.penalize(conn)
+      reply(conn, e, frame)
+    }
+  }
+
+  const drain = async (binding: Binding) => {
+    const queue = binding.queue as unknown[]
+    while (queue.length > 0) {
+      const pending = dispatch(binding.conn, queue.shift())
+      if (pending) await pending
+    }
+    binding.queue = undefined
+  }
+
+  return new Elysia({ name: 'chat-ws' }).ws('/ws', {
+    detail: { hide: true },
+    beforeHandle({ request, server }) {
+      const origin = request.headers.get('origin')
+      if (origins.size > 0 && origin !== null && !origins.has(origin.toLowerCase())) {
+        throw new ChatError('not_authorized', 'Origin not allowed')
+      }
+      store.checkUpgrade(server?.requestIP(request)?.address ?? 'unknown')
+    },
+    open(ws) {
+      // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
+      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket))
+      bindings.set(ws.raw, { conn, queue: undefined })
+    },
+    message(ws, message) {
+      const binding = bindings.get(ws.raw)
+      if (!binding) return
+      if (binding.queue) {
+        if (binding.queue.length >= MAX_QUEUED_FRAMES) {
+          binding.conn.peer.send(
+            errorFrame(
+              new ChatError('rate_limited', 'Too many frames in flight'),
+              undefined,
+              undefined,
+            ),
+          )
+          return
+        }
+        binding.queue.push(message)
+        return
+      }
+      const pending = dispatch(binding.conn, message)
+      if (pending) {
+        binding.queue = []
+        pending.then(() => drain(binding)).catch((e) => toChatError(e, logger))
+      }
+    },
+    close(ws) {
+      const binding = bindings.get(ws.raw)
+      if (!binding) return
+      bindings.delete(ws.raw)
+      store.disconnect(binding.conn)
+    },
+  })
+}
