@@ -39,7 +39,12 @@ export class Client {
     this.session = session
     this.address = peer.address
     this.messages = new TokenBucket(clock, limits.rateLimitBurst, limits.rateLimitPerSec)
-    this.frames = new TokenBucket(clock, 50, 20)
+    // Joins, leaves, pings…: generous next to messages, scaled with the message limit.
+    this.frames = new TokenBucket(
+      clock,
+      Math.max(50, limits.rateLimitBurst * 5),
+      Math.max(20, limits.rateLimitPerSec * 2),
+    )
     this.patience = new TokenBucket(clock, limits.floodTolerance, limits.rateLimitPerSec)
     this.passwordAttempts = new TokenBucket(clock, 5, 0.5)
   }
