@@ -25,7 +25,7 @@ async function createRoom(body: Frame): Promise<Frame> {
     body: JSON.stringify(body),
   })
   expect(res.status).toBe(201)
-  return res.json()
+  return (await res.json()) as Frame
 }
 
 beforeEach(() => {
@@ -138,7 +138,7 @@ describe('presence', () => {
     const carolOffline = alice.next('presence', (f) => f.username === 'carol')
     carol.close()
     expect(await carolOffline).toMatchObject({ status: 'offline' })
-    const details = await (await fetch(`${server.httpUrl}/rooms/general`)).json()
+    const details = (await (await fetch(`${server.httpUrl}/rooms/general`)).json()) as Frame
     expect(details.users).toEqual([
       { username: 'alice', status: 'online', moderator: false },
       { username: 'carol', status: 'offline', moderator: false },
