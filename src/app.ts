@@ -27,6 +27,15 @@ function validationMessage(error: unknown): string {
 }
 
 /**
+ * Bun's `idleTimeout` (whole seconds, at most 960) for HEARTBEAT_TIMEOUT_MS. 0 turns
+ * heartbeats off; anything else rounds up, so a sub-second timeout never becomes 0.
+ */
+export function idleTimeoutSeconds(heartbeatTimeoutMs: number): number {
+  if (heartbeatTimeoutMs === 0) return 0
+  return Math.min(960, Math.max(1, Math.ceil(heartbeatTimeoutMs / 1000)))
+}
+
+/**
  * Builds the server: the RoomStore, REST routes, the WebSocket route and Swagger docs.
  * It does not listen; call `app.listen(...)`.
  */
@@ -48,7 +57,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
-      idleTimeout: Math.round(config.heartbeatTimeoutMs / 1000),
+      idleTimeout: idleTimeoutSeconds(config.heartbeatTimeoutMs),
       sendPings: true,
       backpressureLimit: config.backpressureLimitBytes,
       closeOnBackpressureLimit: true,

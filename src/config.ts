@@ -38,7 +38,7 @@ export interface Config {
   readonly typingTimeoutMs: number
   /** Least time between two `typing` broadcasts of one user in one room (TYPING_THROTTLE_MS, default 1000). */
   readonly typingThrottleMs: number
-  /** A connection that does not answer pings for this long is closed (HEARTBEAT_TIMEOUT_MS, default 30000; Bun rounds to ~4 s). */
+  /** A connection that does not answer pings for this long is closed (HEARTBEAT_TIMEOUT_MS, default 30000; 0 = no heartbeat; Bun rounds up to whole seconds, 1–7 s become 8 s, ~4 s granularity). */
   readonly heartbeatTimeoutMs: number
   /** How long a dropped user keeps their names and may resume (RESUME_GRACE_MS, default 30000). */
   readonly resumeGraceMs: number

@@ -6,6 +6,10 @@ export const MAX_NAME_CHARS = 32
 // Letters (with their combining marks), digits, space, '-', '_', '.'. This excludes
 // control, format (zero-width, bidi overrides) and symbol characters by construction.
 const NAME_CHARS = /^[\p{L}\p{M}\p{N} ._-]+$/u
+// Yet some letters and marks render as nothing: Hangul fillers (U+3164, U+FFA0), variation
+// selectors, the combining grapheme joiner. "alice" plus one of them looks like "alice",
+// so refuse every default-ignorable code point, and marks with no base letter before them.
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}|^\p{M}/u
 
 /**
  * Checks and normalizes a room name or username: NFC, trimmed, 1 to 32 characters of
@@ -26,6 +30,9 @@ export function normalizeName(raw: string, what: 'username' | 'room name'): stri
       'invalid_message',
       `The ${what} may hold only letters, digits, spaces and - _ .`,
     )
+  }
+  if (INVISIBLE.test(name)) {
+    throw new ChatError('invalid_message', `The ${what} holds invisible characters`)
   }
   return name
 }

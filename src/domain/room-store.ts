@@ -567,8 +567,9 @@ export class RoomStore {
   /** `message`: stores the message and sends it to every member, the sender included. */
   message(conn: Connection, frame: MessageFrame): void {
     const client = this.clientOf(conn)
-    const member = this.memberOf(client, frame.room)
+    // Count before the membership check, or messages to a room one is not in would flood freely.
     this.limit(client, client.messages)
+    const member = this.memberOf(client, frame.room)
     const room = member.room
     const mutedUntil = room.mutes.get(member.key)
     if (mutedUntil !== undefined) {
@@ -602,8 +603,8 @@ export class RoomStore {
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */
   typing(conn: Connection, roomId: RoomId): void {
     const client = this.clientOf(conn)
-    const member = this.memberOf(client, roomId)
     if (!this.limit(client, client.frames, true)) return
+    const member = this.memberOf(client, roomId)
     const mutedUntil = member.room.mutes.get(member.key)
     if (mutedUntil !== undefined && mutedUntil > this.clock.now()) return
     this.clearTyping(member)

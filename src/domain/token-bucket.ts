@@ -20,10 +20,12 @@ export class TokenBucket {
   private refill(): void {
     const now = this.clock.now()
     if (now > this.updatedAt) {
-      this.tokens = Math.min(
-        this.capacity,
-        this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000,
-      )
+      const tokens = this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000
+      // Refills summed over many calls drift below the true value (2/60 per second
+      // refilled in two steps over 30 s gives 0.9999999999999999): snap to the whole
+      // token, or a retry at the announced time would be refused.
+      const whole = Math.round(tokens)
+      this.tokens = Math.min(this.capacity, Math.abs(tokens - whole) < 1e-9 ? whole : tokens)
     }
     this.updatedAt = now
   }

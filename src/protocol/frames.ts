@@ -159,13 +159,13 @@ const MAX_FIELD_LENGTH = 4096
 
 type Obj = Record<string, unknown>
 
-function str(f: Obj, key: string, required: true): string
-function str(f: Obj, key: string, required: false): string | undefined
-function str(f: Obj, key: string, required: boolean): string | undefined {
+function str(f: Obj, key: string, required: true, max?: number): string
+function str(f: Obj, key: string, required: false, max?: number): string | undefined
+function str(f: Obj, key: string, required: boolean, max = MAX_FIELD_LENGTH): string | undefined {
   const v = f[key]
   if (v === undefined && !required) return undefined
   if (typeof v !== 'string') throw new TypeError(`"${key}" must be a string`)
-  if (v.length > MAX_FIELD_LENGTH) throw new TypeError(`"${key}" is too long`)
+  if (v.length > max) throw new TypeError(`"${key}" is too long`)
   return v
 }
 
@@ -236,7 +236,14 @@ export function parseClientFrame(raw: unknown): ClientFrame {
 function parseAction(f: Obj): ClientFrame {
   switch (f.action) {
     case 'message':
-      return { action: 'message', room: str(f, 'room', true), content: str(f, 'content', true) }
+      // No field cap on content: the store counts its characters (code points) against
+      // MAX_CONTENT_CHARS, which may exceed 4096, and 4000 emoji are 8000 UTF-16 units.
+      // The frame size limit already bounds it.
+      return {
+        action: 'message',
+        room: str(f, 'room', true),
+        content: str(f, 'content', true, Number.POSITIVE_INFINITY),
+      }
     case 'typing':
     case 'leave':
       return { action: f.action, room: str(f, 'room', true) }

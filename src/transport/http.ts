@@ -64,9 +64,23 @@ function bearer(header: string | null): string | undefined {
   return match?.[1]?.trim()
 }
 
+/**
+ * JSON.parse that drops every `__proto__` key. The body schemas' integer coercion clones
+ * the body with plain assignment, and `clone["__proto__"] = …` swaps the prototype: the
+ * key's contents then read as real fields (`{"__proto__":{"is_private":true}}`).
+ */
+function parseJson(text: string): unknown {
+  return JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value))
+}
+
 /** REST routes, as a named plugin. `clientAddress` tells the caller's address for per-address limits. */
 export function httpPlugin(store: RoomStore, clientAddress: (request: Request) => string) {
   return new Elysia({ name: 'chat-http' })
+    .onParse(async ({ request, contentType }) => {
+      // Anything else falls through to Elysia's parsers; a thrown error becomes PARSE → 400.
+      if (contentType?.toLowerCase().startsWith('application/json'))
+        return parseJson(await request.text())
+    })
     .get(
       '/health',
       ({ set }) => {

@@ -13,7 +13,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
  * async) at a fraction of the cost, so tests with private rooms stay fast.
  */
 export const fastHasher: PasswordHasher = {
-  hash: (password) => Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 256, timeCost: 1 }),
+  hash: (password) =>
+    Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 256, timeCost: 1 }),
   verify: (password, hash) => Bun.password.verify(password, hash),
 }
 
