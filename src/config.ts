@@ -165,7 +165,7 @@ export function loadConfig(env: Env = Bun.env): Config {
       64 * 1024,
       1024 * 1024 * 1024,
     ),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs, 100, 600_000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs, 1000, 600_000),
     shutdownReconnectSpreadMs: int(
       env,
       'SHUTDOWN_RECONNECT_SPREAD_MS',

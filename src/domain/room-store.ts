@@ -45,6 +45,8 @@ export interface RoomCredentials {
 }
 
 const MAX_PASSWORD_CHARS = 128
+/** Content with nothing visible: whitespace and zero-width characters only. */
+const BLANK = /^[\s\p{Default_Ignorable_Code_Point}]*$/u
 const HISTORY_PAGE_DEFAULT = 50
 const ROOM_PAGE_DEFAULT = 50
 const ROOM_PAGE_MAX = 200
@@ -578,7 +580,7 @@ export class RoomStore {
       room.mutes.delete(member.key)
     }
     const content = frame.content
-    if (content.trim().length === 0) throw new ChatError('invalid_message', 'The message is empty')
+    if (BLANK.test(content)) throw new ChatError('invalid_message', 'The message is empty')
     if (
       content.length > this.config.maxContentChars &&
       [...content].length > this.config.maxContentChars
@@ -777,7 +779,10 @@ export class RoomStore {
     const old = this.sessions.get(frame.session)
     if (!old || old === fresh) throw new ChatError('not_authorized', 'Unknown or expired session')
     conn.resumed = true
+    // A session whose old connection still looks open (a half-dead socket) is taken over.
+    const takeover = old.peer !== undefined
     if (old.peer) {
+      for (const member of old.rooms.values()) this.stopTyping(member)
       const previous = old.peer
       old.peer = undefined
       for (const c of this.connections) if (c.client === old) c.client = undefined
@@ -810,7 +815,8 @@ export class RoomStore {
     for (const member of old.rooms.values()) {
       const room = member.room
       conn.peer.subscribe(room.id)
-      this.announcePresence(member)
+      // The others saw an offline user come back; after a takeover they saw no change.
+      if (!takeover) this.announcePresence(member)
       const lastId = frame.last_ids?.[room.id]
       const seen = lastId === undefined ? 0 : (parseId(lastId) ?? 0)
       const { messages, complete } = room.history.since(seen)

@@ -247,6 +247,7 @@ describe('resume', () => {
   it('takes over a live session and closes the old connection with 4001', async () => {
     start()
     const alice = await joined('general', 'alice')
+    const bob = await joined('general', 'bob')
     const other = await connect()
     const reply = await other.request({ action: 'resume', session: alice.session }, ['resumed'])
     expect(reply).toMatchObject({ type: 'resumed', username: 'alice' })
@@ -254,6 +255,9 @@ describe('resume', () => {
     const echo = other.next('message', (f) => f.content === 'still me')
     other.send({ action: 'message', room: 'general', content: 'still me' })
     expect(await echo).toMatchObject({ sender: 'alice' })
+    // Alice never looked offline to bob, so he is told nothing about her presence.
+    await bob.next('message', (f) => f.content === 'still me')
+    expect(bob.frames.filter((f) => f.type === 'presence')).toEqual([])
   })
 
   it('refuses the room a user was banned from while away and sends nothing said after the ban', async () => {

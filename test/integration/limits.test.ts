@@ -268,10 +268,10 @@ describe('message content', () => {
     expect(await say(alice, `${emoji}😀`)).toMatchObject({ code: 'invalid_message' })
   })
 
-  it('refuses empty and whitespace-only content with invalid_message', async () => {
+  it('refuses empty and whitespace-only or invisible content with invalid_message', async () => {
     serve()
     const { alice, bob } = await pair()
-    for (const content of ['', ' ', '\n\t  \r\n', '\u00a0\u3000']) {
+    for (const content of ['', ' ', '\n\t  \r\n', '\u00a0\u3000', '\u200b\u200d', ' \ufeff ']) {
       expect(await say(alice, content)).toMatchObject({ type: 'error', code: 'invalid_message' })
     }
     expect(await bob.sync()).toEqual([])
