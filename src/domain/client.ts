@@ -21,18 +21,18 @@ export class Client {
   session: string
   readonly address: string
   readonly rooms = new Map<RoomId, Member>()
-  /** Rooms the user was removed from while away, and why: told on resume. */
-  readonly removedWhileAway = new Map<RoomId, 'banned' | 'kicked' | 'deleted'>()
+  /** Rooms the user was removed from while away, and why: told on resume (made when needed). */
+  removedWhileAway: Map<RoomId, 'banned' | 'kicked' | 'deleted'> | undefined
   graceTimer: TimerHandle | undefined
   unjoinedTimer: TimerHandle | undefined
   /** Chat messages (the per-user rate limit). */
   readonly messages: TokenBucket
   /** Every other frame but typing. */
   readonly frames: TokenBucket
-  /** Refused frames; when it runs dry the connection is closed as a flood. */
-  readonly patience: TokenBucket
-  /** Wrong passwords from this session. */
-  readonly passwordAttempts: TokenBucket
+  private patienceBucket: TokenBucket | undefined
+  private passwordBucket: TokenBucket | undefined
+  private readonly clock: Clock
+  private readonly limits: ClientLimits
 
   constructor(peer: Peer, session: string, clock: Clock, limits: ClientLimits) {
     this.peer = peer
@@ -45,8 +45,27 @@ export class Client {
       Math.max(50, limits.rateLimitBurst * 5),
       Math.max(20, limits.rateLimitPerSec * 2),
     )
-    this.patience = new TokenBucket(clock, limits.floodTolerance, limits.rateLimitPerSec)
-    this.passwordAttempts = new TokenBucket(clock, 5, 0.5)
+    this.clock = clock
+    this.limits = limits
+  }
+
+  // The two buckets below are rarely needed: made on first use, they cost an idle
+  // connection nothing (memory per idle connection is a benchmark target).
+
+  /** Refused frames; when it runs dry the connection is closed as a flood. */
+  get patience(): TokenBucket {
+    this.patienceBucket ??= new TokenBucket(
+      this.clock,
+      this.limits.floodTolerance,
+      this.limits.rateLimitPerSec,
+    )
+    return this.patienceBucket
+  }
+
+  /** Wrong passwords from this session. */
+  get passwordAttempts(): TokenBucket {
+    this.passwordBucket ??= new TokenBucket(this.clock, 5, 0.5)
+    return this.passwordBucket
   }
 }
 

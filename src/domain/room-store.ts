@@ -507,7 +507,7 @@ export class RoomStore {
     room.members.set(member.key, member)
     this.announceJoin(member)
     client.rooms.set(room.id, member)
-    client.removedWhileAway.delete(room.id)
+    client.removedWhileAway?.delete(room.id)
     room.append('system', 'system', `${username} joined`, this.clock.now())
     client.peer?.subscribe(room.id)
     this.clearTimer(client, 'unjoinedTimer')
@@ -742,7 +742,10 @@ export class RoomStore {
   private evict(target: Member, how: 'banned' | 'kicked', by: string, note: string): void {
     const roomId = target.room.id
     if (target.client.peer) target.client.peer.send({ type: how, room: roomId, by })
-    else target.client.removedWhileAway.set(roomId, how)
+    else {
+      target.client.removedWhileAway ??= new Map()
+      target.client.removedWhileAway.set(roomId, how)
+    }
     this.removeMember(target, note, true)
   }
 
@@ -795,7 +798,7 @@ export class RoomStore {
     this.sessions.set(old.session, old)
     old.peer = conn.peer
     conn.client = old
-    for (const [roomId, how] of old.removedWhileAway) {
+    for (const [roomId, how] of old.removedWhileAway ?? []) {
       const message =
         how === 'banned'
           ? 'You were banned from this room'
@@ -811,7 +814,7 @@ export class RoomStore {
       if (frame.ref !== undefined) err.ref = frame.ref
       conn.peer.send(err)
     }
-    old.removedWhileAway.clear()
+    old.removedWhileAway = undefined
     for (const member of old.rooms.values()) {
       const room = member.room
       conn.peer.subscribe(room.id)
