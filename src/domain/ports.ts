@@ -10,6 +10,8 @@ export interface Peer {
   readonly address: string
   /** Sends one frame to this connection only. */
   send(frame: ServerFrame): void
+  /** Sends a frame that is already JSON (built by a protocol helper such as `joinedJson`). */
+  sendJson(json: string): void
   /** Starts receiving the room's broadcasts; false when the connection is already closed. */
   subscribe(room: RoomId): boolean
   unsubscribe(room: RoomId): void

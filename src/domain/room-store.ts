@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type {
-  CreateFrame,
-  HistoryFrame,
-  JoinFrame,
-  MessageFrame,
-  ModerationFrame,
-  MuteFrame,
-  Ref,
-  ResumeFrame,
-  RoomId,
-  ServerFrame,
-  StoredMessage,
-  UserView,
+import {
+  type CreateFrame,
+  type HistoryFrame,
+  type JoinFrame,
+  joinedJson,
+  type MessageFrame,
+  type ModerationFrame,
+  type MuteFrame,
+  type Ref,
+  type ResumeFrame,
+  type RoomId,
+  type ServerFrame,
+  type StoredMessage,
+  type UserView,
 } from '../protocol/frames.ts'
 import { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
@@ -155,6 +156,7 @@ export class RoomStore {
       return
     }
     for (const member of client.rooms.values()) {
+      member.room.statusChanged()
       this.stopTyping(member)
       this.announcePresence(member)
     }
@@ -459,7 +461,7 @@ export class RoomStore {
     if (member.key !== key) {
       throw new ChatError('invalid_message', `Already in this room as "${member.username}"`)
     }
-    client.peer?.send(this.joinedFrame(member, ref))
+    this.sendJoined(member, ref)
     return true
   }
 
@@ -504,32 +506,30 @@ export class RoomStore {
     }
     this.cancelEmptyRoom(room)
     // Announce before subscribing, so the newcomer is not told about themselves.
-    room.members.set(member.key, member)
+    room.addMember(member)
     this.announceJoin(member)
     client.rooms.set(room.id, member)
     client.removedWhileAway?.delete(room.id)
     room.append('system', 'system', `${username} joined`, this.clock.now())
     client.peer?.subscribe(room.id)
     this.clearTimer(client, 'unjoinedTimer')
-    const joined = this.joinedFrame(member, ref)
-    if (token !== undefined) joined.moderator_token = token
-    client.peer?.send(joined)
+    this.sendJoined(member, ref, token)
   }
 
-  private joinedFrame(
-    member: Member,
-    ref: Ref | undefined,
-  ): Extract<ServerFrame, { type: 'joined' }> {
-    const frame: Extract<ServerFrame, { type: 'joined' }> = {
-      type: 'joined',
-      room: member.room.id,
-      username: member.username,
-      moderator: member.moderator,
-      users: member.room.users(),
-      history: member.room.history.all(),
-    }
-    if (ref !== undefined) frame.ref = ref
-    return frame
+  /** Sends `joined`, built around the room's cached user list and history JSON. */
+  private sendJoined(member: Member, ref: Ref | undefined, token?: string): void {
+    const room = member.room
+    member.client.peer?.sendJson(
+      joinedJson(
+        room.id,
+        member.username,
+        member.moderator,
+        room.usersJson(),
+        room.historyJson(),
+        ref,
+        token,
+      ),
+    )
   }
 
   /**
@@ -541,7 +541,7 @@ export class RoomStore {
     const { room, client } = member
     this.stopTyping(member)
     client.peer?.unsubscribe(room.id)
-    room.members.delete(member.key)
+    room.removeMember(member)
     client.rooms.delete(room.id)
     this.announceLeave(member)
     const system = room.append('system', 'system', note, this.clock.now())
@@ -817,6 +817,7 @@ export class RoomStore {
     old.removedWhileAway = undefined
     for (const member of old.rooms.values()) {
       const room = member.room
+      room.statusChanged()
       conn.peer.subscribe(room.id)
       // The others saw an offline user come back; after a takeover they saw no change.
       if (!takeover) this.announcePresence(member)

@@ -108,6 +108,7 @@ export class Room {
       room_id: this.id,
     }
     this.history.push(message)
+    this.historyJsonCache = undefined
     return message
   }
 
@@ -115,6 +116,44 @@ export class Room {
     const out: UserView[] = []
     for (const m of this.members.values()) out.push(userView(m))
     return out
+  }
+
+  // Every `joined` carries the user list and the history. Serialized once and kept until
+  // they change, a join costs a string copy instead of a JSON.stringify of the whole room
+  // (in a join storm of N users, that is what keeps the server's work near-linear).
+  private usersJsonCache: string | undefined
+  private historyJsonCache: string | undefined
+
+  /** `users()` as JSON, cached. */
+  usersJson(): string {
+    this.usersJsonCache ??= JSON.stringify(this.users())
+    return this.usersJsonCache
+  }
+
+  /** `history.all()` as JSON, cached. */
+  historyJson(): string {
+    this.historyJsonCache ??= JSON.stringify(this.history.all())
+    return this.historyJsonCache
+  }
+
+  addMember(member: Member): void {
+    this.members.set(member.key, member)
+    const cached = this.usersJsonCache
+    // A new key goes last in the Map, so the cached list grows by one entry at its end.
+    if (cached !== undefined) {
+      const entry = JSON.stringify(userView(member))
+      this.usersJsonCache = cached === '[]' ? `[${entry}]` : `${cached.slice(0, -1)},${entry}]`
+    }
+  }
+
+  removeMember(member: Member): void {
+    this.members.delete(member.key)
+    this.usersJsonCache = undefined
+  }
+
+  /** A member went offline or came back: their entry in the user list changed. */
+  statusChanged(): void {
+    this.usersJsonCache = undefined
   }
 
   view(): RoomView {

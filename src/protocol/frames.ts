@@ -141,6 +141,25 @@ export type ServerFrame =
   | { type: 'shutdown'; reconnect_in_ms: number }
   | { type: 'error'; code: ErrorCode; message: string; room?: RoomId; ref?: Ref }
 
+/**
+ * The `joined` frame as JSON, around a user list and history that are already JSON (the
+ * room keeps them serialized between changes). Same fields as the `joined` ServerFrame.
+ */
+export function joinedJson(
+  room: RoomId,
+  username: string,
+  moderator: boolean,
+  usersJson: string,
+  historyJson: string,
+  ref: Ref | undefined,
+  moderatorToken: string | undefined,
+): string {
+  let json = `{"type":"joined","room":${JSON.stringify(room)},"username":${JSON.stringify(username)},"moderator":${moderator},"users":${usersJson},"history":${historyJson}`
+  if (moderatorToken !== undefined) json += `,"moderator_token":${JSON.stringify(moderatorToken)}`
+  if (ref !== undefined) json += `,"ref":${JSON.stringify(ref)}`
+  return `${json}}`
+}
+
 // ── Parsing ────────────────────────────────────────────────────────────────────
 
 /** Thrown by {@link parseClientFrame}; the `ref` is kept so the error can echo it. */

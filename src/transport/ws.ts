@@ -41,6 +41,10 @@ class WsPeer implements Peer {
     this.ws.send(JSON.stringify(frame))
   }
 
+  sendJson(json: string): void {
+    this.ws.send(json)
+  }
+
   subscribe(room: RoomId): boolean {
     return this.ws.subscribe(roomTopic(room))
   }

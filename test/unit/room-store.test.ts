@@ -28,6 +28,10 @@ class FakePeer implements Peer {
   send(frame: ServerFrame): void {
     if (!this.closedWith) this.frames.push(frame)
   }
+  sendJson(json: string): void {
+    // What goes out pre-serialized must be exactly one valid frame.
+    this.send(JSON.parse(json) as ServerFrame)
+  }
   subscribe(room: RoomId): boolean {
     if (this.closedWith) return false
     this.rooms.add(room)
