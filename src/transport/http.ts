@@ -5,57 +5,62 @@
 import { Elysia, t } from 'elysia'
 import type { RoomStore } from '../domain/room-store.ts'
 
-const ErrorSchema = t.Object(
-  { error: t.Object({ code: t.String(), message: t.String() }) },
-  { examples: [{ error: { code: 'room_not_found', message: 'No room with id "lobby"' } }] },
-)
+// Examples sit on the fields: @elysiajs/swagger lifts object-level options out of the
+// schema into the response object, where OpenAPI viewers do not show them.
+
+const ErrorSchema = t.Object({
+  error: t.Object({
+    code: t.String({ example: 'room_not_found', description: 'One of the protocol error codes' }),
+    message: t.String({ example: 'No room with id "lobby"' }),
+  }),
+})
 
 const UserSchema = t.Object({
-  username: t.String(),
-  status: t.Union([t.Literal('online'), t.Literal('offline')]),
-  moderator: t.Boolean(),
+  username: t.String({ example: 'alice' }),
+  status: t.Union([t.Literal('online'), t.Literal('offline')], { example: 'online' }),
+  moderator: t.Boolean({ example: false }),
 })
 
 const roomFields = {
-  id: t.String({ description: 'URL-safe slug of the name' }),
-  name: t.String(),
-  is_private: t.Boolean(),
-  max_users: t.Integer(),
-  user_count: t.Integer({ description: 'Members, counting those offline in their resume grace' }),
-  created_at: t.Integer({ description: 'Milliseconds since the epoch' }),
-}
-const roomExample = {
-  id: 'general-chat',
-  name: 'General Chat',
-  is_private: false,
-  max_users: 1000,
-  user_count: 2,
-  created_at: 1732471200000,
+  id: t.String({ description: 'URL-safe slug of the name', example: 'general-chat' }),
+  name: t.String({ example: 'General Chat' }),
+  is_private: t.Boolean({ example: false }),
+  max_users: t.Integer({ example: 1000 }),
+  user_count: t.Integer({
+    description: 'Members, counting those offline in their resume grace',
+    example: 2,
+  }),
+  created_at: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
 }
 
-const RoomSchema = t.Object(roomFields, { examples: [roomExample] })
-const RoomDetailsSchema = t.Object(
-  { ...roomFields, users: t.Optional(t.Array(UserSchema, { description: 'Public rooms only' })) },
-  {
-    examples: [
-      { ...roomExample, users: [{ username: 'alice', status: 'online', moderator: true }] },
-    ],
-  },
-)
-const CreatedRoomSchema = t.Object(
-  {
-    ...roomFields,
-    moderator_token: t.String({ description: 'Join with it as "token" to be a moderator' }),
-  },
-  { examples: [{ ...roomExample, user_count: 0, moderator_token: 'q4E…' }] },
-)
+const RoomSchema = t.Object(roomFields)
+
+const healthFields = {
+  uptime_s: t.Integer({ example: 3600 }),
+  rooms: t.Integer({ example: 3 }),
+  connections: t.Integer({ example: 17 }),
+}
+const RoomDetailsSchema = t.Object({
+  ...roomFields,
+  users: t.Optional(t.Array(UserSchema, { description: 'Public rooms only' })),
+})
+const CreatedRoomSchema = t.Object({
+  ...roomFields,
+  moderator_token: t.String({
+    description: 'Join with it as "token" to be a moderator; shown only here',
+    example: 'q4E9xv0m2N8rTt1kHq0pZbWc5dYl3sAa',
+  }),
+})
 const MessageSchema = t.Object({
-  id: t.String({ description: 'Increasing within the room; zero-padded decimal' }),
-  type: t.Union([t.Literal('text'), t.Literal('system')]),
-  sender: t.String(),
-  content: t.String(),
-  timestamp: t.Integer({ description: 'Milliseconds since the epoch' }),
-  room_id: t.String(),
+  id: t.String({
+    description: 'Increasing within the room; zero-padded decimal',
+    example: '000000000041',
+  }),
+  type: t.Union([t.Literal('text'), t.Literal('system')], { example: 'text' }),
+  sender: t.String({ example: 'bob' }),
+  content: t.String({ example: 'Hi!' }),
+  timestamp: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
+  room_id: t.String({ example: 'general-chat' }),
 })
 
 /** The bearer token of an `Authorization` header, if any. */
@@ -97,29 +102,26 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
       {
         detail: { summary: 'Liveness and load', tags: ['server'] },
         response: {
-          200: t.Object(
-            {
-              status: t.Union([t.Literal('ok'), t.Literal('draining')]),
-              uptime_s: t.Integer(),
-              rooms: t.Integer(),
-              connections: t.Integer(),
-            },
-            { examples: [{ status: 'ok', uptime_s: 42, rooms: 3, connections: 17 }] },
-          ),
+          200: t.Object({
+            status: t.Union([t.Literal('ok'), t.Literal('draining')], { example: 'ok' }),
+            ...healthFields,
+          }),
           503: t.Object({
-            status: t.Literal('draining'),
-            uptime_s: t.Integer(),
-            rooms: t.Integer(),
-            connections: t.Integer(),
+            status: t.Literal('draining', { example: 'draining' }),
+            ...healthFields,
           }),
         },
       },
     )
     .get('/rooms', ({ query }) => store.listRooms(query.q, query.limit, query.cursor), {
       query: t.Object({
-        q: t.Optional(t.String({ description: 'Case-insensitive substring of the room name' })),
-        limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
-        cursor: t.Optional(t.String({ description: 'next_cursor of the previous page' })),
+        q: t.Optional(
+          t.String({ description: 'Case-insensitive substring of the room name', example: 'chat' }),
+        ),
+        limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50, example: 20 })),
+        cursor: t.Optional(
+          t.String({ description: 'next_cursor of the previous page', example: 'general-chat' }),
+        ),
       }),
       detail: {
         summary: 'List public rooms',
@@ -128,10 +130,10 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
         tags: ['rooms'],
       },
       response: {
-        200: t.Object(
-          { rooms: t.Array(RoomSchema), next_cursor: t.Nullable(t.String()) },
-          { examples: [{ rooms: [roomExample], next_cursor: null }] },
-        ),
+        200: t.Object({
+          rooms: t.Array(RoomSchema),
+          next_cursor: t.Nullable(t.String({ example: 'general-chat' })),
+        }),
         400: ErrorSchema,
       },
     })
@@ -143,17 +145,20 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
         return { ...room.view(), moderator_token: token }
       },
       {
-        body: t.Object(
-          {
-            name: t.String({ description: '1–32 letters, digits, spaces, - _ .' }),
-            max_users: t.Optional(t.Integer({ minimum: 1 })),
-            is_private: t.Optional(t.Boolean()),
-            password: t.Optional(
-              t.String({ description: 'Required for, and only for, a private room' }),
-            ),
-          },
-          { examples: [{ name: 'General Chat', max_users: 50 }] },
-        ),
+        body: t.Object({
+          name: t.String({
+            description: '1–32 letters, digits, spaces, - _ .',
+            example: 'General Chat',
+          }),
+          max_users: t.Optional(t.Integer({ minimum: 1, example: 50 })),
+          is_private: t.Optional(t.Boolean({ example: false })),
+          password: t.Optional(
+            t.String({
+              description: 'Required for, and only for, a private room',
+              example: 's3cret',
+            }),
+          ),
+        }),
         detail: { summary: 'Create a room', tags: ['rooms'] },
         response: {
           201: CreatedRoomSchema,
@@ -165,7 +170,7 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
       },
     )
     .get('/rooms/:id', ({ params }) => store.roomDetails(params.id), {
-      params: t.Object({ id: t.String() }),
+      params: t.Object({ id: t.String({ example: 'general-chat' }) }),
       detail: { summary: 'One room, with its users if public', tags: ['rooms'] },
       response: { 200: RoomDetailsSchema, 404: ErrorSchema },
     })
@@ -183,10 +188,12 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
           query.limit,
         ),
       {
-        params: t.Object({ id: t.String() }),
+        params: t.Object({ id: t.String({ example: 'general-chat' }) }),
         query: t.Object({
-          before: t.Optional(t.String({ description: 'Only messages older than this id' })),
-          limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50 })),
+          before: t.Optional(
+            t.String({ description: 'Only messages older than this id', example: '000000000041' }),
+          ),
+          limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50, example: 20 })),
           password: t.Optional(
             t.String({ description: 'Private rooms; prefer the X-Room-Password header' }),
           ),
@@ -198,7 +205,11 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
           tags: ['rooms'],
         },
         response: {
-          200: t.Object({ messages: t.Array(MessageSchema), has_more: t.Boolean() }),
+          200: t.Object({
+            messages: t.Array(MessageSchema),
+            has_more: t.Boolean({ description: 'Older messages are kept', example: true }),
+          }),
+          401: ErrorSchema,
           400: ErrorSchema,
           403: ErrorSchema,
           404: ErrorSchema,
@@ -211,11 +222,20 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
       ({ params, request }) =>
         store.bansOf(params.id, bearer(request.headers.get('authorization'))),
       {
-        params: t.Object({ id: t.String() }),
+        params: t.Object({ id: t.String({ example: 'general-chat' }) }),
         detail: { summary: "The room's bans (moderator token as Bearer)", tags: ['moderation'] },
         response: {
           200: t.Object({
-            bans: t.Array(t.Object({ username: t.String(), by: t.String(), at: t.Integer() })),
+            bans: t.Array(
+              t.Object({
+                username: t.String({ example: 'spammer' }),
+                by: t.String({ example: 'alice' }),
+                at: t.Integer({
+                  description: 'Milliseconds since the epoch',
+                  example: 1732471200000,
+                }),
+              }),
+            ),
           }),
           401: ErrorSchema,
           403: ErrorSchema,

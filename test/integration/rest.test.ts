@@ -138,6 +138,25 @@ describe('Swagger', () => {
     const post = res.body.paths['/rooms'].post
     expect(post.requestBody).toBeDefined()
     expect(post.responses['201']).toBeDefined()
+    // Every operation's success response carries an example somewhere in its schema.
+    const hasExample = (node: unknown): boolean =>
+      typeof node === 'object' &&
+      node !== null &&
+      ('example' in node || Object.values(node).some(hasExample))
+    for (const [path, methods] of Object.entries<Record<string, { responses: object }>>(
+      res.body.paths,
+    )) {
+      for (const [method, op] of Object.entries(methods)) {
+        const ok = Object.entries(op.responses).filter(([status]) => status.startsWith('2'))
+        expect(ok.length).toBeGreaterThan(0)
+        for (const [status, response] of ok) {
+          expect({ route: `${method} ${path} ${status}`, example: hasExample(response) }).toEqual({
+            route: `${method} ${path} ${status}`,
+            example: true,
+          })
+        }
+      }
+    }
     const ui = await server.app.handle(new Request('http://localhost/swagger'))
     expect(ui.status).toBe(200)
     expect(await ui.text()).toContain('<html')
