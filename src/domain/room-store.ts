@@ -155,6 +155,11 @@ export class RoomStore {
       this.forget(client)
       return
     }
+    // Without a grace there is nothing to resume: the user leaves at once.
+    if (this.config.resumeGraceMs === 0) {
+      this.expire(client)
+      return
+    }
     for (const member of client.rooms.values()) {
       member.room.statusChanged()
       this.stopTyping(member)

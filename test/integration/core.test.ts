@@ -145,6 +145,19 @@ describe('presence', () => {
     ])
   })
 
+  it('tells the others user_left at once on disconnect when RESUME_GRACE_MS is 0', async () => {
+    await server.stop()
+    server = startServer({ resumeGraceMs: 0 })
+    const alice = await member('general', 'alice')
+    const bob = await member('general', 'bob')
+    const left = alice.next('user_left')
+    bob.close()
+    expect(await left).toEqual({ type: 'user_left', room: 'general', username: 'bob' })
+    expect(alice.frames.filter((f) => f.type === 'presence')).toEqual([])
+    const details = (await (await fetch(`${server.httpUrl}/rooms/general`)).json()) as Frame
+    expect(details.users.map((u: Frame) => u.username)).toEqual(['alice'])
+  })
+
   it('shows typing to the others only, and ends it when the typist sends', async () => {
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
