@@ -53,6 +53,15 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     logger,
   })
 
+  /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */
+  const clientAddress = (request: Request): string => {
+    if (config.trustProxy) {
+      const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
+      if (forwarded) return forwarded
+    }
+    return server?.requestIP(request)?.address ?? 'unknown'
+  }
+
   const app = new Elysia({
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
@@ -96,8 +105,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         },
       }),
     )
-    .use(httpPlugin(store, (request) => server?.requestIP(request)?.address ?? 'unknown'))
-    .use(wsPlugin(store, config.allowedOrigins, logger))
+    .use(httpPlugin(store, clientAddress))
+    .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger))
     .onStart((started) => {
       server = started.server ?? undefined
     })

@@ -34,6 +34,8 @@ export interface Config {
   readonly roomCreatePerMin: number
   /** Origins allowed to open a WebSocket (ALLOWED_ORIGINS, comma-separated; empty = any). */
   readonly allowedOrigins: readonly string[]
+  /** Behind a reverse proxy: take the client address from the first X-Forwarded-For entry (TRUST_PROXY=true; default false, as anyone can send that header). */
+  readonly trustProxy: boolean
   /** A typist is shown as stopped this long after their last typing frame (TYPING_TIMEOUT_MS, default 5000). */
   readonly typingTimeoutMs: number
   /** Least time between two `typing` broadcasts of one user in one room (TYPING_THROTTLE_MS, default 1000). */
@@ -76,6 +78,7 @@ const DEFAULTS: Config = {
   maxConnectionsPerIp: 100,
   roomCreatePerMin: 30,
   allowedOrigins: [],
+  trustProxy: false,
   typingTimeoutMs: 5000,
   typingThrottleMs: 1000,
   heartbeatTimeoutMs: 30_000,
@@ -105,6 +108,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
     throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
   }
   return n
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase()
+  if (raw === undefined || raw === '') return fallback
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false
+  throw new Error(`${name} must be true or false, got "${env[name]}"`)
 }
 
 function list(env: Env, name: string, fallback: readonly string[]): readonly string[] {
@@ -152,6 +163,7 @@ export function loadConfig(env: Env = Bun.env): Config {
     ),
     roomCreatePerMin: int(env, 'ROOM_CREATE_PER_MIN', DEFAULTS.roomCreatePerMin, 1, 1_000_000),
     allowedOrigins: list(env, 'ALLOWED_ORIGINS', DEFAULTS.allowedOrigins),
+    trustProxy: bool(env, 'TRUST_PROXY', DEFAULTS.trustProxy),
     typingTimeoutMs: int(env, 'TYPING_TIMEOUT_MS', DEFAULTS.typingTimeoutMs, 100, day),
     typingThrottleMs: int(env, 'TYPING_THROTTLE_MS', DEFAULTS.typingThrottleMs, 0, day),
     heartbeatTimeoutMs: int(env, 'HEARTBEAT_TIMEOUT_MS', DEFAULTS.heartbeatTimeoutMs, 0, 960_000),

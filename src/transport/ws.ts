@@ -27,15 +27,14 @@ export function roomTopic(room: RoomId): string {
 /** The part of Bun's socket the adapter uses (Elysia's typing of `ws.raw` lags bun-types). */
 type RawSocket = Pick<
   ServerWebSocket<unknown>,
-  'send' | 'subscribe' | 'unsubscribe' | 'publish' | 'close' | 'remoteAddress'
+  'send' | 'subscribe' | 'unsubscribe' | 'publish' | 'close'
 >
 
 class WsPeer implements Peer {
-  readonly address: string
-
-  constructor(private readonly ws: RawSocket) {
-    this.address = ws.remoteAddress
-  }
+  constructor(
+    private readonly ws: RawSocket,
+    readonly address: string,
+  ) {}
 
   send(frame: ServerFrame): void {
     this.ws.send(JSON.stringify(frame))
@@ -88,9 +87,15 @@ function releaseUpgrade(objects: Record<string, unknown>[]): void {
 }
 
 /** The `.ws('/ws')` route, as a named plugin. */
-export function wsPlugin(store: RoomStore, allowedOrigins: readonly string[], logger: Logger) {
+export function wsPlugin(
+  store: RoomStore,
+  allowedOrigins: readonly string[],
+  clientAddress: (request: Request) => string,
+  logger: Logger,
+) {
   const bindings = new WeakMap<object, Binding>()
-  const contexts = new WeakMap<Request, Record<string, unknown>>()
+  // From the upgrade check to `open`: the caller's address and Elysia's context object.
+  const upgrades = new WeakMap<Request, { address: string; context: Record<string, unknown> }>()
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase()))
 
   const reply = (
@@ -172,20 +177,26 @@ export function wsPlugin(store: RoomStore, allowedOrigins: readonly string[], lo
   return new Elysia({ name: 'chat-ws' }).ws('/ws', {
     detail: { hide: true },
     beforeHandle(context) {
-      const { request, server } = context
+      const { request } = context
       const origin = request.headers.get('origin')
       if (origins.size > 0 && origin !== null && !origins.has(origin.toLowerCase())) {
         throw new ChatError('not_authorized', 'Origin not allowed')
       }
-      store.checkUpgrade(server?.requestIP(request)?.address ?? 'unknown')
-      contexts.set(request, context as unknown as Record<string, unknown>)
+      const address = clientAddress(request)
+      store.checkUpgrade(address)
+      upgrades.set(request, { address, context: context as unknown as Record<string, unknown> })
     },
     open(ws) {
-      // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
-      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket))
       const data = ws.raw.data as Record<string, unknown>
-      const context = contexts.get(data.request as Request)
-      bindings.set(ws.raw, { conn, queue: undefined, upgrade: context ? [data, context] : [data] })
+      const upgrade = upgrades.get(data.request as Request)
+      const address = upgrade?.address ?? ws.raw.remoteAddress
+      // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
+      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address))
+      bindings.set(ws.raw, {
+        conn,
+        queue: undefined,
+        upgrade: upgrade ? [data, upgrade.context] : [data],
+      })
     },
     message(ws, message) {
       const binding = bindings.get(ws.raw)

@@ -206,6 +206,29 @@ describe('MAX_CONNECTIONS_PER_IP', () => {
   })
 })
 
+describe('TRUST_PROXY', () => {
+  const url = () => (server as TestServer).wsUrl
+  const via = async (ip: string) => {
+    const c = await TestClient.connect(url(), { 'x-forwarded-for': `${ip}, 10.0.0.1` })
+    clients.push(c)
+    return c
+  }
+
+  it('counts connections per X-Forwarded-For address when the proxy is trusted', async () => {
+    serve({ maxConnectionsPerIp: 1, trustProxy: true })
+    await via('203.0.113.1')
+    await via('203.0.113.2')
+    await expect(TestClient.connect(url(), { 'x-forwarded-for': '203.0.113.1' })).rejects.toThrow()
+    expect(server?.store.stats().connections).toBe(2)
+  })
+
+  it('ignores X-Forwarded-For by default, since any client can send it', async () => {
+    serve({ maxConnectionsPerIp: 1 })
+    await via('203.0.113.1')
+    await expect(TestClient.connect(url(), { 'x-forwarded-for': '203.0.113.2' })).rejects.toThrow()
+  })
+})
+
 describe('ROOM_CREATE_PER_MIN', () => {
   it('answers REST past the limit with 429 rate_limited and Retry-After', async () => {
     const clock = new FakeClock()
