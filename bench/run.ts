@@ -224,6 +224,8 @@ function brief(r: Row): string {
     'lists_correct',
     'frames_out',
     'server_cpu_s',
+    'gen_cpu_s',
+    'check_ms',
     'errors',
     'unexpected_closes',
     'generator_behind',

@@ -24,11 +24,20 @@ export class Client {
   seen: Uint8Array | null = null // join-storm: which members this client believes are in the room
   seenCount = 0
   unknownNames = 0
+  /** join-storm: presence frames received since `joined`, in order, checked only after the clock stops (see Hub.replay). */
+  log: LogEntry[] = []
+  logAt: number[] = [] // performance.now() at which each log entry arrived
   constructor(
     readonly idx: number,
     readonly username: string,
   ) {}
 }
+
+/**
+ * One recorded presence frame: a member index from user_joined (i + 1) or user_left (-(i + 1)), 0 for a user_joined
+ * of an unknown name, or a whole frame not parsed yet (raw JSON bytes or text, or an object Socket.IO already parsed).
+ */
+export type LogEntry = number | Uint8Array | string | Record<string, unknown>
 
 export const nowUs = () => Math.round(performance.now() * 1000)
 const PAD = ' the quick brown fox jumps over the lazy dog'
@@ -45,6 +54,7 @@ export class Hub {
   totalSent = 0
   totalDelivered = 0
   joinedCount = 0
+  lastJoinedAt = 0 // performance.now() when a client received its first joined, the last time that happened
   errors = 0
   rateLimited = 0
   unexpectedCloses = 0
@@ -53,9 +63,11 @@ export class Hub {
   lastFrameAt = 0
   errorSamples: string[] = []
   readonly roomMembers = new Map<string, number>()
-  /** join-storm: track every client's member list. nameIndex maps a username to 0..size-1 or -1. */
+  /**
+   * join-storm: track every client's member list. nameIndex maps a username to 0..size-1 or -1. While tracking, joined
+   * and presence frames are only recorded (Client.log); `replay` parses and checks them once the clock has stopped.
+   */
   track: { size: number; nameIndex: (name: string) => number } | null = null
-  complete = 0 // clients whose list holds all `size` members
 
   openWindow(startUs: number, endUs: number): void {
     this.winStart = startUs
@@ -80,35 +92,123 @@ export class Hub {
     }
   }
 
-  onJoined(c: Client, room: string, users: string[]): void {
-    if (!c.joined) {
-      c.joined = true
-      this.joinedCount++
-      this.roomMembers.set(room, (this.roomMembers.get(room) ?? 0) + 1)
-    }
-    if (this.track) {
-      c.seen = new Uint8Array(this.track.size)
+  /** A client's first joined: counted at once, whatever the frame holds (its user list is checked by `replay`). */
+  markJoined(c: Client): void {
+    if (c.joined) return
+    c.joined = true
+    this.joinedCount++
+    this.lastJoinedAt = performance.now()
+    this.roomMembers.set(c.room, (this.roomMembers.get(c.room) ?? 0) + 1)
+  }
+
+  /** join-storm: keep a presence frame for later; frames that reach a client before its joined are ignored, as a client would. */
+  record(c: Client, e: LogEntry): void {
+    if (!c.joined) return
+    c.log.push(e)
+    c.logAt.push(performance.now())
+  }
+
+  /**
+   * join-storm, after the clock has stopped: rebuild every client's member list from its joined list and the
+   * user_joined / user_left / presence_diff that followed, in arrival order. Returns the performance.now() at which the
+   * last list became (and stayed) complete, or null when some list is not complete at the end.
+   */
+  replay(clients: Client[]): number | null {
+    const size = this.track?.size ?? 0
+    let last = 0
+    let allComplete = true
+    for (const c of clients) {
+      c.seen = null
       c.seenCount = 0
-      this.addUser(c, c.username)
-      for (const u of users) this.addUser(c, u)
+      c.unknownNames = 0
+      let completeAt = -1
+      for (let k = 0; k < c.log.length; k++) {
+        const e = c.log[k]
+        if (typeof e === 'number') {
+          if (e > 0) this.addIndex(c, e - 1)
+          else if (e < 0) this.removeIndex(c, -e - 1)
+          else if (c.seen) c.unknownNames++
+        } else if (e !== undefined) {
+          const m = typeof e === 'string' || e instanceof Uint8Array ? this.parse(e) : e
+          if (m) this.applyPresence(c, m)
+        }
+        if (c.seenCount !== size) completeAt = -1
+        else if (completeAt < 0) completeAt = c.logAt[k] ?? 0
+      }
+      c.log = []
+      c.logAt = []
+      if (completeAt < 0) allComplete = false
+      else last = Math.max(last, completeAt)
+    }
+    return allComplete ? last : null
+  }
+
+  private parse(e: string | Uint8Array): Record<string, unknown> | null {
+    const text = typeof e === 'string' ? e : Buffer.from(e).toString('utf8')
+    try {
+      return JSON.parse(text)
+    } catch {
+      this.onError('bad_json', text)
+      return null
     }
   }
 
-  addUser(c: Client, name: string): void {
-    if (!this.track || !c.seen) return
-    const i = this.track.nameIndex(name)
-    if (i < 0) return void c.unknownNames++
-    if (c.seen[i]) return
-    c.seen[i] = 1
-    if (++c.seenCount === this.track.size) this.complete++
+  private applyPresence(c: Client, m: Record<string, unknown>): void {
+    switch (m.type) {
+      case 'joined': {
+        if (!this.track) return
+        c.seen = new Uint8Array(this.track.size)
+        c.seenCount = 0
+        this.addUser(c, c.username)
+        for (const u of Array.isArray(m.users) ? m.users : [])
+          this.addUser(c, String((u as { username?: unknown })?.username))
+        return
+      }
+      case 'user_joined':
+        this.addUser(c, String(m.username))
+        return
+      case 'user_left':
+        this.removeUser(c, String(m.username))
+        return
+      case 'presence_diff': {
+        for (const n of Array.isArray(m.leaves) ? m.leaves : []) this.removeUser(c, String(n))
+        for (const j of Array.isArray(m.joins) ? m.joins : [])
+          this.addUser(c, String((j as { username?: unknown })?.username))
+        return
+      }
+    }
   }
 
-  removeUser(c: Client, name: string): void {
+  private addUser(c: Client, name: string): void {
     if (!this.track || !c.seen) return
     const i = this.track.nameIndex(name)
-    if (i < 0 || !c.seen[i]) return
+    if (i < 0) c.unknownNames++
+    else this.addIndex(c, i)
+  }
+
+  private removeUser(c: Client, name: string): void {
+    if (this.track) this.removeIndex(c, this.track.nameIndex(name))
+  }
+
+  private addIndex(c: Client, i: number): void {
+    if (c.seen?.[i] !== 0) return
+    c.seen[i] = 1
+    c.seenCount++
+  }
+
+  private removeIndex(c: Client, i: number): void {
+    if (c.seen?.[i] !== 1) return
     c.seen[i] = 0
-    if (c.seenCount-- === this.track.size) this.complete--
+    c.seenCount--
+  }
+
+  /** join-storm, during the clock: a user_joined / user_left whose name was read from the bytes. */
+  recordName(c: Client, name: string, joined: boolean): void {
+    if (!this.track) return
+    const i = this.track.nameIndex(name)
+    // an unknown name (-1) is recorded as 0
+    if (joined) this.record(c, i + 1)
+    else if (i >= 0) this.record(c, -(i + 1))
   }
 
   onError(code: string, text: string): void {
@@ -136,27 +236,15 @@ export class Hub {
         if (s.charCodeAt(0) === 126) this.deliver(Number.parseInt(s.slice(1), 10))
         return
       }
-      case 'joined': {
-        const users = Array.isArray(m.users) ? m.users : []
-        this.onJoined(
-          c,
-          String(m.room),
-          users.map((u: { username?: unknown }) => String(u?.username)),
-        )
+      case 'joined':
+        this.markJoined(c)
+        if (this.track) this.record(c, m)
         return
-      }
       case 'user_joined':
-        this.addUser(c, String(m.username))
-        return
       case 'user_left':
-        this.removeUser(c, String(m.username))
+      case 'presence_diff':
+        if (this.track) this.record(c, m)
         return
-      case 'presence_diff': {
-        for (const n of Array.isArray(m.leaves) ? m.leaves : []) this.removeUser(c, String(n))
-        for (const j of Array.isArray(m.joins) ? m.joins : [])
-          this.addUser(c, String((j as { username?: unknown })?.username))
-        return
-      }
       case 'error':
         this.onError(String(m.code), JSON.stringify(m))
         return
@@ -169,11 +257,15 @@ export class Hub {
 // ---- JSON protocol frame handling, fast paths for the frames that dominate ----
 const enc = new TextEncoder()
 const S_MSG = '{"type":"message",'
+const S_JOINED = '{"type":"joined",'
+const S_DIFF = '{"type":"presence_diff",'
 const S_UJ = '{"type":"user_joined",'
 const S_UL = '{"type":"user_left",'
 const S_MARK = '"content":"~'
 const S_USER = '"username":"'
 const B_MSG = Buffer.from(S_MSG)
+const B_JOINED = Buffer.from(S_JOINED)
+const B_DIFF = Buffer.from(S_DIFF)
 const B_UJ = Buffer.from(S_UJ)
 const B_UL = Buffer.from(S_UL)
 const B_MARK = Buffer.from(S_MARK)
@@ -197,6 +289,8 @@ function nameAfter(b: Buffer, p: Buffer): string | null {
   return e < 0 ? null : b.toString('latin1', s, e)
 }
 
+// joined and presence_diff frames are recognised by their prefix and not parsed here: a joined carries the whole member
+// list, so parsing them all costs the generator O(N²) in a join storm and would be measured as the server's time.
 export function onJsonBytes(hub: Hub, c: Client, b: Buffer): void {
   hub.framesIn++
   hub.bytesIn += b.length
@@ -206,12 +300,19 @@ export function onJsonBytes(hub: Hub, c: Client, b: Buffer): void {
       hub.deliver(digitsAt(b, i + B_MARK.length))
       return
     }
+  } else if (startsWith(b, B_JOINED)) {
+    hub.markJoined(c)
+    // the payload may be a view of the socket's read buffer: keep a copy
+    if (hub.track) hub.record(c, Buffer.from(b))
+    return
+  } else if (startsWith(b, B_DIFF)) {
+    if (hub.track) hub.record(c, Buffer.from(b))
+    return
   } else if (startsWith(b, B_UJ) || startsWith(b, B_UL)) {
     if (!hub.track) return
     const n = nameAfter(b, B_USER)
     if (n !== null) {
-      if (b[14] === 106 /* "j" of user_joined */) hub.addUser(c, n)
-      else hub.removeUser(c, n)
+      hub.recordName(c, n, b[14] === 106 /* "j" of user_joined */)
       return
     }
   }
@@ -229,13 +330,19 @@ export function onJsonText(hub: Hub, c: Client, s: string): void {
       )
       return
     }
+  } else if (s.startsWith(S_JOINED)) {
+    hub.markJoined(c)
+    if (hub.track) hub.record(c, s)
+    return
+  } else if (s.startsWith(S_DIFF)) {
+    if (hub.track) hub.record(c, s)
+    return
   } else if (s.startsWith(S_UJ) || s.startsWith(S_UL)) {
     if (!hub.track) return
     const i = s.indexOf(S_USER)
     if (i >= 0) {
       const n = s.slice(i + S_USER.length, s.indexOf('"', i + S_USER.length))
-      if (s.charCodeAt(14) === 106) hub.addUser(c, n)
-      else hub.removeUser(c, n)
+      hub.recordName(c, n, s.charCodeAt(14) === 106)
       return
     }
   }

@@ -120,6 +120,7 @@ function stormTable(rows: Row[]): string {
         '',
         '',
         '',
+        '',
       ])
     for (const s of sizes) {
       const ok = rs.filter((r) => !r.failed && num(r, 'size') === s)
@@ -136,6 +137,7 @@ function stormTable(rows: Row[]): string {
           (t !== 'bun' && bun?.length
             ? ratio(agg(ok, 'server_cpu_s'), agg(bun, 'server_cpu_s'))
             : ''),
+        cell(agg(ok, 'gen_cpu_s')),
         `${fmt(median(ok.map((r) => num(r, 'lists_correct'))))}/${s}`,
         fmt(ok[0] ? num(ok[0], 'quadratic_frames') : Number.NaN),
       ])
@@ -146,6 +148,7 @@ function stormTable(rows: Row[]): string {
         DEFS[t].label,
         'growth',
         `time ∝ size^${g.toFixed(2)}`,
+        '',
         '',
         '',
         '',
@@ -163,6 +166,7 @@ function stormTable(rows: Row[]): string {
       'frames sent',
       'MiB sent',
       'server CPU s',
+      'generator CPU s',
       'correct lists',
       'N(N-1)/2+N',
     ],
