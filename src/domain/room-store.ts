@@ -16,13 +16,14 @@ import {
   type StoredMessage,
   type UserView,
 } from '../protocol/frames.ts'
+import { Announcer } from './announcer.ts'
 import { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import { Guard } from './guard.ts'
 import { parseId } from './history.ts'
 import { normalizeName, slugify, userKey } from './names.ts'
 import type { Logger, PasswordHasher, Peer, RoomSink } from './ports.ts'
-import { type Member, Room, type RoomView, userView } from './room.ts'
+import { type Member, Room, type RoomView } from './room.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
 export interface RoomStoreDeps {
@@ -79,6 +80,7 @@ export class RoomStore {
   private readonly hasher: PasswordHasher
   private readonly logger: Logger
   readonly guard: Guard
+  private readonly announce: Announcer
   private draining = false
   readonly startedAt: number
 
@@ -91,6 +93,7 @@ export class RoomStore {
     this.hasher = deps.hasher
     this.logger = deps.logger
     this.guard = new Guard(deps.clock, config)
+    this.announce = new Announcer(config, deps.clock, deps.sink)
     this.startedAt = deps.clock.now()
     for (const raw of config.defaultRooms) {
       const name = normalizeName(raw, 'room name')
@@ -162,8 +165,8 @@ export class RoomStore {
     }
     for (const member of client.rooms.values()) {
       member.room.statusChanged()
-      this.stopTyping(member)
-      this.announcePresence(member)
+      this.announce.stopTyping(member)
+      this.announce.presence(member)
     }
     client.graceTimer = this.clock.setTimeout(() => this.expire(client), this.config.resumeGraceMs)
   }
@@ -179,7 +182,7 @@ export class RoomStore {
   private forget(client: Client): void {
     this.clearTimer(client, 'graceTimer')
     this.clearTimer(client, 'unjoinedTimer')
-    for (const member of client.rooms.values()) this.clearTyping(member)
+    for (const member of client.rooms.values()) this.announce.clearTyping(member)
     this.sessions.delete(client.session)
   }
 
@@ -412,7 +415,7 @@ export class RoomStore {
     room.emptyTimer = this.clock.setTimeout(() => {
       room.emptyTimer = undefined
       if (room.members.size === 0 && this.rooms.get(room.id) === room) {
-        this.clearPresenceBatch(room)
+        this.announce.clearBatch(room)
         this.rooms.delete(room.id)
         this.logger.info('empty room deleted', { room: room.id })
       }
@@ -512,7 +515,7 @@ export class RoomStore {
     this.cancelEmptyRoom(room)
     // Announce before subscribing, so the newcomer is not told about themselves.
     room.addMember(member)
-    this.announceJoin(member)
+    this.announce.joined(member)
     client.rooms.set(room.id, member)
     client.removedWhileAway?.delete(room.id)
     room.append('system', 'system', `${username} joined`, this.clock.now())
@@ -544,11 +547,11 @@ export class RoomStore {
    */
   private removeMember(member: Member, note: string, broadcast = false): void {
     const { room, client } = member
-    this.stopTyping(member)
+    this.announce.stopTyping(member)
     client.peer?.unsubscribe(room.id)
     room.removeMember(member)
     client.rooms.delete(room.id)
-    this.announceLeave(member)
+    this.announce.left(member)
     const system = room.append('system', 'system', note, this.clock.now())
     if (broadcast) {
       this.sink.publish(room.id, {
@@ -595,7 +598,7 @@ export class RoomStore {
         `The message is longer than ${this.config.maxContentChars} characters`,
       )
     }
-    this.stopTyping(member)
+    this.announce.stopTyping(member)
     const stored = room.append('text', member.username, content, this.clock.now())
     this.sink.publish(room.id, {
       type: 'message',
@@ -614,47 +617,7 @@ export class RoomStore {
     const member = this.memberOf(client, roomId)
     const mutedUntil = member.room.mutes.get(member.key)
     if (mutedUntil !== undefined && mutedUntil > this.clock.now()) return
-    this.clearTyping(member)
-    member.typingTimer = this.clock.setTimeout(() => {
-      member.typingTimer = undefined
-      this.stopTyping(member)
-    }, this.config.typingTimeoutMs)
-    const now = this.clock.now()
-    if (now - member.lastTypingBroadcastAt < this.config.typingThrottleMs) return
-    member.lastTypingBroadcastAt = now
-    member.typing = true
-    this.toOthers(member, {
-      type: 'typing',
-      room: member.room.id,
-      username: member.username,
-      active: true,
-    })
-  }
-
-  private clearTyping(member: Member): void {
-    if (member.typingTimer !== undefined) this.clock.clearTimeout(member.typingTimer)
-    member.typingTimer = undefined
-  }
-
-  /** Ends a member's typing indicator, telling the others if it was showing. */
-  private stopTyping(member: Member): void {
-    this.clearTyping(member)
-    if (!member.typing) return
-    member.typing = false
-    this.toOthers(member, {
-      type: 'typing',
-      room: member.room.id,
-      username: member.username,
-      active: false,
-    })
-  }
-
-  /** Sends to every member of the member's room but them. */
-  private toOthers(member: Member, frame: ServerFrame): void {
-    const peer = member.client.peer
-    // A closed connection is no longer subscribed, so the room publish skips it anyway.
-    if (peer) peer.publishToOthers(member.room.id, frame)
-    else this.sink.publish(member.room.id, frame)
+    this.announce.typing(member)
   }
 
   /** `leave`: the member leaves the room and gets `left`. */
@@ -725,7 +688,7 @@ export class RoomStore {
       }
       case 'mute': {
         room.mutes.set(key, this.clock.now() + frame.duration_ms)
-        if (target) this.stopTyping(target)
+        if (target) this.announce.stopTyping(target)
         note = `${target?.username ?? name} was muted by ${by} for ${Math.ceil(frame.duration_ms / 1000)} s`
         this.systemNote(room, note)
         break
@@ -790,7 +753,7 @@ export class RoomStore {
     // A session whose old connection still looks open (a half-dead socket) is taken over.
     const takeover = old.peer !== undefined
     if (old.peer) {
-      for (const member of old.rooms.values()) this.stopTyping(member)
+      for (const member of old.rooms.values()) this.announce.stopTyping(member)
       const previous = old.peer
       old.peer = undefined
       for (const c of this.connections) if (c.client === old) c.client = undefined
@@ -825,7 +788,7 @@ export class RoomStore {
       room.statusChanged()
       conn.peer.subscribe(room.id)
       // The others saw an offline user come back; after a takeover they saw no change.
-      if (!takeover) this.announcePresence(member)
+      if (!takeover) this.announce.presence(member)
       const lastId = frame.last_ids?.[room.id]
       const seen = lastId === undefined ? 0 : (parseId(lastId) ?? 0)
       const { messages, complete } = room.history.since(seen)
@@ -842,75 +805,6 @@ export class RoomStore {
       for (const m of messages) conn.peer.send(replayFrame(m))
     }
     if (old.rooms.size === 0) this.watchUnjoined(old)
-  }
-
-  // ── Presence ─────────────────────────────────────────────────────────────────
-
-  /** Whether this room's presence goes out batched as `presence_diff`. */
-  private batched(room: Room): boolean {
-    const min = this.config.presenceDiffMinMembers
-    return room.presenceTimer !== undefined || (min > 0 && room.members.size >= min)
-  }
-
-  private announceJoin(member: Member): void {
-    const room = member.room
-    if (this.batched(room)) {
-      room.pendingLeaves.delete(member.key)
-      room.pendingJoins.set(member.key, member)
-      this.schedulePresenceFlush(room)
-    } else {
-      this.sink.publish(room.id, { type: 'user_joined', room: room.id, username: member.username })
-    }
-  }
-
-  private announceLeave(member: Member): void {
-    const room = member.room
-    if (this.batched(room)) {
-      room.pendingJoins.delete(member.key)
-      room.pendingLeaves.add(member.username)
-      this.schedulePresenceFlush(room)
-    } else {
-      this.sink.publish(room.id, { type: 'user_left', room: room.id, username: member.username })
-    }
-  }
-
-  /** Tells the others a member went offline or came back. */
-  private announcePresence(member: Member): void {
-    const room = member.room
-    if (this.batched(room)) {
-      room.pendingJoins.set(member.key, member)
-      this.schedulePresenceFlush(room)
-      return
-    }
-    const frame: ServerFrame = {
-      type: 'presence',
-      room: room.id,
-      username: member.username,
-      status: member.client.peer ? 'online' : 'offline',
-    }
-    this.toOthers(member, frame)
-  }
-
-  private schedulePresenceFlush(room: Room): void {
-    if (room.presenceTimer !== undefined) return
-    room.presenceTimer = this.clock.setTimeout(() => {
-      room.presenceTimer = undefined
-      const joins: UserView[] = []
-      for (const m of room.pendingJoins.values())
-        if (room.members.get(m.key) === m) joins.push(userView(m))
-      const leaves = [...room.pendingLeaves]
-      room.pendingJoins.clear()
-      room.pendingLeaves.clear()
-      if (joins.length > 0 || leaves.length > 0)
-        this.sink.publish(room.id, { type: 'presence_diff', room: room.id, joins, leaves })
-    }, this.config.presenceDiffIntervalMs)
-  }
-
-  private clearPresenceBatch(room: Room): void {
-    if (room.presenceTimer !== undefined) this.clock.clearTimeout(room.presenceTimer)
-    room.presenceTimer = undefined
-    room.pendingJoins.clear()
-    room.pendingLeaves.clear()
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────
@@ -952,8 +846,8 @@ export class RoomStore {
     this.sessions.clear()
     for (const room of this.rooms.values()) {
       this.cancelEmptyRoom(room)
-      this.clearPresenceBatch(room)
-      for (const member of room.members.values()) this.clearTyping(member)
+      this.announce.clearBatch(room)
+      for (const member of room.members.values()) this.announce.clearTyping(member)
     }
   }
 }
