@@ -570,7 +570,10 @@ export class RoomStore {
   private memberOf(client: Client, roomId: RoomId): Member {
     const member = client.rooms.get(roomId)
     if (member) return member
-    this.room(roomId)
+    // Like join, accept the room's name as well as its id.
+    const room = this.room(roomId)
+    const byName = client.rooms.get(room.id)
+    if (byName) return byName
     throw new ChatError('not_authorized', 'You have not joined this room')
   }
 

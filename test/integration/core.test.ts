@@ -94,6 +94,15 @@ describe('messages', () => {
     expect(alice.frames.filter((f) => f.type === 'error')).toEqual([])
   })
 
+  it('accepts a room name where an id is expected, replying with the id', async () => {
+    await createRoom({ name: 'Team Chat' })
+    const alice = await connect()
+    const joined = await alice.join('Team Chat', 'alice')
+    expect(joined.room).toBe('team-chat')
+    alice.send({ action: 'message', room: 'Team Chat', content: 'by name' })
+    expect(await alice.next('message')).toMatchObject({ room: 'team-chat', content: 'by name' })
+  })
+
   it('lets one connection be in several rooms under a name in each', async () => {
     await createRoom({ name: 'Random' })
     const alice = await connect()
