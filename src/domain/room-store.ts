@@ -21,6 +21,7 @@ import { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import { Guard } from './guard.ts'
 import { parseId } from './history.ts'
+import { applyModeration, type ModerationEffects } from './moderation.ts'
 import { normalizeName, slugify, userKey } from './names.ts'
 import type { Logger, PasswordHasher, Peer, RoomSink } from './ports.ts'
 import { type Member, Room, type RoomView } from './room.ts'
@@ -81,6 +82,7 @@ export class RoomStore {
   private readonly logger: Logger
   readonly guard: Guard
   private readonly announce: Announcer
+  private readonly moderation: ModerationEffects
   private draining = false
   readonly startedAt: number
 
@@ -94,6 +96,12 @@ export class RoomStore {
     this.logger = deps.logger
     this.guard = new Guard(deps.clock, config)
     this.announce = new Announcer(config, deps.clock, deps.sink)
+    this.moderation = {
+      now: () => this.clock.now(),
+      evict: (target, how, by, note) => this.evict(target, how, by, note),
+      note: (room, text) => this.systemNote(room, text),
+      stopTyping: (member) => this.announce.stopTyping(member),
+    }
     this.startedAt = deps.clock.now()
     for (const raw of config.defaultRooms) {
       const name = normalizeName(raw, 'room name')
@@ -655,56 +663,8 @@ export class RoomStore {
     this.limit(client, client.frames)
     const mod = this.memberOf(client, frame.room)
     if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
-    const room = mod.room
-    const name = normalizeName(frame.username, 'username')
-    const key = userKey(name)
-    const target = room.members.get(key)
-    const by = mod.username
-    if (key === mod.key && frame.action !== 'unban' && frame.action !== 'unmute') {
-      throw new ChatError('invalid_message', `You cannot ${frame.action} yourself`)
-    }
-    let note: string
-    switch (frame.action) {
-      case 'ban': {
-        room.bans.set(key, { username: target?.username ?? name, by, at: this.clock.now() })
-        note = `${target?.username ?? name} was banned by ${by}`
-        if (target) {
-          room.bannedClients.set(target.client, key)
-          this.evict(target, 'banned', by, note)
-        } else this.systemNote(room, note)
-        break
-      }
-      case 'kick': {
-        if (!target) throw new ChatError('invalid_message', `No user "${name}" in this room`)
-        note = `${target.username} was kicked by ${by}`
-        this.evict(target, 'kicked', by, note)
-        break
-      }
-      case 'unban': {
-        if (!room.bans.delete(key))
-          throw new ChatError('invalid_message', `"${name}" is not banned here`)
-        for (const [banned, bannedKey] of room.bannedClients)
-          if (bannedKey === key) room.bannedClients.delete(banned)
-        note = `${name} was unbanned by ${by}`
-        this.systemNote(room, note)
-        break
-      }
-      case 'mute': {
-        room.mutes.set(key, this.clock.now() + frame.duration_ms)
-        if (target) this.announce.stopTyping(target)
-        note = `${target?.username ?? name} was muted by ${by} for ${Math.ceil(frame.duration_ms / 1000)} s`
-        this.systemNote(room, note)
-        break
-      }
-      case 'unmute': {
-        if (!room.mutes.delete(key))
-          throw new ChatError('invalid_message', `"${name}" is not muted here`)
-        note = `${target?.username ?? name} was unmuted by ${by}`
-        this.systemNote(room, note)
-        break
-      }
-    }
-    const ack: ServerFrame = { type: 'moderated', room: room.id, action: frame.action }
+    applyModeration(this.moderation, mod, frame)
+    const ack: ServerFrame = { type: 'moderated', room: mod.room.id, action: frame.action }
     if (frame.ref !== undefined) ack.ref = frame.ref
     client.peer?.send(ack)
   }
