@@ -1,42 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
-import { startServer, type TestServer } from '../support/server.ts'
-import { type Frame, TestClient } from '../support/ws-client.ts'
+import { beforeEach, describe, expect, it } from 'bun:test'
+import { useServer } from '../support/harness.ts'
+import type { Frame } from '../support/ws-client.ts'
 
-let server: TestServer
-let clients: TestClient[] = []
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect(server.wsUrl)
-  clients.push(c)
-  return c
-}
-
-/** A client already in `room` as `username`. */
-async function member(room: string, username: string): Promise<TestClient> {
-  const c = await connect()
-  await c.join(room, username)
-  return c
-}
-
-async function createRoom(body: Frame): Promise<Frame> {
-  const res = await fetch(`${server.httpUrl}/rooms`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  expect(res.status).toBe(201)
-  return (await res.json()) as Frame
-}
+const { serve, restart, connect, member, http, createRoom } = useServer()
 
 beforeEach(() => {
-  server = startServer()
-})
-
-afterEach(async () => {
-  for (const c of clients) c.close()
-  clients = []
-  await server.stop()
-  expect(server.logger.errors()).toEqual([])
+  serve()
 })
 
 describe('messages', () => {
@@ -147,7 +116,7 @@ describe('presence', () => {
     const carolOffline = alice.next('presence', (f) => f.username === 'carol')
     carol.close()
     expect(await carolOffline).toMatchObject({ status: 'offline' })
-    const details = (await (await fetch(`${server.httpUrl}/rooms/general`)).json()) as Frame
+    const details = (await (await http('/rooms/general')).json()) as Frame
     expect(details.users).toEqual([
       { username: 'alice', status: 'online', moderator: false },
       { username: 'carol', status: 'offline', moderator: false },
@@ -155,15 +124,14 @@ describe('presence', () => {
   })
 
   it('tells the others user_left at once on disconnect when RESUME_GRACE_MS is 0', async () => {
-    await server.stop()
-    server = startServer({ resumeGraceMs: 0 })
+    await restart({ resumeGraceMs: 0 })
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
     const left = alice.next('user_left')
     bob.close()
     expect(await left).toEqual({ type: 'user_left', room: 'general', username: 'bob' })
     expect(alice.frames.filter((f) => f.type === 'presence')).toEqual([])
-    const details = (await (await fetch(`${server.httpUrl}/rooms/general`)).json()) as Frame
+    const details = (await (await http('/rooms/general')).json()) as Frame
     expect(details.users.map((u: Frame) => u.username)).toEqual(['alice'])
   })
 
@@ -225,9 +193,7 @@ describe('history', () => {
   })
 
   it('keeps the last 100 messages', async () => {
-    const stopped = server
-    await stopped.stop()
-    server = startServer({ rateLimitPerSec: 1000, rateLimitBurst: 1000, floodTolerance: 1000 })
+    await restart({ rateLimitPerSec: 1000, rateLimitBurst: 1000, floodTolerance: 1000 })
     const alice = await member('general', 'alice')
     for (let i = 0; i < 130; i++)
       alice.send({ action: 'message', room: 'general', content: `m${i}` })

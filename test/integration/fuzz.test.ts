@@ -1,13 +1,8 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import fc from 'fast-check'
-import { startServer, type TestServer } from '../support/server.ts'
-import { TestClient } from '../support/ws-client.ts'
+import { useServer } from '../support/harness.ts'
 
-let server: TestServer | undefined
-
-afterEach(async () => {
-  await server?.stop()
-})
+const { serve, connect, http } = useServer()
 
 const actions = [
   'join',
@@ -27,12 +22,12 @@ const actions = [
 
 describe('the WebSocket endpoint under random input', () => {
   it('answers every frame, never logs an internal error, and stays usable', async () => {
-    server = startServer({
+    const server = serve({
       rateLimitPerSec: 10_000,
       rateLimitBurst: 10_000,
       floodTolerance: 100_000,
     })
-    const client = await TestClient.connect(server.wsUrl)
+    const client = await connect()
     await client.join('general', 'fuzzer')
     const frames = fc.sample(
       fc.oneof(
@@ -74,7 +69,7 @@ describe('the WebSocket endpoint under random input', () => {
     expect(client.frames.filter((f) => f.type === 'error' && f.code === 'internal_error')).toEqual(
       [],
     )
-    const health = await fetch(`${server.httpUrl}/health`)
+    const health = await http('/health')
     expect(health.status).toBe(200)
     client.close()
   })

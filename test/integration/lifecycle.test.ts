@@ -1,30 +1,17 @@
 import { afterEach, describe, expect, it } from 'bun:test'
 import { idleTimeoutSeconds } from '../../src/app.ts'
-import type { Config } from '../../src/config.ts'
+import { useServer } from '../support/harness.ts'
 import { RawWsClient } from '../support/raw-ws.ts'
-import { startServer, type TestServer } from '../support/server.ts'
-import { type Frame, TestClient } from '../support/ws-client.ts'
+import type { Frame, TestClient } from '../support/ws-client.ts'
 
-let server: TestServer | undefined
-const clients: TestClient[] = []
 const raws: RawWsClient[] = []
 
-function start(overrides: Partial<Config> = {}): TestServer {
-  server = startServer(overrides)
-  return server
-}
+// Declared before useServer's hook, so it runs first: raw sockets go before the server stops.
+afterEach(() => {
+  for (const r of raws.splice(0)) r.destroy()
+})
 
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect((server as TestServer).wsUrl)
-  clients.push(c)
-  return c
-}
-
-async function joined(room: string, username: string): Promise<TestClient> {
-  const c = await connect()
-  await c.join(room, username)
-  return c
-}
+const { serve: start, connect, member: joined, http, postRoom } = useServer()
 
 /** Drops the connection without a `leave`, and waits until `witness` sees it go offline. */
 async function drop(c: TestClient, username: string, witness: TestClient): Promise<void> {
@@ -48,16 +35,6 @@ const frameIds = (frames: Frame[]) => frames.map((f) => f.id)
 async function body(res: Response): Promise<Frame> {
   return (await res.json()) as Frame
 }
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  for (const r of raws.splice(0)) r.destroy()
-  if (server) {
-    await server.stop()
-    expect(server.logger.errors()).toEqual([])
-    server = undefined
-  }
-})
 
 describe('connection', () => {
   it('sends welcome, with a session and the resume grace, as the first frame', async () => {
@@ -91,7 +68,7 @@ describe('presence across a dropped connection', () => {
     const alice = await joined('general', 'alice')
     const bob = await joined('general', 'bob')
     await drop(alice, 'alice', bob)
-    const users = (await body(await fetch(`${server?.httpUrl}/rooms/general`))).users
+    const users = (await body(await http('/rooms/general'))).users
     expect(users).toContainEqual({ username: 'alice', status: 'offline', moderator: false })
     const carol = await connect()
     const seen = await carol.join('general', 'carol')
@@ -262,11 +239,7 @@ describe('resume', () => {
 
   it('refuses the room a user was banned from while away and sends nothing said after the ban', async () => {
     start()
-    const created = await fetch(`${server?.httpUrl}/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Club' }),
-    })
+    const created = await postRoom({ name: 'Club' })
     const { moderator_token: token } = await body(created)
     const mod = await connect()
     await mod.join('club', 'mod', { token })
@@ -325,23 +298,18 @@ describe('history paging', () => {
 
   it('pages over REST, and opens a private room only with its password or moderator token', async () => {
     start()
-    const base = server?.httpUrl
-    const created = await fetch(`${base}/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Vault', password: 'open sesame' }),
-    })
+    const created = await postRoom({ name: 'Vault', password: 'open sesame' })
     expect(created.status).toBe(201)
     const { moderator_token: token } = await body(created)
     const alice = await connect()
     await alice.join('vault', 'alice', { password: 'open sesame' })
     const sent = await say(alice, 'vault', ['v1', 'v2', 'v3', 'v4'])
 
-    const url = `${base}/rooms/vault/messages?before=${sent[3]?.id}&limit=2`
-    const none = await fetch(url)
+    const url = `/rooms/vault/messages?before=${sent[3]?.id}&limit=2`
+    const none = await http(url)
     expect(none.status).toBe(401)
     expect((await body(none)).error.code).toBe('not_authorized')
-    const wrong = await fetch(url, { headers: { 'x-room-password': 'nope' } })
+    const wrong = await http(url, { headers: { 'x-room-password': 'nope' } })
     expect(wrong.status).toBe(403)
     const stranger = await connect()
     const viaWs = await stranger.request({ action: 'history', room: 'vault' }, ['history'])
@@ -352,13 +320,13 @@ describe('history paging', () => {
       { authorization: `Bearer ${token}` },
     ]
     for (const headers of credentials) {
-      const res = await fetch(url, { headers })
+      const res = await http(url, { headers })
       expect(res.status).toBe(200)
       const page = await body(res)
       expect(page.messages.map((m: Frame) => m.content)).toEqual(['v2', 'v3'])
       expect(page.has_more).toBe(true)
     }
-    const pub = await fetch(`${base}/rooms/general/messages?limit=5`)
+    const pub = await http('/rooms/general/messages?limit=5')
     expect(pub.status).toBe(200)
     expect(await body(pub)).toEqual({ messages: [], has_more: false })
   })

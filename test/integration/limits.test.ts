@@ -2,34 +2,13 @@
  * Issue 4, limits: message and typing rates, the flood disconnect, per-address caps on
  * connections and room creation, frame and content sizes, names and the room cap.
  */
-import { afterEach, describe, expect, it } from 'bun:test'
-import type { AppDeps } from '../../src/app.ts'
-import type { Config } from '../../src/config.ts'
+import { describe, expect, it } from 'bun:test'
 import { FakeClock } from '../support/fake-clock.ts'
-import { startServer, type TestServer } from '../support/server.ts'
-import { type Frame, TestClient } from '../support/ws-client.ts'
+import { useServer } from '../support/harness.ts'
+import type { Frame, TestClient } from '../support/ws-client.ts'
 
-let server: TestServer | undefined
-const clients: TestClient[] = []
-
-function serve(overrides: Partial<Config> = {}, deps: AppDeps = {}): TestServer {
-  server = startServer(overrides, deps)
-  return server
-}
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect((server as TestServer).wsUrl)
-  clients.push(c)
-  return c
-}
-
-function postRoom(body: Frame): Promise<Response> {
-  return fetch(`${(server as TestServer).httpUrl}/rooms`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-}
+const harness = useServer()
+const { serve, connect, postRoom } = harness
 
 /** alice and bob in "general", with the join noise read. */
 async function pair(): Promise<{ alice: TestClient; bob: TestClient }> {
@@ -52,15 +31,6 @@ function say(client: TestClient, content: string): Promise<Frame> {
   client.send({ action: 'message', room: 'general', content, ref })
   return reply
 }
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  if (server) {
-    await server.stop()
-    expect(server.logger.errors()).toEqual([])
-  }
-  server = undefined
-})
 
 describe('the message rate limit', () => {
   it('refuses a burst of 30 past the burst of 10: rate_limited, not delivered, not stored', async () => {
@@ -196,8 +166,8 @@ describe('MAX_CONNECTIONS_PER_IP', () => {
   it('refuses the upgrade past the cap, and admits again once one closes', async () => {
     serve({ maxConnectionsPerIp: 3 })
     const open = [await connect(), await connect(), await connect()]
-    await expect(TestClient.connect((server as TestServer).wsUrl)).rejects.toThrow()
-    expect(server?.store.stats().connections).toBe(3)
+    await expect(connect()).rejects.toThrow()
+    expect(harness.server.store.stats().connections).toBe(3)
     const first = open[0] as TestClient
     first.close()
     await first.closed
@@ -207,25 +177,20 @@ describe('MAX_CONNECTIONS_PER_IP', () => {
 })
 
 describe('TRUST_PROXY', () => {
-  const url = () => (server as TestServer).wsUrl
-  const via = async (ip: string) => {
-    const c = await TestClient.connect(url(), { 'x-forwarded-for': `${ip}, 10.0.0.1` })
-    clients.push(c)
-    return c
-  }
+  const via = (ip: string) => connect({ 'x-forwarded-for': `${ip}, 10.0.0.1` })
 
   it('counts connections per X-Forwarded-For address when the proxy is trusted', async () => {
     serve({ maxConnectionsPerIp: 1, trustProxy: true })
     await via('203.0.113.1')
     await via('203.0.113.2')
-    await expect(TestClient.connect(url(), { 'x-forwarded-for': '203.0.113.1' })).rejects.toThrow()
-    expect(server?.store.stats().connections).toBe(2)
+    await expect(connect({ 'x-forwarded-for': '203.0.113.1' })).rejects.toThrow()
+    expect(harness.server.store.stats().connections).toBe(2)
   })
 
   it('ignores X-Forwarded-For by default, since any client can send it', async () => {
     serve({ maxConnectionsPerIp: 1 })
     await via('203.0.113.1')
-    await expect(TestClient.connect(url(), { 'x-forwarded-for': '203.0.113.2' })).rejects.toThrow()
+    await expect(connect({ 'x-forwarded-for': '203.0.113.2' })).rejects.toThrow()
   })
 })
 

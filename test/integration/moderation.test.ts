@@ -2,24 +2,13 @@
  * Issue 4, moderators: the moderator token, rooms created over WebSocket, ban, kick,
  * unban, mute and unmute, the bans view and the audit trail in history.
  */
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import type { AppDeps } from '../../src/app.ts'
 import { FakeClock } from '../support/fake-clock.ts'
-import { startServer, type TestServer } from '../support/server.ts'
-import { type Frame, TestClient } from '../support/ws-client.ts'
+import { useServer } from '../support/harness.ts'
+import type { Frame, TestClient } from '../support/ws-client.ts'
 
-let server: TestServer | undefined
-const clients: TestClient[] = []
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect((server as TestServer).wsUrl)
-  clients.push(c)
-  return c
-}
-
-function http(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${(server as TestServer).httpUrl}${path}`, init)
-}
+const { serve, connect, http, postRoom, tryJoin } = useServer()
 
 interface ModRoom {
   token: string
@@ -30,12 +19,8 @@ interface ModRoom {
 
 /** Room "mod-room": alice joined with the token (moderator), then bob and carol. */
 async function moderatedRoom(deps: AppDeps = {}): Promise<ModRoom> {
-  server = startServer({}, deps)
-  const res = await http('/rooms', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Mod Room' }),
-  })
+  serve({}, deps)
+  const res = await postRoom({ name: 'Mod Room' })
   const { moderator_token: token } = (await res.json()) as Frame
   const alice = await connect()
   const bob = await connect()
@@ -52,23 +37,10 @@ function act(client: TestClient, action: string, username: string, extra: Frame 
   return client.request({ action, room: 'mod-room', username, ...extra }, ['moderated'])
 }
 
-function tryJoin(client: TestClient, room: string, username: string, extra: Frame = {}) {
-  return client.request({ action: 'join', room, username, ...extra }, ['joined'])
-}
-
 async function storedHistory(): Promise<Frame[]> {
   const res = await http('/rooms/mod-room/messages?limit=100')
   return ((await res.json()) as Frame).messages
 }
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  if (server) {
-    await server.stop()
-    expect(server.logger.errors()).toEqual([])
-  }
-  server = undefined
-})
 
 describe('the moderator token', () => {
   it('makes whoever joins with it a moderator, shown in the user lists', async () => {
@@ -111,7 +83,7 @@ describe('the moderator token', () => {
 
 describe('creating a room over WebSocket', () => {
   it('joins the creator as moderator and gives them alone the token', async () => {
-    server = startServer()
+    serve()
     const carol = await connect()
     const joined = await carol.request(
       { action: 'create', name: 'Team Room', username: 'carol', max_users: 5 },
@@ -134,7 +106,7 @@ describe('creating a room over WebSocket', () => {
   })
 
   it('refuses a name that is already taken with room_exists', async () => {
-    server = startServer()
+    serve()
     const carol = await connect()
     const reply = await carol.request({ action: 'create', name: 'General', username: 'c' }, [
       'joined',

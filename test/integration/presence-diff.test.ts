@@ -1,26 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
-import { startServer, type TestServer } from '../support/server.ts'
-import { type Frame, TestClient } from '../support/ws-client.ts'
+import { beforeEach, describe, expect, it } from 'bun:test'
+import { useServer } from '../support/harness.ts'
+import type { Frame, TestClient } from '../support/ws-client.ts'
 
-let server: TestServer
-let clients: TestClient[] = []
+const harness = useServer({ presenceDiffMinMembers: 3, presenceDiffIntervalMs: 20 })
 
-async function member(username: string): Promise<TestClient> {
-  const c = await TestClient.connect(server.wsUrl)
-  clients.push(c)
-  await c.join('general', username)
-  return c
+/** A client already in "general" as `username`. */
+function member(username: string): Promise<TestClient> {
+  return harness.member('general', username)
 }
 
 beforeEach(() => {
-  server = startServer({ presenceDiffMinMembers: 3, presenceDiffIntervalMs: 20 })
-})
-
-afterEach(async () => {
-  for (const c of clients) c.close()
-  clients = []
-  await server.stop()
-  expect(server.logger.errors()).toEqual([])
+  harness.serve()
 })
 
 /** Applies presence frames the way a client must: leaves first, then upsert joins. */

@@ -1,15 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
-import { startServer, type TestServer } from '../support/server.ts'
+import { beforeEach, describe, expect, it } from 'bun:test'
+import { useServer } from '../support/harness.ts'
 
-let server: TestServer
+const harness = useServer({ defaultRooms: ['general', 'Help Desk'] })
 
 beforeEach(() => {
-  server = startServer({ defaultRooms: ['general', 'Help Desk'] })
-})
-
-afterEach(async () => {
-  await server.stop()
-  expect(server.logger.errors()).toEqual([])
+  harness.serve()
 })
 
 /** REST goes through app.handle: the real routes and error mapping, no socket needed. */
@@ -24,7 +19,7 @@ async function call(
     init.body = typeof body === 'string' ? body : JSON.stringify(body)
     ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
   }
-  const res = await server.app.handle(new Request(`http://localhost${path}`, init))
+  const res = await harness.server.app.handle(new Request(`http://localhost${path}`, init))
   const text = await res.text()
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
 }
@@ -157,7 +152,7 @@ describe('Swagger', () => {
         }
       }
     }
-    const ui = await server.app.handle(new Request('http://localhost/swagger'))
+    const ui = await harness.server.app.handle(new Request('http://localhost/swagger'))
     expect(ui.status).toBe(200)
     expect(await ui.text()).toContain('<html')
   })

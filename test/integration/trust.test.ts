@@ -2,41 +2,15 @@
  * Issue 4, the trust boundary: private rooms and their passwords, the Origin allow-list,
  * and names or JSON keys such as `__proto__` that must stay plain data.
  */
-import { afterEach, describe, expect, it } from 'bun:test'
-import type { AppDeps } from '../../src/app.ts'
-import type { Config } from '../../src/config.ts'
+import { describe, expect, it } from 'bun:test'
 import type { PasswordHasher } from '../../src/domain/ports.ts'
 import { FakeClock } from '../support/fake-clock.ts'
-import { fastHasher, startServer, type TestServer } from '../support/server.ts'
-import { type Frame, TestClient } from '../support/ws-client.ts'
+import { useServer } from '../support/harness.ts'
+import { fastHasher } from '../support/server.ts'
+import type { Frame } from '../support/ws-client.ts'
 
-let server: TestServer | undefined
-const clients: TestClient[] = []
-
-function serve(overrides: Partial<Config> = {}, deps: AppDeps = {}): TestServer {
-  server = startServer(overrides, deps)
-  return server
-}
-
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect((server as TestServer).wsUrl)
-  clients.push(c)
-  return c
-}
-
-function http(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${(server as TestServer).httpUrl}${path}`, init)
-}
-
-async function createRoom(body: Frame): Promise<Frame> {
-  const res = await http('/rooms', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  expect(res.status).toBe(201)
-  return (await res.json()) as Frame
-}
+const harness = useServer()
+const { serve, connect, http, postRoom, createRoom, tryJoin } = harness
 
 /** A hasher that counts verifies: proves a refusal came before any hash was checked. */
 function countingHasher(): { hasher: PasswordHasher; verifies: () => number } {
@@ -52,20 +26,6 @@ function countingHasher(): { hasher: PasswordHasher; verifies: () => number } {
     verifies: () => verifies,
   }
 }
-
-/** Sends a join and returns the reply (joined or error) instead of throwing. */
-function tryJoin(client: TestClient, room: string, username: string, extra: Frame = {}) {
-  return client.request({ action: 'join', room, username, ...extra }, ['joined'])
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  if (server) {
-    await server.stop()
-    expect(server.logger.errors()).toEqual([])
-  }
-  server = undefined
-})
 
 describe('private rooms', () => {
   it('keeps a private room out of GET /rooms', async () => {
@@ -167,11 +127,7 @@ describe('private rooms', () => {
 
   it('refuses a private room without a password at creation', async () => {
     serve()
-    const res = await http('/rooms', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Vault', is_private: true }),
-    })
+    const res = await postRoom({ name: 'Vault', is_private: true })
     expect(res.status).toBe(400)
     expect(((await res.json()) as Frame).error.code).toBe('invalid_message')
   })
@@ -180,7 +136,7 @@ describe('private rooms', () => {
 describe('the Origin allow-list', () => {
   /** Opens a raw socket and reports whether it ever opened, and how it ended. */
   function attempt(origin: string): Promise<{ opened: boolean; code: number }> {
-    const ws = new WebSocket((server as TestServer).wsUrl, { headers: { Origin: origin } })
+    const ws = new WebSocket(harness.server.wsUrl, { headers: { Origin: origin } })
     let opened = false
     ws.addEventListener('open', () => {
       opened = true
@@ -195,15 +151,12 @@ describe('the Origin allow-list', () => {
     serve({ allowedOrigins: ['https://chat.example'] })
     const result = await attempt('https://evil.example')
     expect(result.opened).toBe(false)
-    expect(server?.store.stats().connections).toBe(0)
+    expect(harness.server.store.stats().connections).toBe(0)
   })
 
   it('admits an upgrade from an allowed Origin', async () => {
     serve({ allowedOrigins: ['https://chat.example'] })
-    const c = await TestClient.connect((server as TestServer).wsUrl, {
-      Origin: 'https://chat.example',
-    })
-    clients.push(c)
+    const c = await connect({ Origin: 'https://chat.example' })
     expect(c.session).not.toBe('')
     await c.join('general', 'alice')
   })
