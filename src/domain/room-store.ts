@@ -208,7 +208,7 @@ export class RoomStore {
     }, this.config.unjoinedTimeoutMs)
   }
 
-  /** The live session of a connection, or a silent no-op marker when it has gone. */
+  /** The live session of a connection; `not_authorized` once it was closed or taken over. */
   private clientOf(conn: Connection): Client {
     const client = conn.client
     if (!client || client.peer !== conn.peer)
