@@ -243,25 +243,27 @@ function targetsCheck(all: Row[]): string {
   return table(['target for the project', 'measured', 'limit', 'result'], lines)
 }
 
+/** One line per target: for each distinct `x`, the median `y` over the repetitions. */
+function medianSeries(rows: Row[], targets: TargetName[], x: string, y: string): Series[] {
+  return targets.map((t) => {
+    const rs = rows.filter((r) => r.target === t)
+    const xs = [...new Set(rs.map((r) => num(r, x)))]
+    return {
+      name: DEFS[t].label,
+      points: xs.map((v): [number, number] => [
+        v,
+        median(rs.filter((r) => num(r, x) === v).map((r) => num(r, y))),
+      ]),
+    }
+  })
+}
+
 function charts(rows: Row[]): string[] {
   const written: string[] = []
   const targets = [...new Set(rows.map((r) => r.target as TargetName))]
   const steps = rows.filter((r) => r.scenario === 'ramp-step')
   if (steps.length) {
-    const series: Series[] = targets.map((t) => {
-      const rs = steps.filter((r) => r.target === t)
-      const xs = [...new Set(rs.map((r) => num(r, 'offered_per_s')))]
-      return {
-        name: DEFS[t].label,
-        points: xs.map(
-          (x) =>
-            [
-              x,
-              median(rs.filter((r) => num(r, 'offered_per_s') === x).map((r) => num(r, 'p99_ms'))),
-            ] as [number, number],
-        ),
-      }
-    })
+    const series = medianSeries(steps, targets, 'offered_per_s', 'p99_ms')
     writeFileSync(
       join(DOCS, 'bench-latency.svg'),
       lineChart({
@@ -297,20 +299,7 @@ function charts(rows: Row[]): string[] {
   }
   const storm = rows.filter((r) => r.scenario === 'join-storm' && !r.failed)
   if (storm.length) {
-    const series: Series[] = targets.map((t) => {
-      const rs = storm.filter((r) => r.target === t)
-      const xs = [...new Set(rs.map((r) => num(r, 'size')))]
-      return {
-        name: DEFS[t].label,
-        points: xs.map(
-          (x) =>
-            [x, median(rs.filter((r) => num(r, 'size') === x).map((r) => num(r, 'join_ms')))] as [
-              number,
-              number,
-            ],
-        ),
-      }
-    })
+    const series = medianSeries(storm, targets, 'size', 'join_ms')
     writeFileSync(
       join(DOCS, 'bench-joinstorm.svg'),
       lineChart({

@@ -560,16 +560,8 @@ export class RoomStore {
     room.removeMember(member)
     client.rooms.delete(room.id)
     this.announce.left(member)
-    const system = room.append('system', 'system', note, this.clock.now())
-    if (broadcast) {
-      this.sink.publish(room.id, {
-        type: 'system',
-        room: room.id,
-        id: system.id,
-        content: note,
-        ts: system.timestamp,
-      })
-    }
+    if (broadcast) this.systemNote(room, note)
+    else room.append('system', 'system', note, this.clock.now())
     this.scheduleEmptyRoom(room)
     if (client.rooms.size === 0 && client.peer) this.watchUnjoined(client)
   }

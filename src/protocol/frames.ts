@@ -83,6 +83,23 @@ export type ClientFrame =
 
 export type Action = ClientFrame['action']
 
+/** Every action a client may send. */
+export const ACTIONS = [
+  'join',
+  'create',
+  'message',
+  'typing',
+  'leave',
+  'ping',
+  'history',
+  'resume',
+  'ban',
+  'kick',
+  'unban',
+  'mute',
+  'unmute',
+] as const satisfies readonly Action[]
+
 // ── Server → client ────────────────────────────────────────────────────────────
 
 export type PresenceStatus = 'online' | 'offline'

@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'bun:test'
 import fc from 'fast-check'
+import { ACTIONS } from '../../src/protocol/frames.ts'
 import { useServer } from '../support/harness.ts'
 
 const { serve, connect, http } = useServer()
-
-const actions = [
-  'join',
-  'create',
-  'message',
-  'typing',
-  'leave',
-  'ping',
-  'history',
-  'resume',
-  'ban',
-  'kick',
-  'unban',
-  'mute',
-  'unmute',
-]
 
 describe('the WebSocket endpoint under random input', () => {
   it('answers every frame, never logs an internal error, and stays usable', async () => {
@@ -36,7 +21,7 @@ describe('the WebSocket endpoint under random input', () => {
         fc
           .record(
             {
-              action: fc.constantFrom(...actions),
+              action: fc.constantFrom(...ACTIONS),
               room: fc.oneof(
                 fc.constant('general'),
                 fc.constant('__proto__'),
