@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+
 /**
  * The server's settings. This is the only file that reads the environment: `loadConfig`
  * parses it once, applies defaults, fails fast on bad values and returns a frozen Config.
@@ -60,6 +63,14 @@ export interface Config {
   readonly presenceDiffIntervalMs: number
   /** Log level: debug, info, warn, error (LOG_LEVEL, default info). */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** Redis to share rooms with other nodes (REDIS_URL, redis:// or rediss://; unset = one process, all in memory). */
+  readonly redisUrl: string | undefined
+  /** Prefix of every Redis key and channel, so deployments can share one Redis (REDIS_KEY_PREFIX, default "chat:"). */
+  readonly redisKeyPrefix: string
+  /** This node's name in /health, logs and Redis (NODE_ID, default host name plus a random suffix). */
+  readonly nodeId: string
+  /** A node whose Redis heartbeat is older than this is dead and cleaned up after (NODE_TTL_MS, default 15000). */
+  readonly nodeTtlMs: number
 }
 
 const DEFAULTS: Config = {
@@ -91,6 +102,10 @@ const DEFAULTS: Config = {
   presenceDiffMinMembers: 200,
   presenceDiffIntervalMs: 100,
   logLevel: 'info',
+  redisUrl: undefined,
+  redisKeyPrefix: 'chat:',
+  nodeId: 'node',
+  nodeTtlMs: 15_000,
 }
 
 /** A Config with the defaults, changed by `overrides`. */
@@ -200,5 +215,40 @@ export function loadConfig(env: Env = Bun.env): Config {
       60_000,
     ),
     logLevel: level as Config['logLevel'],
+    redisUrl: redisUrl(env),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? DEFAULTS.redisKeyPrefix,
+    nodeId: nodeId(env),
+    nodeTtlMs: int(env, 'NODE_TTL_MS', DEFAULTS.nodeTtlMs, 1000, day),
   })
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = env.REDIS_URL?.trim()
+  if (!raw) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new Error(`REDIS_URL must be redis://[:password@]host:port[/db], got "${raw}"`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new Error(`REDIS_URL must start with redis:// or rediss://, got "${raw}"`)
+  }
+  const db = url.pathname.replace(/^\//, '')
+  if (db !== '' && !/^\d{1,2}$/.test(db)) {
+    throw new Error(`REDIS_URL's database must be a number, got "${db}"`)
+  }
+  return raw
+}
+
+function nodeId(env: Env): string {
+  const raw = env.NODE_ID?.trim()
+  if (raw) {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) {
+      throw new Error(`NODE_ID must be 1-64 letters, digits, ".", "_" or "-", got "${raw}"`)
+    }
+    return raw
+  }
+  const host = (hostname().replace(/[^A-Za-z0-9._-]/g, '') || 'node').slice(0, 48)
+  return `${host}-${randomBytes(3).toString('hex')}`
 }

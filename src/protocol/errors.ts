@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'not_found'
   /** The server is shutting down and accepts no new connections or rooms. */
   | 'shutting_down'
+  /** A shared service (Redis, in a cluster) is out of reach; nothing was done, retry later. */
+  | 'unavailable'
   /** An unexpected server fault; details are logged, never sent. */
   | 'internal_error'
 
@@ -51,6 +53,11 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
   },
   not_found: { status: 404, message: 'No such route', retryable: false },
   shutting_down: { status: 503, message: 'The server is shutting down', retryable: true },
+  unavailable: {
+    status: 503,
+    message: 'The chat backend is unavailable; nothing was done, retry shortly',
+    retryable: true,
+  },
   internal_error: { status: 500, message: 'Internal server error', retryable: true },
 }
 
