@@ -4,12 +4,32 @@ import { defaultConfig, loadConfig } from '../../src/config.ts'
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({})
-    expect(config).toEqual(defaultConfig())
+    // The node id is the host name plus a random suffix, so it differs from run to run.
+    expect(config).toEqual(defaultConfig({ nodeId: config.nodeId }))
+    expect(config.nodeId).toMatch(/^[A-Za-z0-9._-]+-[0-9a-f]{6}$/)
+    expect(config.redisUrl).toBeUndefined()
     expect(config.port).toBe(3000)
     expect(config.defaultRooms).toEqual(['general'])
     expect(config.rateLimitPerSec).toBe(10)
     expect(config.resumeGraceMs).toBe(30_000)
     expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('reads the cluster settings and refuses a REDIS_URL that is not redis:// or rediss://', () => {
+    const config = loadConfig({
+      REDIS_URL: 'redis://:pw@127.0.0.1:6380/2',
+      REDIS_KEY_PREFIX: 'x:',
+      NODE_ID: 'n-1',
+      NODE_TTL_MS: '5000',
+    })
+    expect(config.redisUrl).toBe('redis://:pw@127.0.0.1:6380/2')
+    expect(config.redisKeyPrefix).toBe('x:')
+    expect(config.nodeId).toBe('n-1')
+    expect(config.nodeTtlMs).toBe(5000)
+    expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/)
+    expect(() => loadConfig({ REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/)
+    expect(() => loadConfig({ NODE_ID: 'bad id!' })).toThrow(/NODE_ID/)
+    expect(() => loadConfig({ NODE_TTL_MS: '10' })).toThrow(/NODE_TTL_MS/)
   })
 
   it('reads numbers, lists and booleans', () => {
