@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import {
@@ -20,12 +19,23 @@ import { Announcer } from './announcer.ts'
 import { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import { Guard } from './guard.ts'
-import { parseId } from './history.ts'
 import { applyModeration, type ModerationEffects } from './moderation.ts'
 import { normalizeName, slugify, userKey } from './names.ts'
 import type { Logger, PasswordHasher, Peer, RoomSink } from './ports.ts'
+import { type ResumeHost, resumeSession } from './resume.ts'
 import { type Member, Room, type RoomView } from './room.ts'
+import { historyPage, RoomViews, verifyPassword } from './room-views.ts'
+import {
+  CLOSE,
+  type CreateRoomInput,
+  checkContent,
+  type RoomCredentials,
+  randomToken,
+  validateCreateInput,
+} from './rules.ts'
 import type { TokenBucket } from './token-bucket.ts'
+
+export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'
 
 export interface RoomStoreDeps {
   clock: Clock
@@ -34,43 +44,12 @@ export interface RoomStoreDeps {
   logger: Logger
 }
 
-export interface CreateRoomInput {
-  name: string
-  max_users?: number
-  is_private?: boolean
-  password?: string
-}
-
-/** Credentials that open a private room's REST views. */
-export interface RoomCredentials {
-  password?: string
-  token?: string
-}
-
-const MAX_PASSWORD_CHARS = 128
-/** Content with nothing visible: whitespace and zero-width characters only. */
-const BLANK = /^[\s\p{Default_Ignorable_Code_Point}]*$/u
-const HISTORY_PAGE_DEFAULT = 50
-const ROOM_PAGE_DEFAULT = 50
-const ROOM_PAGE_MAX = 200
-
-/** WebSocket close codes the store uses; see docs/protocol.md. */
-export const CLOSE = {
-  goingAway: 1001,
-  policy: 1008,
-  unjoined: 4000,
-  replaced: 4001,
-} as const
-
-function randomToken(): string {
-  return randomBytes(24).toString('base64url')
-}
-
 /**
  * Owns every room and session: members, history, bans, mutes, limits and the timers
  * that expire typing, resume grace and empty rooms. Transports call its methods and
  * render the ChatErrors it throws; everything it has to say goes out through a Peer
- * (to one connection) or the RoomSink (to a room).
+ * (to one connection) or the RoomSink (to a room). The rules any store follows are in
+ * rules.ts; `resume` is in resume.ts and the REST views in room-views.ts.
  */
 export class RoomStore {
   private readonly rooms = new Map<RoomId, Room>()
@@ -83,6 +62,8 @@ export class RoomStore {
   readonly guard: Guard
   private readonly announce: Announcer
   private readonly moderation: ModerationEffects
+  private readonly resumeHost: ResumeHost
+  private readonly views: RoomViews
   private draining = false
   readonly startedAt: number
 
@@ -102,6 +83,21 @@ export class RoomStore {
       note: (room, text) => this.systemNote(room, text),
       stopTyping: (member) => this.announce.stopTyping(member),
     }
+    this.resumeHost = {
+      sessions: this.sessions,
+      connections: this.connections,
+      stopTyping: (member) => this.announce.stopTyping(member),
+      presence: (member) => this.announce.presence(member),
+      clearGrace: (client) => this.clearTimer(client, 'graceTimer'),
+      forget: (client) => this.forget(client),
+      watchUnjoined: (client) => this.watchUnjoined(client),
+    }
+    this.views = new RoomViews(
+      { rooms: () => this.rooms.values(), room: (id) => this.room(id) },
+      this.guard,
+      this.hasher,
+      config,
+    )
     this.startedAt = deps.clock.now()
     for (const raw of config.defaultRooms) {
       const name = normalizeName(raw, 'room name')
@@ -250,33 +246,10 @@ export class RoomStore {
     address: string,
   ): Promise<{ room: Room; token: string }> {
     if (this.draining) throw new ChatError('shutting_down')
-    const name = normalizeName(input.name, 'room name')
-    const id = slugify(name)
-    if (!id) throw new ChatError('invalid_message', 'The room name needs a letter or digit')
-    const maxUsers = input.max_users ?? this.config.defaultMaxUsers
-    if (!Number.isInteger(maxUsers) || maxUsers < 1 || maxUsers > this.config.maxUsersLimit) {
-      throw new ChatError(
-        'invalid_message',
-        `max_users must be from 1 to ${this.config.maxUsersLimit}`,
-      )
-    }
-    const isPrivate = input.is_private ?? input.password !== undefined
-    if (isPrivate && (input.password === undefined || input.password.length === 0)) {
-      throw new ChatError('invalid_message', 'A private room needs a password')
-    }
-    if (!isPrivate && input.password !== undefined) {
-      throw new ChatError('invalid_message', 'Only a private room takes a password')
-    }
-    if (input.password !== undefined && input.password.length > MAX_PASSWORD_CHARS) {
-      throw new ChatError(
-        'invalid_message',
-        `The password is longer than ${MAX_PASSWORD_CHARS} characters`,
-      )
-    }
+    const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, this.config)
     this.guard.takeRoomCreation(address)
     this.checkCreatable(id)
-    const passwordHash =
-      input.password !== undefined ? await this.hasher.hash(input.password) : undefined
+    const passwordHash = password !== undefined ? await this.hasher.hash(password) : undefined
     this.checkCreatable(id) // again: another create may have won while we hashed
     const token = randomToken()
     const room = new Room(
@@ -304,47 +277,31 @@ export class RoomStore {
     return room
   }
 
+  // ── REST views (see room-views.ts) ───────────────────────────────────────────
+
   /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
   listRooms(
     q: string | undefined,
-    limit = ROOM_PAGE_DEFAULT,
+    limit?: number,
     cursor?: string,
   ): { rooms: RoomView[]; next_cursor: string | null } {
-    const needle = q?.normalize('NFC').toLowerCase()
-    const size = Math.min(Math.max(1, limit), ROOM_PAGE_MAX)
-    const matching: Room[] = []
-    for (const room of this.rooms.values()) {
-      if (room.isPrivate) continue
-      if (cursor !== undefined && room.id <= cursor) continue
-      if (needle && !room.name.toLowerCase().includes(needle)) continue
-      matching.push(room)
-    }
-    matching.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    const page = matching.slice(0, size)
-    const last = page[page.length - 1]
-    return {
-      rooms: page.map((r) => r.view()),
-      next_cursor: matching.length > size && last ? last.id : null,
-    }
+    return this.views.listRooms(q, limit, cursor)
   }
 
   /** A room's REST view; the user list only for public rooms. */
   roomDetails(id: RoomId): RoomView & { users?: UserView[] } {
-    const room = this.room(id)
-    return room.isPrivate ? room.view() : { ...room.view(), users: room.users() }
+    return this.views.roomDetails(id)
   }
 
   /** A page of a room's history for REST; private rooms need the password or the moderator token. */
-  async messagesFor(
+  messagesFor(
     id: RoomId,
     credentials: RoomCredentials,
     address: string,
     before?: string,
     limit?: number,
   ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
-    const room = this.room(id)
-    if (room.isPrivate) await this.authorize(room, credentials, address)
-    return this.page(room, before, limit)
+    return this.views.messagesFor(id, credentials, address, before, limit)
   }
 
   /** The bans of a room; only with its moderator token. */
@@ -352,71 +309,10 @@ export class RoomStore {
     id: RoomId,
     token: string | undefined,
   ): { bans: { username: string; by: string; at: number }[] } {
-    const room = this.room(id)
-    if (token === undefined)
-      throw new ChatError('not_authorized', 'The room moderator token is required', undefined, 401)
-    if (!room.checkToken(token)) throw new ChatError('not_authorized', 'Wrong moderator token')
-    return { bans: [...room.bans.values()] }
+    return this.views.bansOf(id, token)
   }
 
-  private async authorize(
-    room: Room,
-    credentials: RoomCredentials,
-    address: string,
-  ): Promise<void> {
-    if (credentials.token !== undefined && room.checkToken(credentials.token)) return
-    if (credentials.password === undefined) {
-      throw new ChatError(
-        'not_authorized',
-        'This room needs a password or the moderator token',
-        undefined,
-        401,
-      )
-    }
-    if (
-      !(await this.verifyPassword(room, credentials.password, [this.guard.passwordBucket(address)]))
-    ) {
-      throw new ChatError('not_authorized', 'Wrong password')
-    }
-  }
-
-  /**
-   * Verifies a room password. Each attempt first takes a token from the room's, the
-   * address's and the session's bucket, before any hash is checked: one argon2id verify
-   * costs ~100 ms of CPU, so wrong passwords must be throttled before they cost that.
-   * A right password gives the tokens back.
-   */
-  private async verifyPassword(
-    room: Room,
-    password: string,
-    buckets: TokenBucket[],
-  ): Promise<boolean> {
-    const all = [room.passwordAttempts, ...buckets]
-    if (!all.every((b) => b.peek())) {
-      throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
-    }
-    for (const b of all) b.take()
-    const ok =
-      room.passwordHash !== undefined && (await this.hasher.verify(password, room.passwordHash))
-    if (ok) for (const b of all) b.refund()
-    return ok
-  }
-
-  private page(
-    room: Room,
-    before: string | undefined,
-    limit = HISTORY_PAGE_DEFAULT,
-  ): { messages: StoredMessage[]; has_more: boolean } {
-    let beforeSeq = Number.MAX_SAFE_INTEGER
-    if (before !== undefined && before !== '') {
-      const seq = parseId(before)
-      if (seq === undefined) throw new ChatError('invalid_message', '"before" must be a message id')
-      beforeSeq = seq
-    }
-    const size = Math.min(Math.max(1, Math.floor(limit)), this.config.historyLimit)
-    const { messages, hasMore } = room.history.page(beforeSeq, size)
-    return { messages, has_more: hasMore }
-  }
+  // ── Empty rooms ──────────────────────────────────────────────────────────────
 
   private scheduleEmptyRoom(room: Room): void {
     if (room.permanent || room.members.size > 0 || room.emptyTimer !== undefined) return
@@ -455,7 +351,7 @@ export class RoomStore {
       if (frame.password === undefined)
         throw new ChatError('not_authorized', 'This room needs a password')
       this.checkAdmission(room, key)
-      const ok = await this.verifyPassword(room, frame.password, [
+      const ok = await verifyPassword(this.hasher, room, frame.password, [
         client.passwordAttempts,
         this.guard.passwordBucket(client.address),
       ])
@@ -591,16 +487,7 @@ export class RoomStore {
       room.mutes.delete(member.key)
     }
     const content = frame.content
-    if (BLANK.test(content)) throw new ChatError('invalid_message', 'The message is empty')
-    if (
-      content.length > this.config.maxContentChars &&
-      [...content].length > this.config.maxContentChars
-    ) {
-      throw new ChatError(
-        'invalid_message',
-        `The message is longer than ${this.config.maxContentChars} characters`,
-      )
-    }
+    checkContent(content, this.config.maxContentChars)
     this.announce.stopTyping(member)
     const stored = room.append('text', member.username, content, this.clock.now())
     this.sink.publish(room.id, {
@@ -641,7 +528,12 @@ export class RoomStore {
     const room = this.room(frame.room)
     if (room.isPrivate && !client.rooms.has(room.id))
       throw new ChatError('not_authorized', 'You have not joined this room')
-    const { messages, has_more } = this.page(room, frame.before, frame.limit)
+    const { messages, has_more } = historyPage(
+      room,
+      frame.before,
+      frame.limit,
+      this.config.historyLimit,
+    )
     const reply: ServerFrame = { type: 'history', room: room.id, messages, has_more }
     if (frame.ref !== undefined) reply.ref = frame.ref
     client.peer?.send(reply)
@@ -696,70 +588,7 @@ export class RoomStore {
   resume(conn: Connection, frame: ResumeFrame): void {
     const fresh = this.clientOf(conn)
     this.limit(fresh, fresh.frames)
-    if (conn.resumed || fresh.rooms.size > 0) {
-      throw new ChatError(
-        'invalid_message',
-        'Resume must come before any join, once per connection',
-      )
-    }
-    const old = this.sessions.get(frame.session)
-    if (!old || old === fresh) throw new ChatError('not_authorized', 'Unknown or expired session')
-    conn.resumed = true
-    // A session whose old connection still looks open (a half-dead socket) is taken over.
-    const takeover = old.peer !== undefined
-    if (old.peer) {
-      for (const member of old.rooms.values()) this.announce.stopTyping(member)
-      const previous = old.peer
-      old.peer = undefined
-      for (const c of this.connections) if (c.client === old) c.client = undefined
-      previous.close(CLOSE.replaced, 'Session resumed on another connection')
-    }
-    this.clearTimer(old, 'graceTimer')
-    this.sessions.delete(old.session)
-    this.forget(fresh)
-    old.session = fresh.session
-    this.sessions.set(old.session, old)
-    old.peer = conn.peer
-    conn.client = old
-    for (const [roomId, how] of old.removedWhileAway ?? []) {
-      const message =
-        how === 'banned'
-          ? 'You were banned from this room'
-          : how === 'kicked'
-            ? 'You were kicked from this room'
-            : 'The room was deleted'
-      const err: ServerFrame = {
-        type: 'error',
-        code: how === 'deleted' ? 'room_not_found' : 'not_authorized',
-        message,
-        room: roomId,
-      }
-      if (frame.ref !== undefined) err.ref = frame.ref
-      conn.peer.send(err)
-    }
-    old.removedWhileAway = undefined
-    for (const member of old.rooms.values()) {
-      const room = member.room
-      room.statusChanged()
-      conn.peer.subscribe(room.id)
-      // The others saw an offline user come back; after a takeover they saw no change.
-      if (!takeover) this.announce.presence(member)
-      const lastId = frame.last_ids?.[room.id]
-      const seen = lastId === undefined ? 0 : (parseId(lastId) ?? 0)
-      const { messages, complete } = room.history.since(seen)
-      const resumed: ServerFrame = {
-        type: 'resumed',
-        room: room.id,
-        username: member.username,
-        moderator: member.moderator,
-        recovered: complete,
-        users: room.users(),
-      }
-      if (frame.ref !== undefined) resumed.ref = frame.ref
-      conn.peer.send(resumed)
-      for (const m of messages) conn.peer.send(replayFrame(m))
-    }
-    if (old.rooms.size === 0) this.watchUnjoined(old)
+    resumeSession(this.resumeHost, conn, fresh, frame)
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────
@@ -843,18 +672,4 @@ export class RoomStore {
       for (const member of room.members.values()) this.announce.clearTyping(member)
     }
   }
-}
-
-/** A stored message as the live frame it was (or would have been) sent as. */
-function replayFrame(m: StoredMessage): ServerFrame {
-  return m.type === 'text'
-    ? {
-        type: 'message',
-        room: m.room_id,
-        id: m.id,
-        sender: m.sender,
-        content: m.content,
-        ts: m.timestamp,
-      }
-    : { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
 }

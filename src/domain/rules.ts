@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto'
+import type { Config } from '../config.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
+import { parseId } from './history.ts'
+import { normalizeName, slugify } from './names.ts'
+
+// The rules any room store follows, in-memory or shared: pure functions and constants, no state.
+
+/** WebSocket close codes the store uses; see docs/protocol.md. */
+export const CLOSE = {
+  goingAway: 1001,
+  policy: 1008,
+  unjoined: 4000,
+  replaced: 4001,
+} as const
+
+export const MAX_PASSWORD_CHARS = 128
+export const HISTORY_PAGE_DEFAULT = 50
+export const ROOM_PAGE_DEFAULT = 50
+export const ROOM_PAGE_MAX = 200
+
+/** Content with nothing visible: whitespace and zero-width characters only. */
+const BLANK = /^[\s\p{Default_Ignorable_Code_Point}]*$/u
+
+/** A fresh unguessable token: session tokens and moderator tokens. */
+export function randomToken(): string {
+  return randomBytes(24).toString('base64url')
+}
+
+export interface CreateRoomInput {
+  name: string
+  max_users?: number
+  is_private?: boolean
+  password?: string
+}
+
+/** Credentials that open a private room's REST views. */
+export interface RoomCredentials {
+  password?: string
+  token?: string
+}
+
+/**
+ * Checks a room creation request and returns the room it describes, or throws
+ * `invalid_message`. Checks, in order: the name (normalized, and it must slug to an id),
+ * max_users (an integer from 1 to `maxUsersLimit`, default `defaultMaxUsers`), that a
+ * private room has a password and a public one has none (`is_private` defaults to
+ * whether a password is given), and the password's length.
+ */
+export function validateCreateInput(
+  input: CreateRoomInput,
+  config: Pick<Config, 'defaultMaxUsers' | 'maxUsersLimit'>,
+): {
+  name: string
+  id: RoomId
+  maxUsers: number
+  isPrivate: boolean
+  password: string | undefined
+} {
+  const name = normalizeName(input.name, 'room name')
+  const id = slugify(name)
+  if (!id) throw new ChatError('invalid_message', 'The room name needs a letter or digit')
+  const maxUsers = input.max_users ?? config.defaultMaxUsers
+  if (!Number.isInteger(maxUsers) || maxUsers < 1 || maxUsers > config.maxUsersLimit) {
+    throw new ChatError('invalid_message', `max_users must be from 1 to ${config.maxUsersLimit}`)
+  }
+  const isPrivate = input.is_private ?? input.password !== undefined
+  if (isPrivate && (input.password === undefined || input.password.length === 0)) {
+    throw new ChatError('invalid_message', 'A private room needs a password')
+  }
+  if (!isPrivate && input.password !== undefined) {
+    throw new ChatError('invalid_message', 'Only a private room takes a password')
+  }
+  if (input.password !== undefined && input.password.length > MAX_PASSWORD_CHARS) {
+    throw new ChatError(
+      'invalid_message',
+      `The password is longer than ${MAX_PASSWORD_CHARS} characters`,
+    )
+  }
+  return { name, id, maxUsers, isPrivate, password: input.password }
+}
+
+/**
+ * Checks a chat message's content: `invalid_message` when nothing in it is visible, or
+ * when it has more than `maxContentChars` code points.
+ */
+export function checkContent(content: string, maxContentChars: number): void {
+  if (BLANK.test(content)) throw new ChatError('invalid_message', 'The message is empty')
+  // Counting code points is costly; UTF-16 length is never below it, so test that first.
+  if (content.length > maxContentChars && [...content].length > maxContentChars) {
+    throw new ChatError(
+      'invalid_message',
+      `The message is longer than ${maxContentChars} characters`,
+    )
+  }
+}
+
+/**
+ * The sequence number a history page ends before: MAX_SAFE_INTEGER (the newest) when
+ * `before` is absent or empty, else the message id's; `invalid_message` for a bad id.
+ */
+export function parseBefore(before: string | undefined): number {
+  if (before === undefined || before === '') return Number.MAX_SAFE_INTEGER
+  const seq = parseId(before)
+  if (seq === undefined) throw new ChatError('invalid_message', '"before" must be a message id')
+  return seq
+}
+
+/** A history page's size: `limit` (default HISTORY_PAGE_DEFAULT) rounded down, from 1 to `historyLimit`. */
+export function pageSize(limit: number | undefined, historyLimit: number): number {
+  return Math.min(
+    Math.max(1, Math.floor(limit === undefined ? HISTORY_PAGE_DEFAULT : limit)),
+    historyLimit,
+  )
+}
+
+/**
+ * One page of a room list: sorts `rooms` (already filtered to those after the cursor) by
+ * id and keeps the first `limit` (from 1 to ROOM_PAGE_MAX); `next_cursor` is the last id
+ * kept when more are left, else null.
+ */
+export function sortRoomsPage<T extends { id: string }>(
+  rooms: T[],
+  limit: number,
+): { page: T[]; next_cursor: string | null } {
+  const size = Math.min(Math.max(1, limit), ROOM_PAGE_MAX)
+  rooms.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const page = rooms.slice(0, size)
+  const last = page[page.length - 1]
+  return { page, next_cursor: rooms.length > size && last ? last.id : null }
+}
+
+/** A stored message as the live frame it was (or would have been) sent as. */
+export function replayFrame(m: StoredMessage): ServerFrame {
+  return m.type === 'text'
+    ? {
+        type: 'message',
+        room: m.room_id,
+        id: m.id,
+        sender: m.sender,
+        content: m.content,
+        ts: m.timestamp,
+      }
+    : { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+}
