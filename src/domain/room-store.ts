@@ -16,13 +16,12 @@ import {
   type UserView,
 } from '../protocol/frames.ts'
 import { Announcer } from './announcer.ts'
-import { Client, Connection } from './client.ts'
+import type { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import { Guard } from './guard.ts'
 import { applyModeration, type ModerationEffects } from './moderation.ts'
 import { normalizeName, slugify, userKey } from './names.ts'
 import type { Logger, PasswordHasher, Peer, RoomSink } from './ports.ts'
-import { type ResumeHost, resumeSession } from './resume.ts'
 import { type Member, Room, type RoomView } from './room.ts'
 import { historyPage, RoomViews, verifyPassword } from './room-views.ts'
 import {
@@ -33,7 +32,7 @@ import {
   randomToken,
   validateCreateInput,
 } from './rules.ts'
-import type { TokenBucket } from './token-bucket.ts'
+import { Sessions } from './sessions.ts'
 
 export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'
 
@@ -49,12 +48,11 @@ export interface RoomStoreDeps {
  * that expire typing, resume grace and empty rooms. Transports call its methods and
  * render the ChatErrors it throws; everything it has to say goes out through a Peer
  * (to one connection) or the RoomSink (to a room). The rules any store follows are in
- * rules.ts; `resume` is in resume.ts and the REST views in room-views.ts.
+ * rules.ts; connections and sessions in sessions.ts, `resume` in resume.ts and the REST
+ * views in room-views.ts.
  */
 export class RoomStore {
   private readonly rooms = new Map<RoomId, Room>()
-  private readonly sessions = new Map<string, Client>()
-  private readonly connections = new Set<Connection>()
   private readonly clock: Clock
   private readonly sink: RoomSink
   private readonly hasher: PasswordHasher
@@ -62,7 +60,7 @@ export class RoomStore {
   readonly guard: Guard
   private readonly announce: Announcer
   private readonly moderation: ModerationEffects
-  private readonly resumeHost: ResumeHost
+  private readonly sessions: Sessions
   private readonly views: RoomViews
   private draining = false
   readonly startedAt: number
@@ -83,15 +81,10 @@ export class RoomStore {
       note: (room, text) => this.systemNote(room, text),
       stopTyping: (member) => this.announce.stopTyping(member),
     }
-    this.resumeHost = {
-      sessions: this.sessions,
-      connections: this.connections,
-      stopTyping: (member) => this.announce.stopTyping(member),
-      presence: (member) => this.announce.presence(member),
-      clearGrace: (client) => this.clearTimer(client, 'graceTimer'),
-      forget: (client) => this.forget(client),
-      watchUnjoined: (client) => this.watchUnjoined(client),
-    }
+    this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
+      isDraining: () => this.draining,
+      expireMember: (member) => this.removeMember(member, `${member.username} left`),
+    })
     this.views = new RoomViews(
       { rooms: () => this.rooms.values(), room: (id) => this.room(id) },
       this.guard,
@@ -122,120 +115,31 @@ export class RoomStore {
     }
   }
 
-  // ── Connections ──────────────────────────────────────────────────────────────
+  // ── Connections (see sessions.ts) ────────────────────────────────────────────
 
   /** Throws when a new WebSocket from `address` must be refused (draining, per-address cap). */
   checkUpgrade(address: string): void {
-    if (this.draining) throw new ChatError('shutting_down')
-    this.guard.checkConnection(address)
+    this.sessions.checkUpgrade(address)
   }
 
   /** Registers a new connection and sends it `welcome`. */
   connect(peer: Peer): Connection {
-    const client = new Client(peer, randomToken(), this.clock, this.config)
-    const conn = new Connection(peer, client)
-    this.connections.add(conn)
-    this.sessions.set(client.session, client)
-    if (!this.guard.connectionOpened(peer.address)) {
-      peer.close(CLOSE.policy, 'Too many connections from your address')
-      return conn
-    }
-    peer.send({
-      type: 'welcome',
-      session: client.session,
-      resume_within_ms: this.config.resumeGraceMs,
-    })
-    this.watchUnjoined(client)
-    return conn
+    return this.sessions.connect(peer)
   }
 
   /** The connection closed. Its user goes offline and keeps their rooms for the resume grace. */
   disconnect(conn: Connection): void {
-    this.connections.delete(conn)
-    this.guard.connectionClosed(conn.peer.address)
-    const client = conn.client
-    conn.client = undefined
-    if (!client || client.peer !== conn.peer) return
-    client.peer = undefined
-    this.clearTimer(client, 'unjoinedTimer')
-    if (this.draining || client.rooms.size === 0) {
-      this.forget(client)
-      return
-    }
-    // Without a grace there is nothing to resume: the user leaves at once.
-    if (this.config.resumeGraceMs === 0) {
-      this.expire(client)
-      return
-    }
-    for (const member of client.rooms.values()) {
-      member.room.statusChanged()
-      this.announce.stopTyping(member)
-      this.announce.presence(member)
-    }
-    client.graceTimer = this.clock.setTimeout(() => this.expire(client), this.config.resumeGraceMs)
-  }
-
-  /** The grace ran out: the user leaves each room for good. */
-  private expire(client: Client): void {
-    client.graceTimer = undefined
-    for (const member of [...client.rooms.values()])
-      this.removeMember(member, `${member.username} left`)
-    this.forget(client)
-  }
-
-  private forget(client: Client): void {
-    this.clearTimer(client, 'graceTimer')
-    this.clearTimer(client, 'unjoinedTimer')
-    for (const member of client.rooms.values()) this.announce.clearTyping(member)
-    this.sessions.delete(client.session)
-  }
-
-  private clearTimer(client: Client, key: 'graceTimer' | 'unjoinedTimer'): void {
-    if (client[key] !== undefined) this.clock.clearTimeout(client[key])
-    client[key] = undefined
-  }
-
-  /** A connection in no room is closed after `unjoinedTimeoutMs`, so idle sockets do not pile up. */
-  private watchUnjoined(client: Client): void {
-    this.clearTimer(client, 'unjoinedTimer')
-    client.unjoinedTimer = this.clock.setTimeout(() => {
-      client.unjoinedTimer = undefined
-      if (client.rooms.size === 0) client.peer?.close(CLOSE.unjoined, 'No room joined in time')
-    }, this.config.unjoinedTimeoutMs)
-  }
-
-  /** The live session of a connection; `not_authorized` once it was closed or taken over. */
-  private clientOf(conn: Connection): Client {
-    const client = conn.client
-    if (!client || client.peer !== conn.peer)
-      throw new ChatError('not_authorized', 'Connection closed')
-    return client
-  }
-
-  /**
-   * Counts a frame against `bucket`; past it, throws `rate_limited`, and closes a
-   * connection that keeps flooding with 1008.
-   */
-  private limit(client: Client, bucket: TokenBucket, silent = false): boolean {
-    if (bucket.take()) return true
-    if (!client.patience.take()) {
-      this.logger.info('closing flooding connection', { address: client.address })
-      client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
-    }
-    if (silent) return false
-    throw new ChatError('rate_limited', undefined, bucket.retryAfterS())
+    this.sessions.disconnect(conn)
   }
 
   /** Rate-limits a frame that is not a chat message or typing frame. */
   countFrame(conn: Connection): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    this.sessions.countFrame(conn)
   }
 
   /** Charges a malformed frame to the connection's frame budget, without an error of its own. */
   penalize(conn: Connection): void {
-    const client = conn.client
-    if (client && client.peer === conn.peer) this.limit(client, client.frames, true)
+    this.sessions.penalize(conn)
   }
 
   // ── Rooms ────────────────────────────────────────────────────────────────────
@@ -335,8 +239,8 @@ export class RoomStore {
 
   /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
   async join(conn: Connection, frame: JoinFrame): Promise<void> {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
     const room = this.room(frame.room)
     const username = normalizeName(frame.username, 'username')
     const key = userKey(username)
@@ -390,8 +294,8 @@ export class RoomStore {
 
   /** `create`: creates a room and joins its creator as moderator. */
   async create(conn: Connection, frame: CreateFrame): Promise<void> {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
     const username = normalizeName(frame.username, 'username')
     const { room, token } = await this.createRoom(frame, client.address)
     if (conn.client !== client || client.peer !== conn.peer) return
@@ -424,7 +328,7 @@ export class RoomStore {
     client.removedWhileAway?.delete(room.id)
     room.append('system', 'system', `${username} joined`, this.clock.now())
     client.peer?.subscribe(room.id)
-    this.clearTimer(client, 'unjoinedTimer')
+    this.sessions.clearTimer(client, 'unjoinedTimer')
     this.sendJoined(member, ref, token)
   }
 
@@ -459,7 +363,7 @@ export class RoomStore {
     if (broadcast) this.systemNote(room, note)
     else room.append('system', 'system', note, this.clock.now())
     this.scheduleEmptyRoom(room)
-    if (client.rooms.size === 0 && client.peer) this.watchUnjoined(client)
+    if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
   }
 
   /** The member of `roomId` that this client is, or `room_not_found` / `not_authorized`. */
@@ -475,9 +379,9 @@ export class RoomStore {
 
   /** `message`: stores the message and sends it to every member, the sender included. */
   message(conn: Connection, frame: MessageFrame): void {
-    const client = this.clientOf(conn)
+    const client = this.sessions.clientOf(conn)
     // Count before the membership check, or messages to a room one is not in would flood freely.
-    this.limit(client, client.messages)
+    this.sessions.limit(client, client.messages)
     const member = this.memberOf(client, frame.room)
     const room = member.room
     const mutedUntil = room.mutes.get(member.key)
@@ -502,8 +406,8 @@ export class RoomStore {
 
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */
   typing(conn: Connection, roomId: RoomId): void {
-    const client = this.clientOf(conn)
-    if (!this.limit(client, client.frames, true)) return
+    const client = this.sessions.clientOf(conn)
+    if (!this.sessions.limit(client, client.frames, true)) return
     const member = this.memberOf(client, roomId)
     const mutedUntil = member.room.mutes.get(member.key)
     if (mutedUntil !== undefined && mutedUntil > this.clock.now()) return
@@ -512,8 +416,8 @@ export class RoomStore {
 
   /** `leave`: the member leaves the room and gets `left`. */
   leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
     const member = this.memberOf(client, roomId)
     this.removeMember(member, `${member.username} left`)
     const left: ServerFrame = { type: 'left', room: member.room.id }
@@ -523,8 +427,8 @@ export class RoomStore {
 
   /** `history`: a page of a room's messages, for its members or for anyone in a public room. */
   history(conn: Connection, frame: HistoryFrame): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
     const room = this.room(frame.room)
     if (room.isPrivate && !client.rooms.has(room.id))
       throw new ChatError('not_authorized', 'You have not joined this room')
@@ -543,8 +447,8 @@ export class RoomStore {
 
   /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
   moderate(conn: Connection, frame: ModerationFrame | MuteFrame): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
     const mod = this.memberOf(client, frame.room)
     if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
     applyModeration(this.moderation, mod, frame)
@@ -586,9 +490,7 @@ export class RoomStore {
    * session of this connection's `welcome`.
    */
   resume(conn: Connection, frame: ResumeFrame): void {
-    const fresh = this.clientOf(conn)
-    this.limit(fresh, fresh.frames)
-    resumeSession(this.resumeHost, conn, fresh, frame)
+    this.sessions.resume(conn, frame)
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────
@@ -606,13 +508,13 @@ export class RoomStore {
   selfCheck(): string[] {
     const problems: string[] = []
     const live = new Set<Client>()
-    for (const conn of this.connections) if (conn.client) live.add(conn.client)
+    for (const conn of this.sessions.connections) if (conn.client) live.add(conn.client)
     for (const [id, room] of this.rooms) {
       if (room.id !== id) problems.push(`room ${id} filed under another id`)
       for (const [key, m] of room.members) {
         if (m.key !== key || m.room !== room) problems.push(`${id}: member ${key} misfiled`)
         if (m.client.rooms.get(id) !== m) problems.push(`${id}: ${key} missing from its session`)
-        if (this.sessions.get(m.client.session) !== m.client) {
+        if (this.sessions.byToken.get(m.client.session) !== m.client) {
           problems.push(`${id}: ${key} has no session`)
         }
       }
@@ -621,7 +523,7 @@ export class RoomStore {
       }
       if (room.usersJson() !== JSON.stringify(room.users())) problems.push(`${id}: stale user list`)
     }
-    for (const [token, client] of this.sessions) {
+    for (const [token, client] of this.sessions.byToken) {
       if (client.session !== token) problems.push('session filed under another token')
       for (const [id, m] of client.rooms) {
         if (this.rooms.get(id)?.members.get(m.key) !== m)
@@ -638,8 +540,8 @@ export class RoomStore {
   stats(): { rooms: number; connections: number; sessions: number } {
     return {
       rooms: this.rooms.size,
-      connections: this.connections.size,
-      sessions: this.sessions.size,
+      connections: this.sessions.connections.size,
+      sessions: this.sessions.byToken.size,
     }
   }
 
@@ -649,7 +551,7 @@ export class RoomStore {
    */
   drain(): void {
     this.draining = true
-    for (const conn of this.connections) {
+    for (const conn of this.sessions.connections) {
       const reconnect = 1000 + Math.floor(Math.random() * this.config.shutdownReconnectSpreadMs)
       conn.peer.send({ type: 'shutdown', reconnect_in_ms: reconnect })
       conn.peer.close(CLOSE.goingAway, 'Server shutting down')
@@ -658,14 +560,14 @@ export class RoomStore {
 
   /** Number of connections still open. */
   openConnections(): number {
-    return this.connections.size
+    return this.sessions.connections.size
   }
 
   /** Clears every timer the store holds; call when the server stops. */
   close(): void {
     this.draining = true
-    for (const client of this.sessions.values()) this.forget(client)
-    this.sessions.clear()
+    for (const client of this.sessions.byToken.values()) this.sessions.forget(client)
+    this.sessions.byToken.clear()
     for (const room of this.rooms.values()) {
       this.cancelEmptyRoom(room)
       this.announce.clearBatch(room)

@@ -1,0 +1,178 @@
+import type { Config } from '../config.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { ResumeFrame } from '../protocol/frames.ts'
+import type { Announcer } from './announcer.ts'
+import { Client, Connection } from './client.ts'
+import type { Clock } from './clock.ts'
+import type { Guard } from './guard.ts'
+import type { Logger, Peer } from './ports.ts'
+import { type ResumeHost, resumeSession } from './resume.ts'
+import type { Member } from './room.ts'
+import { CLOSE, randomToken } from './rules.ts'
+import type { TokenBucket } from './token-bucket.ts'
+
+type SessionsConfig = Pick<
+  Config,
+  'resumeGraceMs' | 'unjoinedTimeoutMs' | 'rateLimitPerSec' | 'rateLimitBurst' | 'floodTolerance'
+>
+
+/** What the sessions need of the rest of the store; RoomStore provides it. */
+export interface SessionHooks {
+  isDraining(): boolean
+  /** The member's resume grace ran out: they leave the room for good. */
+  expireMember(member: Member): void
+}
+
+/**
+ * The connections of this server and the sessions on them: `welcome`, the resume grace
+ * of a user who went away, the timeout for connections that join no room, flood limits,
+ * and `resume` (see resume.ts). The rooms a session is in are RoomStore's business.
+ */
+export class Sessions {
+  /** Every open connection. */
+  readonly connections = new Set<Connection>()
+  /** Live and away sessions, by their resume token. */
+  readonly byToken = new Map<string, Client>()
+  private readonly resumeHost: ResumeHost
+
+  constructor(
+    private readonly config: SessionsConfig,
+    private readonly clock: Clock,
+    private readonly guard: Guard,
+    private readonly logger: Logger,
+    private readonly announce: Announcer,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.resumeHost = {
+      sessions: this.byToken,
+      connections: this.connections,
+      stopTyping: (member) => this.announce.stopTyping(member),
+      presence: (member) => this.announce.presence(member),
+      clearGrace: (client) => this.clearTimer(client, 'graceTimer'),
+      forget: (client) => this.forget(client),
+      watchUnjoined: (client) => this.watchUnjoined(client),
+    }
+  }
+
+  /** Throws when a new WebSocket from `address` must be refused (draining, per-address cap). */
+  checkUpgrade(address: string): void {
+    if (this.hooks.isDraining()) throw new ChatError('shutting_down')
+    this.guard.checkConnection(address)
+  }
+
+  /** Registers a new connection and sends it `welcome`. */
+  connect(peer: Peer): Connection {
+    const client = new Client(peer, randomToken(), this.clock, this.config)
+    const conn = new Connection(peer, client)
+    this.connections.add(conn)
+    this.byToken.set(client.session, client)
+    if (!this.guard.connectionOpened(peer.address)) {
+      peer.close(CLOSE.policy, 'Too many connections from your address')
+      return conn
+    }
+    peer.send({
+      type: 'welcome',
+      session: client.session,
+      resume_within_ms: this.config.resumeGraceMs,
+    })
+    this.watchUnjoined(client)
+    return conn
+  }
+
+  /** The connection closed. Its user goes offline and keeps their rooms for the resume grace. */
+  disconnect(conn: Connection): void {
+    this.connections.delete(conn)
+    this.guard.connectionClosed(conn.peer.address)
+    const client = conn.client
+    conn.client = undefined
+    if (!client || client.peer !== conn.peer) return
+    client.peer = undefined
+    this.clearTimer(client, 'unjoinedTimer')
+    if (this.hooks.isDraining() || client.rooms.size === 0) {
+      this.forget(client)
+      return
+    }
+    // Without a grace there is nothing to resume: the user leaves at once.
+    if (this.config.resumeGraceMs === 0) {
+      this.expire(client)
+      return
+    }
+    for (const member of client.rooms.values()) {
+      member.room.statusChanged()
+      this.announce.stopTyping(member)
+      this.announce.presence(member)
+    }
+    client.graceTimer = this.clock.setTimeout(() => this.expire(client), this.config.resumeGraceMs)
+  }
+
+  /** The grace ran out: the user leaves each room for good. */
+  private expire(client: Client): void {
+    client.graceTimer = undefined
+    for (const member of [...client.rooms.values()]) this.hooks.expireMember(member)
+    this.forget(client)
+  }
+
+  /** Drops a session: its timers, its typing indicators and its token. */
+  forget(client: Client): void {
+    this.clearTimer(client, 'graceTimer')
+    this.clearTimer(client, 'unjoinedTimer')
+    for (const member of client.rooms.values()) this.announce.clearTyping(member)
+    this.byToken.delete(client.session)
+  }
+
+  /** Cancels one of the session's timers. */
+  clearTimer(client: Client, key: 'graceTimer' | 'unjoinedTimer'): void {
+    if (client[key] !== undefined) this.clock.clearTimeout(client[key])
+    client[key] = undefined
+  }
+
+  /** A connection in no room is closed after `unjoinedTimeoutMs`, so idle sockets do not pile up. */
+  watchUnjoined(client: Client): void {
+    this.clearTimer(client, 'unjoinedTimer')
+    client.unjoinedTimer = this.clock.setTimeout(() => {
+      client.unjoinedTimer = undefined
+      if (client.rooms.size === 0) client.peer?.close(CLOSE.unjoined, 'No room joined in time')
+    }, this.config.unjoinedTimeoutMs)
+  }
+
+  /** The live session of a connection; `not_authorized` once it was closed or taken over. */
+  clientOf(conn: Connection): Client {
+    const client = conn.client
+    if (!client || client.peer !== conn.peer)
+      throw new ChatError('not_authorized', 'Connection closed')
+    return client
+  }
+
+  /**
+   * Counts a frame against `bucket`; past it, throws `rate_limited`, and closes a
+   * connection that keeps flooding with 1008.
+   */
+  limit(client: Client, bucket: TokenBucket, silent = false): boolean {
+    if (bucket.take()) return true
+    if (!client.patience.take()) {
+      this.logger.info('closing flooding connection', { address: client.address })
+      client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
+    }
+    if (silent) return false
+    throw new ChatError('rate_limited', undefined, bucket.retryAfterS())
+  }
+
+  /** Rate-limits a frame that is not a chat message or typing frame. */
+  countFrame(conn: Connection): void {
+    const client = this.clientOf(conn)
+    this.limit(client, client.frames)
+  }
+
+  /** Charges a malformed frame to the connection's frame budget, without an error of its own. */
+  penalize(conn: Connection): void {
+    const client = conn.client
+    if (client && client.peer === conn.peer) this.limit(client, client.frames, true)
+  }
+
+  /** `resume`: see resumeSession. */
+  resume(conn: Connection, frame: ResumeFrame): void {
+    const fresh = this.clientOf(conn)
+    this.limit(fresh, fresh.frames)
+    resumeSession(this.resumeHost, conn, fresh, frame)
+  }
+}
