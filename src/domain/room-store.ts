@@ -16,6 +16,7 @@ import {
   type UserView,
 } from '../protocol/frames.ts'
 import { Announcer } from './announcer.ts'
+import type { ChatStore, HealthView } from './chat-store.ts'
 import type { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import { Guard } from './guard.ts'
@@ -51,7 +52,7 @@ export interface RoomStoreDeps {
  * rules.ts; connections and sessions in sessions.ts, `resume` in resume.ts and the REST
  * views in room-views.ts.
  */
-export class RoomStore {
+export class RoomStore implements ChatStore {
   private readonly rooms = new Map<RoomId, Room>()
   private readonly clock: Clock
   private readonly sink: RoomSink
@@ -165,6 +166,15 @@ export class RoomStore {
     this.scheduleEmptyRoom(room)
     this.logger.info('room created', { room: id, private: isPrivate })
     return { room, token }
+  }
+
+  /** `POST /rooms`: creates a room and returns its view with the moderator token. */
+  async createRoomView(
+    input: CreateRoomInput,
+    address: string,
+  ): Promise<RoomView & { moderator_token: string }> {
+    const { room, token } = await this.createRoom(input, address)
+    return { ...room.view(), moderator_token: token }
   }
 
   private checkCreatable(id: RoomId): void {
@@ -535,6 +545,16 @@ export class RoomStore {
       }
     }
     return problems
+  }
+
+  health(): HealthView {
+    return {
+      status: this.draining ? 'draining' : 'ok',
+      node: this.config.nodeId,
+      uptime_s: Math.floor((this.clock.now() - this.startedAt) / 1000),
+      rooms: this.rooms.size,
+      connections: this.sessions.connections.size,
+    }
   }
 
   stats(): { rooms: number; connections: number; sessions: number } {

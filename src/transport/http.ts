@@ -3,7 +3,7 @@
  * store. Errors are thrown as ChatError and rendered by the app's one `onError`.
  */
 import { Elysia, t } from 'elysia'
-import type { RoomStore } from '../domain/room-store.ts'
+import type { ChatStore } from '../domain/chat-store.ts'
 
 // Examples sit on the fields: @elysiajs/swagger lifts object-level options out of the
 // schema into the response object, where OpenAPI viewers do not show them.
@@ -36,6 +36,7 @@ const roomFields = {
 const RoomSchema = t.Object(roomFields)
 
 const healthFields = {
+  node: t.String({ description: 'NODE_ID of the node that answered', example: 'chat-1-a3f9c2' }),
   uptime_s: t.Integer({ example: 3600 }),
   rooms: t.Integer({ example: 3 }),
   connections: t.Integer({ example: 17 }),
@@ -79,7 +80,7 @@ function parseJson(text: string): unknown {
 }
 
 /** REST routes, as a named plugin. `clientAddress` tells the caller's address for per-address limits. */
-export function httpPlugin(store: RoomStore, clientAddress: (request: Request) => string) {
+export function httpPlugin(store: ChatStore, clientAddress: (request: Request) => string) {
   return new Elysia({ name: 'chat-http' })
     .onParse(async ({ request, contentType }) => {
       // Anything else falls through to Elysia's parsers; a thrown error becomes PARSE → 400.
@@ -88,26 +89,23 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
     })
     .get(
       '/health',
-      ({ set }) => {
-        const stats = store.stats()
-        const draining = store.isDraining
-        if (draining) set.status = 503
-        return {
-          status: draining ? ('draining' as const) : ('ok' as const),
-          uptime_s: Math.floor((Date.now() - store.startedAt) / 1000),
-          rooms: stats.rooms,
-          connections: stats.connections,
-        }
+      async ({ set }) => {
+        const health = await store.health()
+        if (health.status !== 'ok') set.status = 503
+        return health
       },
       {
         detail: { summary: 'Liveness and load', tags: ['server'] },
         response: {
           200: t.Object({
-            status: t.Union([t.Literal('ok'), t.Literal('draining')], { example: 'ok' }),
+            status: t.Literal('ok', { example: 'ok' }),
             ...healthFields,
           }),
           503: t.Object({
-            status: t.Literal('draining', { example: 'draining' }),
+            status: t.Union([t.Literal('draining'), t.Literal('degraded')], {
+              description: 'draining: shutting down; degraded: Redis out of reach (cluster)',
+              example: 'degraded',
+            }),
             ...healthFields,
           }),
         },
@@ -140,9 +138,9 @@ export function httpPlugin(store: RoomStore, clientAddress: (request: Request) =
     .post(
       '/rooms',
       async ({ body, request, set }) => {
-        const { room, token } = await store.createRoom(body, clientAddress(request))
+        const created = await store.createRoomView(body, clientAddress(request))
         set.status = 201
-        return { ...room.view(), moderator_token: token }
+        return created
       },
       {
         body: t.Object({

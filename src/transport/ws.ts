@@ -6,9 +6,8 @@
  */
 import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
-import type { Connection } from '../domain/client.ts'
+import type { ChatStore, ConnectionHandle as Connection } from '../domain/chat-store.ts'
 import type { Logger, Peer } from '../domain/ports.ts'
-import type { RoomStore } from '../domain/room-store.ts'
 import { ChatError } from '../protocol/errors.ts'
 import {
   type ClientFrame,
@@ -62,6 +61,11 @@ class WsPeer implements Peer {
   }
 }
 
+/** The promise of a store call that awaits; undefined for one that finished at once. */
+function awaited(result: void | Promise<void>): Promise<void> | undefined {
+  return result instanceof Promise ? result : undefined
+}
+
 /** Frames waiting while an earlier frame of the same connection awaits (a password check). */
 const MAX_QUEUED_FRAMES = 64
 
@@ -88,7 +92,7 @@ function releaseUpgrade(objects: Record<string, unknown>[]): void {
 
 /** The `.ws('/ws')` route, as a named plugin. */
 export function wsPlugin(
-  store: RoomStore,
+  store: ChatStore,
   allowedOrigins: readonly string[],
   clientAddress: (request: Request) => string,
   logger: Logger,
@@ -110,6 +114,39 @@ export function wsPlugin(
     conn.peer.send(errorFrame(chatError, ref, room))
   }
 
+  /** Calls the store for one parsed frame; a promise when the store awaits (a password, Redis). */
+  const handle = (conn: Connection, frame: ClientFrame): Promise<void> | undefined => {
+    switch (frame.action) {
+      case 'message':
+        return awaited(store.message(conn, frame))
+      case 'typing':
+        return awaited(store.typing(conn, frame.room))
+      case 'join':
+        return store.join(conn, frame)
+      case 'create':
+        return store.create(conn, frame)
+      case 'leave':
+        return awaited(store.leave(conn, frame.room, frame.ref))
+      case 'history':
+        return awaited(store.history(conn, frame))
+      case 'resume':
+        return awaited(store.resume(conn, frame))
+      case 'ping': {
+        store.countFrame(conn)
+        conn.peer.send(
+          frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref },
+        )
+        return
+      }
+      case 'ban':
+      case 'kick':
+      case 'unban':
+      case 'mute':
+      case 'unmute':
+        return awaited(store.moderate(conn, frame))
+    }
+  }
+
   /** Handles one frame; returns a promise only when the handling awaits. */
   const dispatch = (conn: Connection, raw: unknown): Promise<void> | undefined => {
     let frame: ClientFrame | undefined
@@ -124,41 +161,12 @@ export function wsPlugin(
       if (typeof raw === 'string')
         throw new FrameError('A frame must be a JSON object', undefined, undefined)
       frame = parseClientFrame(raw)
-      switch (frame.action) {
-        case 'message':
-          store.message(conn, frame)
-          return
-        case 'typing':
-          store.typing(conn, frame.room)
-          return
-        case 'join':
-          return store.join(conn, frame).catch((e) => reply(conn, e, frame))
-        case 'create':
-          return store.create(conn, frame).catch((e) => reply(conn, e, frame))
-        case 'leave':
-          store.leave(conn, frame.room, frame.ref)
-          return
-        case 'history':
-          store.history(conn, frame)
-          return
-        case 'resume':
-          store.resume(conn, frame)
-          return
-        case 'ping': {
-          store.countFrame(conn)
-          conn.peer.send(
-            frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref },
-          )
-          return
-        }
-        case 'ban':
-        case 'kick':
-        case 'unban':
-        case 'mute':
-        case 'unmute':
-          store.moderate(conn, frame)
-          return
+      const pending = handle(conn, frame)
+      if (pending) {
+        const current = frame
+        return pending.catch((e) => reply(conn, e, current))
       }
+      return
     } catch (e) {
       if (e instanceof FrameError) store.penalize(conn)
       reply(conn, e, frame)

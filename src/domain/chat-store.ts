@@ -1,0 +1,92 @@
+/**
+ * What the transports need from a store, whichever it is: `RoomStore` (one process, all in
+ * memory, synchronous where it can be) or `ClusterStore` (state shared through Redis, so
+ * most frames await a round trip). The REST and WS adapters hold a ChatStore and do not know
+ * which one they have; a frame handler may return a promise, and the WS adapter then keeps
+ * that connection's later frames waiting behind it.
+ */
+import type {
+  CreateFrame,
+  HistoryFrame,
+  JoinFrame,
+  MessageFrame,
+  ModerationFrame,
+  MuteFrame,
+  Ref,
+  ResumeFrame,
+  RoomId,
+  StoredMessage,
+  UserView,
+} from '../protocol/frames.ts'
+import type { Peer } from './ports.ts'
+import type { RoomView } from './room.ts'
+import type { CreateRoomInput, RoomCredentials } from './rules.ts'
+
+/** A connection as the transports hold it; each store keeps its own state behind it. */
+export interface ConnectionHandle {
+  readonly peer: Peer
+}
+
+/** `GET /health`: `degraded` while a cluster node cannot reach Redis (or has not registered yet). */
+export interface HealthView {
+  status: 'ok' | 'draining' | 'degraded'
+  node: string
+  uptime_s: number
+  rooms: number
+  connections: number
+}
+
+type Maybe<T> = T | Promise<T>
+
+export interface ChatStore {
+  readonly isDraining: boolean
+  health(): Maybe<HealthView>
+
+  // Connections
+  checkUpgrade(address: string): void
+  connect(peer: Peer): ConnectionHandle
+  disconnect(conn: ConnectionHandle): void
+  countFrame(conn: ConnectionHandle): void
+  penalize(conn: ConnectionHandle): void
+
+  // Frames
+  join(conn: ConnectionHandle, frame: JoinFrame): Promise<void>
+  create(conn: ConnectionHandle, frame: CreateFrame): Promise<void>
+  message(conn: ConnectionHandle, frame: MessageFrame): Maybe<void>
+  typing(conn: ConnectionHandle, room: RoomId): Maybe<void>
+  leave(conn: ConnectionHandle, room: RoomId, ref: Ref | undefined): Maybe<void>
+  history(conn: ConnectionHandle, frame: HistoryFrame): Maybe<void>
+  moderate(conn: ConnectionHandle, frame: ModerationFrame | MuteFrame): Maybe<void>
+  resume(conn: ConnectionHandle, frame: ResumeFrame): Maybe<void>
+
+  // REST views
+  listRooms(
+    q: string | undefined,
+    limit?: number,
+    cursor?: string,
+  ): Maybe<{ rooms: RoomView[]; next_cursor: string | null }>
+  /** Creates a room for `POST /rooms`: its view and the moderator token, shown only here. */
+  createRoomView(
+    input: CreateRoomInput,
+    address: string,
+  ): Promise<RoomView & { moderator_token: string }>
+  roomDetails(id: RoomId): Maybe<RoomView & { users?: UserView[] }>
+  messagesFor(
+    id: RoomId,
+    credentials: RoomCredentials,
+    address: string,
+    before?: string,
+    limit?: number,
+  ): Promise<{ messages: StoredMessage[]; has_more: boolean }>
+  bansOf(
+    id: RoomId,
+    token: string | undefined,
+  ): Maybe<{ bans: { username: string; by: string; at: number }[] }>
+
+  // Lifecycle
+  /** Refuses new connections and rooms, tells every client to come back later, closes them. */
+  drain(): void
+  openConnections(): number
+  /** Clears timers and, in a cluster, finishes what is in flight and leaves the cluster. */
+  close(): Maybe<void>
+}
