@@ -1,9 +1,11 @@
 import { swagger } from '@elysiajs/swagger'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
+import { ClusterStore } from './cluster/cluster-store.ts'
 import type { Config } from './config.ts'
+import type { ChatStore } from './domain/chat-store.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
-import type { Logger, PasswordHasher, RoomSink } from './domain/ports.ts'
+import type { Logger, PasswordHasher } from './domain/ports.ts'
 import { RoomStore } from './domain/room-store.ts'
 import { jsonLogger } from './logger.ts'
 import { argon2Hasher } from './password.ts'
@@ -43,15 +45,24 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   const logger = deps.logger ?? jsonLogger(config.logLevel)
   // Set once listening; before that no room has a subscriber to publish to.
   let server: Server<unknown> | undefined
-  const sink: RoomSink = {
-    publish: (room, frame) => void server?.publish(roomTopic(room), JSON.stringify(frame)),
-  }
-  const store = new RoomStore(config, {
-    clock: deps.clock ?? systemClock,
-    sink,
-    hasher: deps.hasher ?? argon2Hasher,
-    logger,
-  })
+  const clock = deps.clock ?? systemClock
+  const hasher = deps.hasher ?? argon2Hasher
+  // With REDIS_URL the rooms are shared with the other nodes; without it, all in memory.
+  const store: ChatStore = config.redisUrl
+    ? new ClusterStore(config, {
+        clock,
+        hasher,
+        logger,
+        sink: { publishJson: (room, json) => void server?.publish(roomTopic(room), json) },
+      })
+    : new RoomStore(config, {
+        clock,
+        hasher,
+        logger,
+        sink: {
+          publish: (room, frame) => void server?.publish(roomTopic(room), JSON.stringify(frame)),
+        },
+      })
 
   /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */
   const clientAddress = (request: Request): string => {
@@ -110,7 +121,9 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     .onStart((started) => {
       server = started.server ?? undefined
     })
-    .onStop(() => store.close())
+    .onStop(async () => {
+      await store.close()
+    })
 
   return { app, store, logger }
 }

@@ -42,6 +42,8 @@ async function shutdown(signal: string): Promise<void> {
     await Bun.sleep(20)
   }
   await app.stop(true)
+  // In a cluster: members go offline in Redis (to resume elsewhere) before the node leaves.
+  await store.close()
   logger.info('stopped', { ms: Date.now() - started })
   process.exit(0)
 }

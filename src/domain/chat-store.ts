@@ -87,6 +87,8 @@ export interface ChatStore {
   /** Refuses new connections and rooms, tells every client to come back later, closes them. */
   drain(): void
   openConnections(): number
+  /** Counts for logs and tests: rooms (cluster-wide), open connections, sessions here. */
+  stats(): { rooms: number; connections: number; sessions: number }
   /** Clears timers and, in a cluster, finishes what is in flight and leaves the cluster. */
   close(): Maybe<void>
 }

@@ -1,0 +1,316 @@
+/**
+ * The shared room registry and the read side of the rooms in Redis: room metadata, the
+ * REST views, member lists and history pages, room creation and the password checks.
+ * Everything here is the same on every node, because it is all read from Redis.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Config } from '../config.ts'
+import type { Guard } from '../domain/guard.ts'
+import { parseId } from '../domain/history.ts'
+import { slugify } from '../domain/names.ts'
+import type { Logger, PasswordHasher } from '../domain/ports.ts'
+import type { RoomView } from '../domain/room.ts'
+import {
+  type CreateRoomInput,
+  pageSize,
+  parseBefore,
+  type RoomCredentials,
+  randomToken,
+  sortRoomsPage,
+  validateCreateInput,
+} from '../domain/rules.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { Keys, RoomKeys } from './keys.ts'
+import type { RedisLink } from './redis-link.ts'
+
+/** A room's entry in the registry (JSON in Redis). */
+export interface RoomMeta {
+  id: RoomId
+  name: string
+  is_private: boolean
+  max_users: number
+  created_at: number
+  permanent: boolean
+  /** argon2id hash of the password (private rooms). */
+  pw?: string
+  /** SHA-256 (hex) of the moderator token. */
+  tk: string
+}
+
+/** A member as stored in Redis: username, node, session hash, moderator, online, join order. */
+export interface StoredMember {
+  u: string
+  n: string
+  s: string
+  m: number
+  o: number
+  j: number
+}
+
+/** Wrong passwords one room takes per window, cluster-wide, before `rate_limited`. */
+const ROOM_PASSWORD_ATTEMPTS = 100
+const ROOM_PASSWORD_WINDOW_MS = 20_000
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+export function roomKeyArgs(k: RoomKeys): string[] {
+  return [k.state, k.members, k.history, k.bans, k.bannedSessions, k.mutes, k.grace]
+}
+
+export function viewOf(meta: RoomMeta, userCount: number): RoomView {
+  return {
+    id: meta.id,
+    name: meta.name,
+    is_private: meta.is_private,
+    max_users: meta.max_users,
+    user_count: userCount,
+    created_at: meta.created_at,
+  }
+}
+
+/** Member JSONs from Redis as the protocol's user list, in join order. */
+export function usersOf(raw: string[]): UserView[] {
+  return raw
+    .map((r) => JSON.parse(r) as StoredMember)
+    .sort((a, b) => a.j - b.j)
+    .map((m) => ({ username: m.u, status: m.o ? 'online' : 'offline', moderator: m.m === 1 }))
+}
+
+export function seqOf(stored: StoredMessage): number {
+  return parseId(stored.id) ?? 0
+}
+
+export class ClusterRooms {
+  constructor(
+    private readonly config: Config,
+    private readonly keys: Keys,
+    private readonly link: RedisLink,
+    private readonly hasher: PasswordHasher,
+    private readonly guard: Guard,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** The room with this id (or a name that slugs to it); `room_not_found` otherwise. */
+  async meta(id: RoomId): Promise<RoomMeta> {
+    const cmd = this.link.cmd
+    let raw = await this.link.call(() => cmd.hget(this.keys.registry, id))
+    if (raw === null) {
+      const slug = slugify(id)
+      if (slug && slug !== id) raw = await this.link.call(() => cmd.hget(this.keys.registry, slug))
+    }
+    if (raw === null) throw new ChatError('room_not_found', `No room with id "${id}"`)
+    return JSON.parse(raw) as RoomMeta
+  }
+
+  checkToken(meta: RoomMeta, token: string): boolean {
+    return timingSafeEqual(Buffer.from(sha256Hex(token), 'hex'), Buffer.from(meta.tk, 'hex'))
+  }
+
+  /**
+   * Verifies a room password, throttled before the (slow) hash: the room's cluster-wide
+   * window, then the local buckets (address, session). A right password refunds the
+   * local buckets.
+   */
+  async verifyPassword(meta: RoomMeta, password: string, buckets: TokenBucket[]): Promise<boolean> {
+    if (!buckets.every((b) => b.peek())) {
+      throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
+    }
+    const allowed = await this.link.script(
+      'passwordAttempt',
+      [this.keys.room(meta.id).passwords],
+      [ROOM_PASSWORD_ATTEMPTS, ROOM_PASSWORD_WINDOW_MS],
+    )
+    if (allowed !== 1) {
+      throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
+    }
+    for (const b of buckets) b.take()
+    const ok = meta.pw !== undefined && (await this.hasher.verify(password, meta.pw))
+    if (ok) for (const b of buckets) b.refund()
+    return ok
+  }
+
+  /** Creates a room in the registry and starts its state; returns its meta and moderator token. */
+  async create(
+    input: CreateRoomInput,
+    address: string,
+  ): Promise<{ meta: RoomMeta; token: string }> {
+    const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, this.config)
+    if (!this.link.isUp) throw new ChatError('unavailable')
+    this.guard.takeRoomCreation(address)
+    const passwordHash = password !== undefined ? await this.hasher.hash(password) : undefined
+    const token = randomToken()
+    const meta: RoomMeta = {
+      id,
+      name,
+      is_private: isPrivate,
+      max_users: maxUsers,
+      created_at: this.now(),
+      permanent: false,
+      tk: sha256Hex(token),
+    }
+    if (passwordHash !== undefined) meta.pw = passwordHash
+    const result = await this.link.script(
+      'register',
+      [this.keys.registry],
+      [id, JSON.stringify(meta), this.config.maxRooms, 0],
+    )
+    if (result === 'exists')
+      throw new ChatError('room_exists', `A room with id "${id}" already exists`)
+    if (result === 'limit') throw new ChatError('room_limit_reached')
+    await this.init(meta, 'fresh', 0)
+    this.logger.info('room created', { room: id, private: isPrivate })
+    return { meta, token }
+  }
+
+  /** Registers a room if it is missing (default rooms; rooms re-registered after a data loss). */
+  async ensure(meta: RoomMeta, floorSeq: number): Promise<void> {
+    await this.link.script(
+      'register',
+      [this.keys.registry],
+      [meta.id, JSON.stringify(meta), this.config.maxRooms, 1],
+    )
+    await this.init(meta, 'ensure', floorSeq)
+  }
+
+  /** A default room's meta: public, never deleted, with a token nobody is told. */
+  defaultMeta(name: string): RoomMeta {
+    return {
+      id: slugify(name),
+      name,
+      is_private: false,
+      max_users: this.config.defaultMaxUsers,
+      created_at: this.now(),
+      permanent: true,
+      tk: sha256Hex(randomToken()),
+    }
+  }
+
+  private async init(meta: RoomMeta, mode: 'fresh' | 'ensure', floorSeq: number): Promise<void> {
+    const k = this.keys.room(meta.id)
+    await this.link.script('initRoom', roomKeyArgs(k), [
+      mode,
+      randomBytes(8).toString('hex'),
+      floorSeq,
+      this.now(),
+      meta.permanent ? 1 : 0,
+    ])
+    if (!meta.permanent) {
+      // The janitor deletes the room if nobody joins it within the TTL.
+      await this.link.call(() =>
+        this.link.cmd.zadd(this.keys.due, 'LT', this.now() + this.config.roomEmptyTtlMs, meta.id),
+      )
+    }
+  }
+
+  /** Every room in the registry. */
+  async all(): Promise<RoomMeta[]> {
+    const raw = await this.link.call(() => this.link.cmd.hvals(this.keys.registry))
+    return raw.map((r) => JSON.parse(r) as RoomMeta)
+  }
+
+  async count(): Promise<number> {
+    return this.link.call(() => this.link.cmd.hlen(this.keys.registry))
+  }
+
+  /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
+  async list(
+    q: string | undefined,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ rooms: RoomView[]; next_cursor: string | null }> {
+    const needle = q?.normalize('NFC').toLowerCase()
+    const matching = (await this.all()).filter(
+      (m) =>
+        !m.is_private &&
+        (cursor === undefined || m.id > cursor) &&
+        (!needle || m.name.toLowerCase().includes(needle)),
+    )
+    const { page, next_cursor } = sortRoomsPage(matching, limit)
+    const counts = await this.memberCounts(page.map((m) => m.id))
+    return { rooms: page.map((m, i) => viewOf(m, counts[i] ?? 0)), next_cursor }
+  }
+
+  async memberCounts(ids: RoomId[]): Promise<number[]> {
+    if (ids.length === 0) return []
+    const pipe = this.link.cmd.pipeline()
+    for (const id of ids) pipe.hlen(this.keys.room(id).members)
+    const results = await this.link.call(() => pipe.exec())
+    return (results ?? []).map(([err, n]) => (err ? 0 : Number(n)))
+  }
+
+  async members(id: RoomId): Promise<string[]> {
+    return this.link.call(() => this.link.cmd.hvals(this.keys.room(id).members))
+  }
+
+  async details(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
+    const meta = await this.meta(id)
+    const raw = await this.members(meta.id)
+    const view = viewOf(meta, raw.length)
+    return meta.is_private ? view : { ...view, users: usersOf(raw) }
+  }
+
+  /** The kept history, oldest first. */
+  async history(id: RoomId): Promise<StoredMessage[]> {
+    const raw = await this.link.call(() => this.link.cmd.lrange(this.keys.room(id).history, 0, -1))
+    return raw.map((r) => JSON.parse(r) as StoredMessage)
+  }
+
+  /** A page of history: up to `limit` messages before `before`, oldest first. */
+  async page(
+    id: RoomId,
+    before: string | undefined,
+    limit: number | undefined,
+  ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
+    const beforeSeq = parseBefore(before)
+    const size = pageSize(limit, this.config.historyLimit)
+    const older = (await this.history(id)).filter((m) => seqOf(m) < beforeSeq)
+    const messages = older.slice(Math.max(0, older.length - size))
+    return { messages, has_more: older.length > messages.length }
+  }
+
+  /** REST history: private rooms need the moderator token or the password. */
+  async messagesFor(
+    id: RoomId,
+    credentials: RoomCredentials,
+    address: string,
+    before: string | undefined,
+    limit: number | undefined,
+  ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
+    const meta = await this.meta(id)
+    if (meta.is_private) {
+      if (credentials.token === undefined || !this.checkToken(meta, credentials.token)) {
+        if (credentials.password === undefined) {
+          throw new ChatError(
+            'not_authorized',
+            'This room needs a password or the moderator token',
+            undefined,
+            401,
+          )
+        }
+        const ok = await this.verifyPassword(meta, credentials.password, [
+          this.guard.passwordBucket(address),
+        ])
+        if (!ok) throw new ChatError('not_authorized', 'Wrong password')
+      }
+    }
+    return this.page(meta.id, before, limit)
+  }
+
+  async bans(
+    id: RoomId,
+    token: string | undefined,
+  ): Promise<{ bans: { username: string; by: string; at: number }[] }> {
+    const meta = await this.meta(id)
+    if (token === undefined)
+      throw new ChatError('not_authorized', 'The room moderator token is required', undefined, 401)
+    if (!this.checkToken(meta, token))
+      throw new ChatError('not_authorized', 'Wrong moderator token')
+    const raw = await this.link.call(() => this.link.cmd.hvals(this.keys.room(meta.id).bans))
+    return { bans: raw.map((r) => JSON.parse(r) as { username: string; by: string; at: number }) }
+  }
+}

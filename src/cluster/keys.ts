@@ -1,0 +1,92 @@
+/**
+ * Every Redis key and channel the cluster uses, built in one place. A room's keys share the
+ * hash tag `{<room id>}`, so each per-room script touches one slot (ready for Redis Cluster);
+ * the registry, node list and session records are keys of their own.
+ */
+import { createHash } from 'node:crypto'
+import type { RoomId } from '../protocol/frames.ts'
+
+/** The keys of one room, in the order the scripts take them. */
+export interface RoomKeys {
+  /** Hash: epoch, seq (last message sequence), emptied (ms), deleting (ms). */
+  state: string
+  /** Hash: user key → member JSON `{u, n, s, m, o, j}`. */
+  members: string
+  /** List: stored message JSON, oldest first, capped at HISTORY_LIMIT. */
+  history: string
+  /** Hash: user key → ban JSON `{username, by, at}`. */
+  bans: string
+  /** Hash: session hash → user key it was banned under. */
+  bannedSessions: string
+  /** Hash: user key → mute end (ms). */
+  mutes: string
+  /** Sorted set: user key → end of their resume grace (ms). */
+  grace: string
+  /** Counter of wrong passwords in the current window. */
+  passwords: string
+  /** Pub/sub channel of the room's events. */
+  channel: string
+}
+
+export class Keys {
+  /** Hash: room id → room meta JSON. */
+  readonly registry: string
+  /** Sorted set: node id → last heartbeat (ms). */
+  readonly nodes: string
+  /** Sorted set: room id → next deadline (grace end, empty-room expiry). */
+  readonly due: string
+  /** Random id written once per Redis data set: a new one means Redis lost its data. */
+  readonly epoch: string
+
+  constructor(readonly prefix: string) {
+    this.registry = `${prefix}rooms`
+    this.nodes = `${prefix}nodes`
+    this.due = `${prefix}due`
+    this.epoch = `${prefix}epoch`
+  }
+
+  room(id: RoomId): RoomKeys {
+    const p = `${this.prefix}{${id}}:`
+    return {
+      state: `${p}state`,
+      members: `${p}members`,
+      history: `${p}history`,
+      bans: `${p}bans`,
+      bannedSessions: `${p}bansess`,
+      mutes: `${p}mutes`,
+      grace: `${p}grace`,
+      passwords: `${p}pw`,
+      channel: `${p}ch`,
+    }
+  }
+
+  /** Hash: room id → user key, the rooms of one session (by the session token's hash). */
+  session(sessionHash: string): string {
+    return `${this.prefix}sess:${sessionHash}`
+  }
+
+  /** A node's own channel: takeovers of its sessions, and the deafness probe. */
+  nodeChannel(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}`
+  }
+
+  /** A lock that one node at a time holds (`SET NX PX`). */
+  lock(name: string): string {
+    return `${this.prefix}lock:${name}`
+  }
+
+  /** The room id of a room channel, or undefined for another channel. */
+  roomOfChannel(channel: string): RoomId | undefined {
+    const p = `${this.prefix}{`
+    if (!channel.startsWith(p) || !channel.endsWith('}:ch')) return undefined
+    return channel.slice(p.length, -4)
+  }
+}
+
+/**
+ * A session token's hash, as stored in Redis and logged. The token itself is a bearer secret
+ * (it resumes the session), so it never leaves the node that issued it.
+ */
+export function sessionHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 32)
+}
