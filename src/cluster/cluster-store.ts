@@ -63,6 +63,8 @@ const MAX_DROPPED = 100_000
 const SUBSCRIBE_TIMEOUT_MS = 2000
 /** A newcomer waits this long for the stream before the node reads the history instead. */
 const ADMIT_WAIT_MS = 250
+/** How far sequences jump after Redis lost its data (see `floorMargin`). */
+const LOST_DATA_SEQ_MARGIN = 1000
 
 const noMetrics: LinkMetrics = {
   redisUp: () => {},
@@ -72,7 +74,7 @@ const noMetrics: LinkMetrics = {
 
 interface Dropped {
   hash: string
-  rooms: { room: RoomId; key: string }[]
+  rooms: { room: RoomId; key: string; username: string }[]
 }
 
 export class ClusterStore implements ChatStore {
@@ -196,7 +198,7 @@ export class ClusterStore implements ChatStore {
     for (const member of [...client.rooms.values()]) {
       this.stopTyping(client, member)
       this.dropLocal(client, member)
-      rooms.push({ room: member.room, key: member.key })
+      rooms.push({ room: member.room, key: member.key, username: member.username })
     }
     this.track(this.markGone({ hash: client.hash, rooms }))
   }
@@ -204,7 +206,7 @@ export class ClusterStore implements ChatStore {
   /** Shows a dropped session's members offline (their grace starts), or removes them (no grace). */
   private async markGone(d: Dropped): Promise<void> {
     try {
-      for (const { room, key } of d.rooms) {
+      for (const { room, key, username } of d.rooms) {
         const k = this.keys.room(room)
         if (this.config.resumeGraceMs === 0) {
           await this.link.script('leave', roomKeyArgs(k), [
@@ -228,6 +230,8 @@ export class ClusterStore implements ChatStore {
           k.channel,
         ])
         if (changed === 1) {
+          // The script told the other nodes; this node tells its own members.
+          this.sink.publishJson(room, presenceJson(room, username, 'offline'))
           await this.link.call(() => this.link.cmd.zadd(this.keys.due, 'LT', deadline, room))
         }
       }
@@ -264,6 +268,11 @@ export class ClusterStore implements ChatStore {
     if (!client || client.peer !== conn.peer)
       throw new ChatError('not_authorized', 'Connection closed')
     return client
+  }
+
+  /** Frames that change shared state wait for Redis and for this node's repair after it. */
+  private needRedis(): void {
+    if (!this.link.isUp || !this.registered) throw new ChatError('unavailable')
   }
 
   private stillLive(conn: ClusterConnection, client: LocalClient): boolean {
@@ -517,6 +526,7 @@ export class ClusterStore implements ChatStore {
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     const client = this.clientOf(conn)
     this.limit(client, client.frames)
+    this.needRedis()
     const username = normalizeName(frame.username, 'username')
     const key = userKey(username)
     const meta = await this.rooms.meta(frame.room)
@@ -546,6 +556,7 @@ export class ClusterStore implements ChatStore {
   async create(conn: ClusterConnection, frame: CreateFrame): Promise<void> {
     const client = this.clientOf(conn)
     this.limit(client, client.frames)
+    this.needRedis()
     const username = normalizeName(frame.username, 'username')
     if (this.draining) throw new ChatError('shutting_down')
     const { meta, token } = await this.rooms.create(frame, client.address)
@@ -597,7 +608,9 @@ export class ClusterStore implements ChatStore {
       this.release(feed)
       if (!already) {
         if (code === 'ok')
-          this.track(this.markGone({ hash: client.hash, rooms: [{ room: meta.id, key }] }))
+          this.track(
+            this.markGone({ hash: client.hash, rooms: [{ room: meta.id, key, username }] }),
+          )
         return
       }
     } else {
@@ -648,6 +661,7 @@ export class ClusterStore implements ChatStore {
   message(conn: ClusterConnection, frame: MessageFrame): Promise<void> {
     const client = this.clientOf(conn)
     this.limit(client, client.messages)
+    this.needRedis()
     const member = this.memberOf(client, frame.room)
     if (!member) return this.notJoined(frame.room)
     if (member.mutedUntil > this.clock.now())
@@ -732,6 +746,7 @@ export class ClusterStore implements ChatStore {
   async leave(conn: ClusterConnection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
     const client = this.clientOf(conn)
     this.limit(client, client.frames)
+    this.needRedis()
     const member = this.memberOf(client, roomId) ?? (await this.notJoined(roomId))
     const k = this.keys.room(member.room)
     // Off the room's topic first, so the leaver does not hear their own user_left.
@@ -778,6 +793,7 @@ export class ClusterStore implements ChatStore {
   async moderate(conn: ClusterConnection, frame: ModerationFrame | MuteFrame): Promise<void> {
     const client = this.clientOf(conn)
     this.limit(client, client.frames)
+    this.needRedis()
     const mod = this.memberOf(client, frame.room) ?? (await this.notJoined(frame.room))
     if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
     const name = normalizeName(frame.username, 'username')
@@ -832,6 +848,7 @@ export class ClusterStore implements ChatStore {
   async resume(conn: ClusterConnection, frame: ResumeFrame): Promise<void> {
     const fresh = this.clientOf(conn)
     this.limit(fresh, fresh.frames)
+    this.needRedis()
     if (conn.resumed || fresh.rooms.size > 0) {
       throw new ChatError(
         'invalid_message',
@@ -924,6 +941,9 @@ export class ClusterStore implements ChatStore {
       mutedUntil: 0,
     }
     this.addLocal(client, member)
+    // Back online: the script told the other nodes; this node tells its own members, before
+    // the resumer is subscribed (they see no presence frame about themselves).
+    if (out[1] === 0) this.sink.publishJson(feed.room, presenceJson(feed.room, username, 'online'))
     const stored = history.map((h) => JSON.parse(h) as StoredMessage)
     const seen = lastId !== undefined && /^\d{1,16}$/.test(lastId) ? Number(lastId) : 0
     const first = seq - stored.length + 1
@@ -995,11 +1015,12 @@ export class ClusterStore implements ChatStore {
       try {
         await this.janitor.heartbeat()
         await this.checkEpoch()
+        // The rooms this node serves first: their sequences go back above what was sent.
+        await this.restoreMembers()
         for (const name of this.config.defaultRooms) {
           const meta = this.rooms.defaultMeta(normalizeName(name, 'room name'))
           if (meta.id) await this.rooms.ensure(meta, 0)
         }
-        await this.restoreMembers()
         const dropped = [...this.dropped.values()]
         this.dropped = new Map()
         if (this.droppedOverflow) this.logger.warn('too many sessions dropped while redis was away')
@@ -1025,12 +1046,20 @@ export class ClusterStore implements ChatStore {
   }
 
   private epoch: string | undefined
+  /**
+   * After Redis lost its data, sequences restart above what any node had: each node puts
+   * its rooms back at its last id plus this margin, more than the few messages by which
+   * two nodes can differ, so that no id is ever given twice or goes backwards.
+   */
+  private floorMargin = 0
 
   private async checkEpoch(): Promise<void> {
     const cmd = this.link.cmd
     await this.link.call(() => cmd.set(this.keys.epoch, randomToken(), 'NX'))
     const epoch = (await this.link.call(() => cmd.get(this.keys.epoch))) ?? ''
+    this.floorMargin = 0
     if (this.epoch !== undefined && this.epoch !== epoch) {
+      this.floorMargin = LOST_DATA_SEQ_MARGIN
       this.logger.warn('redis lost its data: re-registering rooms and members', {
         node: this.config.nodeId,
       })
@@ -1043,7 +1072,7 @@ export class ClusterStore implements ChatStore {
       const feed = this.feeds.get(room)
       // Redis may have lost the registry entry: put the room back as this node knew it.
       const meta = feed?.meta ?? (await this.rooms.meta(room).catch(() => undefined))
-      if (meta) await this.rooms.ensure(meta, feed?.lastSeq ?? 0)
+      if (meta) await this.rooms.ensure(meta, (feed?.lastSeq ?? 0) + this.floorMargin)
       const k = this.keys.room(room)
       for (const [key, client] of [...map]) {
         const member = client.rooms.get(room)
@@ -1111,6 +1140,10 @@ export class ClusterStore implements ChatStore {
     await this.janitor.leave().catch(() => {})
     await this.link.close()
   }
+}
+
+function presenceJson(room: RoomId, username: string, status: 'online' | 'offline'): string {
+  return JSON.stringify({ type: 'presence', room, username, status })
 }
 
 /** What the claim script returns. */

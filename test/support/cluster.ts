@@ -201,7 +201,8 @@ export interface ClusterHarness {
  * node and Redis by PID. Call at module top level.
  */
 export function useCluster(): ClusterHarness {
-  let redis = new RedisServer()
+  // One Redis per test file, started afresh (empty) for each test on the same port.
+  const redis = new RedisServer()
   let started = false
   const nodes: ChatNode[] = []
   const clients: TestClient[] = []
@@ -211,14 +212,11 @@ export function useCluster(): ClusterHarness {
     for (const c of clients.splice(0)) c.close()
     await Promise.all(nodes.splice(0).map((n) => n.stop('SIGKILL')))
     await redis.stop()
-    redis = new RedisServer()
     started = false
   })
 
   const harness: ClusterHarness = {
-    get redis() {
-      return redis
-    },
+    redis,
     async start(count, options = {}) {
       const out: ChatNode[] = []
       for (let i = 0; i < count; i++) out.push(await harness.node(options))
