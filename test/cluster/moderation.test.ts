@@ -1,0 +1,120 @@
+/**
+ * Moderation, private rooms and empty rooms across nodes (issue 9, lines 5 and 7).
+ */
+import { describe, expect, it } from 'bun:test'
+import { type ChatNode, useCluster } from '../support/cluster.ts'
+import { type Frame, TestClient } from '../support/ws-client.ts'
+
+const { start, connect } = useCluster()
+
+async function createRoom(node: ChatNode, body: Frame): Promise<Frame> {
+  const res = await fetch(`${node.httpUrl}/rooms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  expect(res.status).toBe(201)
+  return (await res.json()) as Frame
+}
+
+describe('cluster: moderation and private rooms', () => {
+  it('applies a ban given on one node to a member on another at once, and holds it on a third', async () => {
+    const [a, b, c] = await start(3)
+    if (!a || !b || !c) throw new Error('nodes')
+    const room = await createRoom(a, { name: 'Mods' })
+    const mod = await connect(a)
+    await mod.join('mods', 'mod', { token: room.moderator_token })
+    const bob = await connect(b)
+    await bob.join('mods', 'bob')
+    await mod.next('user_joined')
+    const ack = await mod.request({ action: 'ban', room: 'mods', username: 'bob' }, ['moderated'])
+    expect(ack.type).toBe('moderated')
+    expect(await bob.next('banned')).toMatchObject({ room: 'mods', by: 'mod' })
+    expect((await mod.next('user_left')).username).toBe('bob')
+    expect((await mod.next('system')).content).toBe('bob was banned by mod')
+    // bob no longer hears the room
+    mod.send({ action: 'message', room: 'mods', content: 'after the ban' })
+    await mod.next('message')
+    expect((await bob.sync()).filter((f) => f.type === 'message')).toEqual([])
+    const elsewhere = await connect(c)
+    const refused = await elsewhere.request({ action: 'join', room: 'mods', username: 'bob' }, [
+      'joined',
+    ])
+    expect(refused).toMatchObject({ type: 'error', code: 'not_authorized' })
+    for (const node of [a, b, c]) {
+      const res = await fetch(`${node.httpUrl}/rooms/mods/bans`, {
+        headers: { authorization: `Bearer ${room.moderator_token}` },
+      })
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as Frame
+      expect(body.bans.map((x: Frame) => x.username)).toEqual(['bob'])
+    }
+  }, 20_000)
+
+  it('kicks and mutes across nodes', async () => {
+    const [a, b] = await start(2)
+    if (!a || !b) throw new Error('nodes')
+    const room = await createRoom(a, { name: 'Quiet' })
+    const mod = await connect(a)
+    await mod.join('quiet', 'mod', { token: room.moderator_token })
+    const bob = await connect(b)
+    await bob.join('quiet', 'bob')
+    await mod.request({ action: 'mute', room: 'quiet', username: 'bob', duration_ms: 60_000 }, [
+      'moderated',
+    ])
+    await bob.next('system', (f) => f.content.includes('muted'))
+    const muted = await bob.request({ action: 'message', room: 'quiet', content: 'hello?' }, [])
+    expect(muted).toMatchObject({ code: 'not_authorized', message: 'You are muted in this room' })
+    await mod.request({ action: 'kick', room: 'quiet', username: 'bob' }, ['moderated'])
+    expect((await bob.next('kicked')).by).toBe('mod')
+    // kicked, not banned: may come back
+    expect((await bob.join('quiet', 'bob')).username).toBe('bob')
+  }, 20_000)
+
+  it('checks a private room password on every node', async () => {
+    const [a, b] = await start(2)
+    if (!a || !b) throw new Error('nodes')
+    await createRoom(a, { name: 'Secret', password: 'open sesame' })
+    const x = await connect(b)
+    const wrong = await x.request(
+      { action: 'join', room: 'secret', username: 'x', password: 'nope' },
+      ['joined'],
+    )
+    expect(wrong).toMatchObject({ type: 'error', code: 'not_authorized' })
+    expect((await x.join('secret', 'x', { password: 'open sesame' })).room).toBe('secret')
+    const list = (await (await fetch(`${b.httpUrl}/rooms`)).json()) as Frame
+    expect(list.rooms.map((r: Frame) => r.id)).not.toContain('secret')
+  }, 20_000)
+})
+
+describe('cluster: empty rooms', () => {
+  it('deletes a room once, cluster-wide, ROOM_EMPTY_TTL_MS after its last member on any node left; never a default room', async () => {
+    const env = { ROOM_EMPTY_TTL_MS: '600', RESUME_GRACE_MS: '0' }
+    const [a, b] = await start(2, { env })
+    if (!a || !b) throw new Error('nodes')
+    await createRoom(a, { name: 'Brief' })
+    const alice = await connect(a)
+    const bob = await connect(b)
+    await alice.join('brief', 'alice')
+    await bob.join('brief', 'bob')
+    await alice.join('general', 'alice')
+    alice.send({ action: 'leave', room: 'brief' })
+    await alice.next('left')
+    const leftAt = Date.now()
+    bob.close()
+    const gone = async (node: ChatNode) =>
+      (await fetch(`${node.httpUrl}/rooms/brief`)).status === 404
+    while (!(await gone(a)) && Date.now() - leftAt < 5000) await Bun.sleep(50)
+    expect(Date.now() - leftAt).toBeGreaterThanOrEqual(600)
+    expect(await gone(a)).toBe(true)
+    expect(await gone(b)).toBe(true)
+    expect((await fetch(`${b.httpUrl}/rooms/general`)).status).toBe(200)
+    // The name is free again: a new room of that name starts afresh.
+    const again = await createRoom(b, { name: 'Brief' })
+    expect(again.user_count).toBe(0)
+    const carol = await TestClient.connect(a.wsUrl)
+    const joined = await carol.join('brief', 'carol')
+    expect(joined.history.map((m: Frame) => m.content)).toEqual(['carol joined'])
+    carol.close()
+  }, 20_000)
+})
