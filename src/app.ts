@@ -5,12 +5,15 @@ import type { Config } from './config.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
 import type { Logger, PasswordHasher, RoomSink } from './domain/ports.ts'
 import { RoomStore } from './domain/room-store.ts'
-import { jsonLogger } from './logger.ts'
+import { createLogger } from './logger.ts'
+import { ServerMetrics } from './metrics.ts'
 import { argon2Hasher } from './password.ts'
 import { ChatError } from './protocol/errors.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
+import { metricsPlugin } from './transport/metrics.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
+import { VERSION } from './version.ts'
 
 export interface AppDeps {
   clock?: Clock
@@ -40,17 +43,29 @@ export function idleTimeoutSeconds(heartbeatTimeoutMs: number): number {
  * It does not listen; call `app.listen(...)`.
  */
 export function createApp(config: Config, deps: AppDeps = {}) {
-  const logger = deps.logger ?? jsonLogger(config.logLevel)
+  const logger =
+    deps.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, nodeId: config.nodeId })
   // Set once listening; before that no room has a subscriber to publish to.
   let server: Server<unknown> | undefined
+  const metrics = new ServerMetrics(
+    { stats: () => store.stats() },
+    { redis: config.redisUrl !== undefined, nodeId: config.nodeId },
+  )
   const sink: RoomSink = {
-    publish: (room, frame) => void server?.publish(roomTopic(room), JSON.stringify(frame)),
+    publish: (room, frame) => {
+      if (!server) return
+      const topic = roomTopic(room)
+      metrics.delivered(server.subscriberCount(topic))
+      server.publish(topic, JSON.stringify(frame))
+    },
   }
   const store = new RoomStore(config, {
     clock: deps.clock ?? systemClock,
     sink,
     hasher: deps.hasher ?? argon2Hasher,
     logger,
+    metrics,
   })
 
   /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */
@@ -63,6 +78,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   }
 
   const app = new Elysia({
+    // Bun refuses a bigger body itself (413) before buffering it; see onError for the body.
+    serve: { maxRequestBodySize: config.maxBodyBytes },
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -76,16 +93,17 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   })
     .error({ ChatError })
     .onError({ as: 'global' }, ({ code, error }) => {
-      if (code === 'VALIDATION' || code === 'PARSE') {
-        return errorResponse(
-          new ChatError(
-            'invalid_message',
-            code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
-          ),
-        )
-      }
-      if (code === 'NOT_FOUND') return errorResponse(new ChatError('not_found'))
-      return errorResponse(toChatError(error, logger))
+      const chatError =
+        code === 'VALIDATION' || code === 'PARSE'
+          ? new ChatError(
+              'invalid_message',
+              code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
+            )
+          : code === 'NOT_FOUND'
+            ? new ChatError('not_found')
+            : toChatError(error, logger)
+      metrics.refused(chatError.code, 'http')
+      return errorResponse(chatError)
     })
     .use(
       swagger({
@@ -93,7 +111,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         documentation: {
           info: {
             title: 'Bun chat server',
-            version: '0.1.0',
+            version: VERSION,
             description:
               'REST API of the chat server. The WebSocket protocol at /ws is described in docs/protocol.md.',
           },
@@ -106,13 +124,19 @@ export function createApp(config: Config, deps: AppDeps = {}) {
       }),
     )
     .use(httpPlugin(store, clientAddress))
-    .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger))
+    .use(metricsPlugin(metrics, config.metricsToken))
+    .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))
     .onStart((started) => {
       server = started.server ?? undefined
+      const listening = server
+      if (listening) metrics.subscribers = (topic) => listening.subscriberCount(topic)
     })
-    .onStop(() => store.close())
+    .onStop(() => {
+      store.close()
+      metrics.close()
+    })
 
-  return { app, store, logger }
+  return { app, store, logger, metrics }
 }
 
 export type ChatApp = ReturnType<typeof createApp>['app']

@@ -23,7 +23,14 @@ import { Guard } from './guard.ts'
 import { parseId } from './history.ts'
 import { applyModeration, type ModerationEffects } from './moderation.ts'
 import { normalizeName, slugify, userKey } from './names.ts'
-import type { Logger, PasswordHasher, Peer, RoomSink } from './ports.ts'
+import {
+  type Logger,
+  type Metrics,
+  noMetrics,
+  type PasswordHasher,
+  type Peer,
+  type RoomSink,
+} from './ports.ts'
 import { type Member, Room, type RoomView } from './room.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -32,6 +39,7 @@ export interface RoomStoreDeps {
   sink: RoomSink
   hasher: PasswordHasher
   logger: Logger
+  metrics?: Metrics
 }
 
 export interface CreateRoomInput {
@@ -80,6 +88,7 @@ export class RoomStore {
   private readonly sink: RoomSink
   private readonly hasher: PasswordHasher
   private readonly logger: Logger
+  private readonly metrics: Metrics
   readonly guard: Guard
   private readonly announce: Announcer
   private readonly moderation: ModerationEffects
@@ -94,6 +103,7 @@ export class RoomStore {
     this.sink = deps.sink
     this.hasher = deps.hasher
     this.logger = deps.logger
+    this.metrics = deps.metrics ?? noMetrics
     this.guard = new Guard(deps.clock, config)
     this.announce = new Announcer(config, deps.clock, deps.sink)
     this.moderation = {
@@ -223,7 +233,7 @@ export class RoomStore {
   private limit(client: Client, bucket: TokenBucket, silent = false): boolean {
     if (bucket.take()) return true
     if (!client.patience.take()) {
-      this.logger.info('closing flooding connection', { address: client.address })
+      this.logger.warn('closing flooding connection', { address: client.address })
       client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
     }
     if (silent) return false
@@ -374,7 +384,9 @@ export class RoomStore {
       )
     }
     if (
-      !(await this.verifyPassword(room, credentials.password, [this.guard.passwordBucket(address)]))
+      !(await this.verifyPassword(room, credentials.password, address, [
+        this.guard.passwordBucket(address),
+      ]))
     ) {
       throw new ChatError('not_authorized', 'Wrong password')
     }
@@ -389,10 +401,12 @@ export class RoomStore {
   private async verifyPassword(
     room: Room,
     password: string,
+    address: string,
     buckets: TokenBucket[],
   ): Promise<boolean> {
     const all = [room.passwordAttempts, ...buckets]
     if (!all.every((b) => b.peek())) {
+      this.logger.warn('password attempts throttled', { address, room: room.id })
       throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
     }
     for (const b of all) b.take()
@@ -455,7 +469,7 @@ export class RoomStore {
       if (frame.password === undefined)
         throw new ChatError('not_authorized', 'This room needs a password')
       this.checkAdmission(room, key)
-      const ok = await this.verifyPassword(room, frame.password, [
+      const ok = await this.verifyPassword(room, frame.password, client.address, [
         client.passwordAttempts,
         this.guard.passwordBucket(client.address),
       ])
@@ -757,6 +771,7 @@ export class RoomStore {
       }
       if (frame.ref !== undefined) resumed.ref = frame.ref
       conn.peer.send(resumed)
+      this.metrics.resumed(complete)
       for (const m of messages) conn.peer.send(replayFrame(m))
     }
     if (old.rooms.size === 0) this.watchUnjoined(old)
@@ -806,11 +821,14 @@ export class RoomStore {
     return problems
   }
 
-  stats(): { rooms: number; connections: number; sessions: number } {
+  stats(): { rooms: number; connections: number; sessions: number; members: number } {
+    let members = 0
+    for (const room of this.rooms.values()) members += room.members.size
     return {
       rooms: this.rooms.size,
       connections: this.connections.size,
       sessions: this.sessions.size,
+      members,
     }
   }
 

@@ -9,6 +9,8 @@ import { Elysia } from 'elysia'
 import type { Connection } from '../domain/client.ts'
 import type { Logger, Peer } from '../domain/ports.ts'
 import type { RoomStore } from '../domain/room-store.ts'
+import { sessionTag } from '../logger.ts'
+import type { ServerMetrics } from '../metrics.ts'
 import { ChatError } from '../protocol/errors.ts'
 import {
   type ClientFrame,
@@ -34,13 +36,16 @@ class WsPeer implements Peer {
   constructor(
     private readonly ws: RawSocket,
     readonly address: string,
+    private readonly metrics: ServerMetrics,
   ) {}
 
   send(frame: ServerFrame): void {
+    this.metrics.delivered(1)
     this.ws.send(JSON.stringify(frame))
   }
 
   sendJson(json: string): void {
+    this.metrics.delivered(1)
     this.ws.send(json)
   }
 
@@ -54,7 +59,9 @@ class WsPeer implements Peer {
 
   publishToOthers(room: RoomId, frame: ServerFrame): void {
     // ws.publish skips the sender: exactly "the other members".
-    this.ws.publish(roomTopic(room), JSON.stringify(frame))
+    const topic = roomTopic(room)
+    this.metrics.delivered(Math.max(0, this.metrics.subscribers(topic) - 1))
+    this.ws.publish(topic, JSON.stringify(frame))
   }
 
   close(code: number, reason: string): void {
@@ -66,6 +73,8 @@ class WsPeer implements Peer {
 const MAX_QUEUED_FRAMES = 64
 
 interface Binding {
+  /** A number for this connection in the logs. */
+  id: number
   conn: Connection
   /** Set while a frame's handling awaits; later frames wait here, in order. */
   queue: unknown[] | undefined
@@ -92,7 +101,9 @@ export function wsPlugin(
   allowedOrigins: readonly string[],
   clientAddress: (request: Request) => string,
   logger: Logger,
+  metrics: ServerMetrics,
 ) {
+  let connections = 0
   const bindings = new WeakMap<object, Binding>()
   // From the upgrade check to `open`: the caller's address and Elysia's context object.
   const upgrades = new WeakMap<Request, { address: string; context: Record<string, unknown> }>()
@@ -104,14 +115,31 @@ export function wsPlugin(
     frame: { ref?: unknown; room?: unknown } | undefined,
   ) => {
     const chatError = toChatError(error, logger)
+    metrics.refused(chatError.code, 'ws')
     const ref =
       error instanceof FrameError ? error.ref : (frame?.ref as string | number | undefined)
     const room = error instanceof FrameError ? error.room : (frame?.room as string | undefined)
     conn.peer.send(errorFrame(chatError, ref, room))
   }
 
-  /** Handles one frame; returns a promise only when the handling awaits. */
+  /** Handles one frame, counted and timed; returns a promise only when the handling awaits. */
   const dispatch = (conn: Connection, raw: unknown): Promise<void> | undefined => {
+    const started = performance.now()
+    const seen: { frame?: ClientFrame } = {}
+    const pending = handle(conn, raw, seen)
+    const action = seen.frame?.action
+    if (!pending) {
+      metrics.frameHandled(action, (performance.now() - started) / 1000)
+      return
+    }
+    return pending.finally(() => metrics.frameHandled(action, (performance.now() - started) / 1000))
+  }
+
+  const handle = (
+    conn: Connection,
+    raw: unknown,
+    seen: { frame?: ClientFrame },
+  ): Promise<void> | undefined => {
     let frame: ClientFrame | undefined
     try {
       if (
@@ -124,9 +152,11 @@ export function wsPlugin(
       if (typeof raw === 'string')
         throw new FrameError('A frame must be a JSON object', undefined, undefined)
       frame = parseClientFrame(raw)
+      seen.frame = frame
       switch (frame.action) {
         case 'message':
           store.message(conn, frame)
+          metrics.messageAccepted()
           return
         case 'typing':
           store.typing(conn, frame.room)
@@ -180,10 +210,23 @@ export function wsPlugin(
       const { request } = context
       const origin = request.headers.get('origin')
       if (origins.size > 0 && origin !== null && !origins.has(origin.toLowerCase())) {
+        metrics.upgradeRefused('origin')
+        logger.warn('websocket refused: origin not allowed', {
+          address: clientAddress(request),
+          origin: origin.slice(0, 200),
+        })
         throw new ChatError('not_authorized', 'Origin not allowed')
       }
       const address = clientAddress(request)
-      store.checkUpgrade(address)
+      try {
+        store.checkUpgrade(address)
+      } catch (e) {
+        if (e instanceof ChatError && e.code === 'rate_limited') {
+          metrics.upgradeRefused('address_cap')
+          logger.warn('websocket refused: connections per address', { address })
+        } else metrics.upgradeRefused('shutting_down')
+        throw e
+      }
       upgrades.set(request, { address, context: context as unknown as Record<string, unknown> })
     },
     open(ws) {
@@ -191,8 +234,18 @@ export function wsPlugin(
       const upgrade = upgrades.get(data.request as Request)
       const address = upgrade?.address ?? ws.raw.remoteAddress
       // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
-      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address))
+      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address, metrics))
+      const id = ++connections
+      if (logger.enabled?.('debug') !== false) {
+        const session = conn.client?.session
+        logger.debug('connection opened', {
+          conn: id,
+          address,
+          session_tag: session && sessionTag(session),
+        })
+      }
       bindings.set(ws.raw, {
+        id,
         conn,
         queue: undefined,
         upgrade: upgrade ? [data, upgrade.context] : [data],
@@ -207,6 +260,7 @@ export function wsPlugin(
       }
       if (binding.queue) {
         if (binding.queue.length >= MAX_QUEUED_FRAMES) {
+          metrics.refused('rate_limited', 'ws')
           binding.conn.peer.send(
             errorFrame(
               new ChatError('rate_limited', 'Too many frames in flight'),
@@ -225,10 +279,19 @@ export function wsPlugin(
         pending.then(() => drain(binding)).catch((e) => toChatError(e, logger))
       }
     },
-    close(ws) {
+    close(ws, code) {
+      metrics.closed(code)
       const binding = bindings.get(ws.raw)
       if (!binding) return
       bindings.delete(ws.raw)
+      if (logger.enabled?.('debug') !== false) {
+        const session = binding.conn.client?.session
+        logger.debug('connection closed', {
+          conn: binding.id,
+          code,
+          session_tag: session && sessionTag(session),
+        })
+      }
       store.disconnect(binding.conn)
     },
   })
