@@ -15,6 +15,16 @@ import { metricsPlugin } from './transport/metrics.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
 import { VERSION } from './version.ts'
 
+/**
+ * Bun's `maxRequestBodySize`. Over it, Bun answers 413 with an empty body before any
+ * handler runs (measured, Bun 1.4.5), and for a chunked body it replaces the handler's
+ * answer with that bare 413. So it cannot carry MAX_BODY_BYTES and the error body both:
+ * it stays a backstop, and MAX_BODY_BYTES is enforced by the Content-Length check in
+ * `onRequest` and the counting body reader in http.ts (8 × 20 MB bodies refused that way
+ * left the RSS flat: an unread body is not buffered).
+ */
+export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
+
 export interface AppDeps {
   clock?: Clock
   hasher?: PasswordHasher
@@ -78,8 +88,10 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   }
 
   const app = new Elysia({
-    // Bun refuses a bigger body itself (413) before buffering it; see onError for the body.
-    serve: { maxRequestBodySize: config.maxBodyBytes },
+    // Bun's own cap, a backstop: a body declared bigger is refused by Bun with a bare 413
+    // (no body) before any handler runs. MAX_BODY_BYTES itself is enforced below, so that
+    // the 413 carries the usual error body; see BODY_BACKSTOP_BYTES.
+    serve: { maxRequestBodySize: BODY_BACKSTOP_BYTES },
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -92,16 +104,33 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     },
   })
     .error({ ChatError })
+    .onRequest(({ request }) => {
+      // Refused before the body is read: Bun does not buffer a body nobody reads.
+      const declared = Number(request.headers.get('content-length') ?? 0)
+      if (declared > config.maxBodyBytes) {
+        metrics.refused('payload_too_large', 'http')
+        return errorResponse(
+          new ChatError(
+            'payload_too_large',
+            `The request body is over ${config.maxBodyBytes} bytes`,
+          ),
+        )
+      }
+    })
     .onError({ as: 'global' }, ({ code, error }) => {
+      // A ChatError thrown while parsing (a body over MAX_BODY_BYTES) arrives as PARSE's cause.
+      const thrown = code === 'PARSE' ? ((error as Error).cause ?? error) : error
       const chatError =
-        code === 'VALIDATION' || code === 'PARSE'
-          ? new ChatError(
-              'invalid_message',
-              code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
-            )
-          : code === 'NOT_FOUND'
-            ? new ChatError('not_found')
-            : toChatError(error, logger)
+        thrown instanceof ChatError
+          ? thrown
+          : code === 'VALIDATION' || code === 'PARSE'
+            ? new ChatError(
+                'invalid_message',
+                code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
+              )
+            : code === 'NOT_FOUND'
+              ? new ChatError('not_found')
+              : toChatError(error, logger)
       metrics.refused(chatError.code, 'http')
       return errorResponse(chatError)
     })
@@ -123,7 +152,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         },
       }),
     )
-    .use(httpPlugin(store, clientAddress))
+    .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))
     .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))
     .onStart((started) => {
