@@ -163,3 +163,23 @@ describe('ServerMetrics', () => {
     }
   })
 })
+
+describe('docs/grafana-dashboard.json', () => {
+  it('uses only metrics the server exports', async () => {
+    const dashboard = await Bun.file(
+      new URL('../../docs/grafana-dashboard.json', import.meta.url),
+    ).text()
+    const used = new Set(dashboard.match(/\b(chat|process)_[a-z0-9_]+/g) ?? [])
+    expect(used.size).toBeGreaterThan(10)
+    const metrics = new ServerMetrics(
+      { stats: () => ({ rooms: 0, connections: 0, sessions: 0, members: 0 }) },
+      { redis: true, nodeId: 'n' },
+    )
+    try {
+      const names = new Set(parseMetrics(await metrics.text()).map((s) => s.name))
+      for (const name of used) expect(names.has(name) ? name : `${name} (not exported)`).toBe(name)
+    } finally {
+      metrics.close()
+    }
+  })
+})
