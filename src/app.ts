@@ -7,12 +7,25 @@ import type { ChatStore } from './domain/chat-store.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
 import type { Logger, PasswordHasher } from './domain/ports.ts'
 import { RoomStore } from './domain/room-store.ts'
-import { jsonLogger } from './logger.ts'
+import { createLogger } from './logger.ts'
+import { ServerMetrics } from './metrics.ts'
 import { argon2Hasher } from './password.ts'
 import { ChatError } from './protocol/errors.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
+import { metricsPlugin } from './transport/metrics.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
+import { VERSION } from './version.ts'
+
+/**
+ * Bun's `maxRequestBodySize`. Over it, Bun answers 413 with an empty body before any
+ * handler runs (measured, Bun 1.4.5), and for a chunked body it replaces the handler's
+ * answer with that bare 413. So it cannot carry MAX_BODY_BYTES and the error body both:
+ * it stays a backstop, and MAX_BODY_BYTES is enforced by the Content-Length check in
+ * `onRequest` and the counting body reader in http.ts (8 × 20 MB bodies refused that way
+ * left the RSS flat: an unread body is not buffered).
+ */
+export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
 
 export interface AppDeps {
   clock?: Clock
@@ -42,26 +55,32 @@ export function idleTimeoutSeconds(heartbeatTimeoutMs: number): number {
  * It does not listen; call `app.listen(...)`.
  */
 export function createApp(config: Config, deps: AppDeps = {}) {
-  const logger = deps.logger ?? jsonLogger(config.logLevel)
+  const logger =
+    deps.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, nodeId: config.nodeId })
   // Set once listening; before that no room has a subscriber to publish to.
   let server: Server<unknown> | undefined
   const clock = deps.clock ?? systemClock
   const hasher = deps.hasher ?? argon2Hasher
+  const metrics = new ServerMetrics(
+    { stats: () => store.stats() },
+    { redis: config.redisUrl !== undefined, nodeId: config.nodeId },
+  )
+  const publishJson = (room: string, json: string) => {
+    if (!server) return
+    const topic = roomTopic(room)
+    metrics.delivered(server.subscriberCount(topic))
+    server.publish(topic, json)
+  }
   // With REDIS_URL the rooms are shared with the other nodes; without it, all in memory.
   const store: ChatStore = config.redisUrl
-    ? new ClusterStore(config, {
-        clock,
-        hasher,
-        logger,
-        sink: { publishJson: (room, json) => void server?.publish(roomTopic(room), json) },
-      })
+    ? new ClusterStore(config, { clock, hasher, logger, metrics, sink: { publishJson } })
     : new RoomStore(config, {
         clock,
         hasher,
         logger,
-        sink: {
-          publish: (room, frame) => void server?.publish(roomTopic(room), JSON.stringify(frame)),
-        },
+        metrics,
+        sink: { publish: (room, frame) => publishJson(room, JSON.stringify(frame)) },
       })
 
   /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */
@@ -74,6 +93,10 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   }
 
   const app = new Elysia({
+    // Bun's own cap, a backstop: a body declared bigger is refused by Bun with a bare 413
+    // (no body) before any handler runs. MAX_BODY_BYTES itself is enforced below, so that
+    // the 413 carries the usual error body; see BODY_BACKSTOP_BYTES.
+    serve: { maxRequestBodySize: BODY_BACKSTOP_BYTES },
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -86,17 +109,35 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     },
   })
     .error({ ChatError })
-    .onError({ as: 'global' }, ({ code, error }) => {
-      if (code === 'VALIDATION' || code === 'PARSE') {
+    .onRequest(({ request }) => {
+      // Refused before the body is read: Bun does not buffer a body nobody reads.
+      const declared = Number(request.headers.get('content-length') ?? 0)
+      if (declared > config.maxBodyBytes) {
+        metrics.refused('payload_too_large', 'http')
         return errorResponse(
           new ChatError(
-            'invalid_message',
-            code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
+            'payload_too_large',
+            `The request body is over ${config.maxBodyBytes} bytes`,
           ),
         )
       }
-      if (code === 'NOT_FOUND') return errorResponse(new ChatError('not_found'))
-      return errorResponse(toChatError(error, logger))
+    })
+    .onError({ as: 'global' }, ({ code, error }) => {
+      // A ChatError thrown while parsing (a body over MAX_BODY_BYTES) arrives as PARSE's cause.
+      const thrown = code === 'PARSE' ? ((error as Error).cause ?? error) : error
+      const chatError =
+        thrown instanceof ChatError
+          ? thrown
+          : code === 'VALIDATION' || code === 'PARSE'
+            ? new ChatError(
+                'invalid_message',
+                code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
+              )
+            : code === 'NOT_FOUND'
+              ? new ChatError('not_found')
+              : toChatError(error, logger)
+      metrics.refused(chatError.code, 'http')
+      return errorResponse(chatError)
     })
     .use(
       swagger({
@@ -104,7 +145,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         documentation: {
           info: {
             title: 'Bun chat server',
-            version: '0.1.0',
+            version: VERSION,
             description:
               'REST API of the chat server. The WebSocket protocol at /ws is described in docs/protocol.md.',
           },
@@ -116,16 +157,20 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         },
       }),
     )
-    .use(httpPlugin(store, clientAddress))
-    .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger))
+    .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
+    .use(metricsPlugin(metrics, config.metricsToken))
+    .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))
     .onStart((started) => {
       server = started.server ?? undefined
+      const listening = server
+      if (listening) metrics.subscribers = (topic) => listening.subscriberCount(topic)
     })
     .onStop(async () => {
       await store.close()
+      metrics.close()
     })
 
-  return { app, store, logger }
+  return { app, store, logger, metrics }
 }
 
 export type ChatApp = ReturnType<typeof createApp>['app']

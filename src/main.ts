@@ -1,20 +1,15 @@
 /**
- * Entry point: reads the config, starts the server, and shuts it down gracefully on
+ * Entry point: reads the config (flags and environment; see `--help`), starts the server, and shuts it down gracefully on
  * SIGTERM or SIGINT (tell clients, close them with 1001, exit 0 within SHUTDOWN_TIMEOUT_MS).
  */
 import { createApp } from './app.ts'
-import { type Config, loadConfig } from './config.ts'
+import { healthCheck, readCommandLine } from './cli.ts'
 
 /** How long /health keeps answering "draining" before the listener closes. */
 const MIN_DRAIN_MS = 500
 
-let config: Config
-try {
-  config = loadConfig()
-} catch (e) {
-  console.error(`Invalid configuration: ${(e as Error).message}`)
-  process.exit(1)
-}
+const { mode, config } = readCommandLine(Bun.argv.slice(2), Bun.env)
+if (mode === 'health-check') process.exit(await healthCheck(config))
 
 const { app, store, logger } = createApp(config)
 app.listen({ port: config.port, hostname: config.host })

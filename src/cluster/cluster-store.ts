@@ -10,7 +10,13 @@ import type { ChatStore, HealthView } from '../domain/chat-store.ts'
 import type { Clock } from '../domain/clock.ts'
 import { Guard } from '../domain/guard.ts'
 import { normalizeName, slugify, userKey } from '../domain/names.ts'
-import type { Logger, PasswordHasher, Peer } from '../domain/ports.ts'
+import {
+  type Logger,
+  type Metrics,
+  noMetrics as noStoreMetrics,
+  type PasswordHasher,
+  type Peer,
+} from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
 import {
   CLOSE,
@@ -54,7 +60,7 @@ export interface ClusterStoreDeps {
   sink: TopicSink
   hasher: PasswordHasher
   logger: Logger
-  metrics?: LinkMetrics
+  metrics?: LinkMetrics & Metrics
 }
 
 /** Sessions that dropped while Redis was out of reach, to be marked offline once it is back. */
@@ -66,7 +72,8 @@ const ADMIT_WAIT_MS = 250
 /** How far sequences jump after Redis lost its data (see `floorMargin`). */
 const LOST_DATA_SEQ_MARGIN = 1000
 
-const noMetrics: LinkMetrics = {
+const noMetrics: LinkMetrics & Metrics = {
+  ...noStoreMetrics,
   redisUp: () => {},
   redisCommandFailed: () => {},
   redisMessageReceived: () => {},
@@ -86,6 +93,7 @@ export class ClusterStore implements ChatStore {
   private readonly clock: Clock
   private readonly sink: TopicSink
   private readonly logger: Logger
+  private readonly metrics: LinkMetrics & Metrics
   private readonly connections = new Set<ClusterConnection>()
   /** Live local sessions by their hash (for takeovers from other nodes). */
   private readonly sessions = new Map<string, LocalClient>()
@@ -108,6 +116,7 @@ export class ClusterStore implements ChatStore {
     this.clock = deps.clock
     this.sink = deps.sink
     this.logger = deps.logger
+    this.metrics = deps.metrics ?? noMetrics
     this.startedAt = deps.clock.now()
     this.keys = new Keys(config.redisKeyPrefix)
     this.guard = new Guard(deps.clock, config)
@@ -124,7 +133,7 @@ export class ClusterStore implements ChatStore {
         },
         message: (channel, text) => this.onMessage(channel, text),
       },
-      deps.metrics ?? noMetrics,
+      this.metrics,
     )
     this.rooms = new ClusterRooms(
       config,
@@ -957,6 +966,7 @@ export class ClusterStore implements ChatStore {
     }
     if (ref !== undefined) resumed.ref = ref
     client.peer?.send(resumed)
+    this.metrics.resumed(resumed.recovered)
     for (const m of stored) if (seqOf(m) > seen) client.peer?.send(replayFrame(m))
     this.admit(feed, client, seq)
   }
@@ -1117,8 +1127,16 @@ export class ClusterStore implements ChatStore {
     return this.connections.size
   }
 
-  stats(): { rooms: number; connections: number; sessions: number } {
+  sessionOf(conn: ClusterConnection): string | undefined {
+    return conn.client?.token
+  }
+
+  /** Rooms in the cluster (as of the last heartbeat); members and sessions of this node. */
+  stats(): { rooms: number; connections: number; sessions: number; members: number } {
+    let members = 0
+    for (const map of this.locals.values()) members += map.size
     return {
+      members,
       rooms: this.janitor.roomCount,
       connections: this.connections.size,
       sessions: this.sessions.size,

@@ -88,7 +88,9 @@ export interface ChatStore {
   drain(): void
   openConnections(): number
   /** Counts for logs and tests: rooms (cluster-wide), open connections, sessions here. */
-  stats(): { rooms: number; connections: number; sessions: number }
+  stats(): { rooms: number; connections: number; sessions: number; members: number }
+  /** The resume token of a connection's session (for a short hash in logs), if it has one. */
+  sessionOf(conn: ConnectionHandle): string | undefined
   /** Clears timers and, in a cluster, finishes what is in flight and leaves the cluster. */
   close(): Maybe<void>
 }

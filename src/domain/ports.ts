@@ -39,4 +39,14 @@ export interface Logger {
   info(message: string, fields?: LogFields): void
   warn(message: string, fields?: LogFields): void
   error(message: string, fields?: LogFields): void
+  /** Whether lines of this level are written; lets callers skip building costly fields. */
+  enabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean
 }
+
+/** Counters the store feeds (the server's Prometheus metrics); optional, `noMetrics` does nothing. */
+export interface Metrics {
+  /** A `resumed` frame was sent for one room; `recovered` false when missed messages were lost. */
+  resumed(recovered: boolean): void
+}
+
+export const noMetrics: Metrics = { resumed: () => {} }

@@ -18,6 +18,8 @@ export interface ResumeHost {
   clearGrace(client: Client): void
   /** Drops a session: its timers, its typing and its token. */
   forget(client: Client): void
+  /** A `resumed` frame went out (for the metrics). */
+  resumed(recovered: boolean): void
   /** Closes the connection if it joins no room in time. */
   watchUnjoined(client: Client): void
 }
@@ -87,6 +89,7 @@ export function resumeSession(
     }
     if (frame.ref !== undefined) resumed.ref = frame.ref
     conn.peer.send(resumed)
+    host.resumed(complete)
     for (const m of messages) conn.peer.send(replayFrame(m))
   }
   if (old.rooms.size === 0) host.watchUnjoined(old)

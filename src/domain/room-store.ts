@@ -22,7 +22,14 @@ import type { Clock } from './clock.ts'
 import { Guard } from './guard.ts'
 import { applyModeration, type ModerationEffects } from './moderation.ts'
 import { normalizeName, slugify, userKey } from './names.ts'
-import type { Logger, PasswordHasher, Peer, RoomSink } from './ports.ts'
+import {
+  type Logger,
+  type Metrics,
+  noMetrics,
+  type PasswordHasher,
+  type Peer,
+  type RoomSink,
+} from './ports.ts'
 import { type Member, Room, type RoomView } from './room.ts'
 import { historyPage, RoomViews, verifyPassword } from './room-views.ts'
 import {
@@ -42,6 +49,7 @@ export interface RoomStoreDeps {
   sink: RoomSink
   hasher: PasswordHasher
   logger: Logger
+  metrics?: Metrics
 }
 
 /**
@@ -58,6 +66,7 @@ export class RoomStore implements ChatStore {
   private readonly sink: RoomSink
   private readonly hasher: PasswordHasher
   private readonly logger: Logger
+  private readonly metrics: Metrics
   readonly guard: Guard
   private readonly announce: Announcer
   private readonly moderation: ModerationEffects
@@ -74,6 +83,7 @@ export class RoomStore implements ChatStore {
     this.sink = deps.sink
     this.hasher = deps.hasher
     this.logger = deps.logger
+    this.metrics = deps.metrics ?? noMetrics
     this.guard = new Guard(deps.clock, config)
     this.announce = new Announcer(config, deps.clock, deps.sink)
     this.moderation = {
@@ -84,6 +94,7 @@ export class RoomStore implements ChatStore {
     }
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
+      resumed: (recovered) => this.metrics.resumed(recovered),
       expireMember: (member) => this.removeMember(member, `${member.username} left`),
     })
     this.views = new RoomViews(
@@ -91,6 +102,7 @@ export class RoomStore implements ChatStore {
       this.guard,
       this.hasher,
       config,
+      deps.logger,
     )
     this.startedAt = deps.clock.now()
     for (const raw of config.defaultRooms) {
@@ -265,10 +277,14 @@ export class RoomStore implements ChatStore {
       if (frame.password === undefined)
         throw new ChatError('not_authorized', 'This room needs a password')
       this.checkAdmission(room, key)
-      const ok = await verifyPassword(this.hasher, room, frame.password, [
-        client.passwordAttempts,
-        this.guard.passwordBucket(client.address),
-      ])
+      const ok = await verifyPassword(
+        this.hasher,
+        room,
+        frame.password,
+        [client.passwordAttempts, this.guard.passwordBucket(client.address)],
+        this.logger,
+        client.address,
+      )
       if (!ok) throw new ChatError('not_authorized', 'Wrong password')
       // The world moved on while we verified: check everything again.
       if (conn.client !== client || client.peer !== conn.peer) return
@@ -557,8 +573,11 @@ export class RoomStore implements ChatStore {
     }
   }
 
-  stats(): { rooms: number; connections: number; sessions: number } {
+  stats(): { rooms: number; connections: number; sessions: number; members: number } {
+    let members = 0
+    for (const room of this.rooms.values()) members += room.members.size
     return {
+      members,
       rooms: this.rooms.size,
       connections: this.sessions.connections.size,
       sessions: this.sessions.byToken.size,
@@ -576,6 +595,10 @@ export class RoomStore implements ChatStore {
       conn.peer.send({ type: 'shutdown', reconnect_in_ms: reconnect })
       conn.peer.close(CLOSE.goingAway, 'Server shutting down')
     }
+  }
+
+  sessionOf(conn: Connection): string | undefined {
+    return conn.client?.session
   }
 
   /** Number of connections still open. */

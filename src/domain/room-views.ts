@@ -2,7 +2,7 @@ import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Guard } from './guard.ts'
-import type { PasswordHasher } from './ports.ts'
+import type { Logger, PasswordHasher } from './ports.ts'
 import type { Room, RoomView } from './room.ts'
 import {
   pageSize,
@@ -32,9 +32,12 @@ export async function verifyPassword(
   room: Room,
   password: string,
   buckets: TokenBucket[],
+  logger: Logger,
+  address: string,
 ): Promise<boolean> {
   const all = [room.passwordAttempts, ...buckets]
   if (!all.every((b) => b.peek())) {
+    logger.warn('password attempts throttled', { address, room: room.id })
     throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
   }
   for (const b of all) b.take()
@@ -66,6 +69,7 @@ export class RoomViews {
     private readonly guard: Guard,
     private readonly hasher: PasswordHasher,
     private readonly config: Pick<Config, 'historyLimit'>,
+    private readonly logger: Logger,
   ) {}
 
   /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
@@ -133,7 +137,16 @@ export class RoomViews {
       )
     }
     const buckets = [this.guard.passwordBucket(address)]
-    if (!(await verifyPassword(this.hasher, room, credentials.password, buckets))) {
+    if (
+      !(await verifyPassword(
+        this.hasher,
+        room,
+        credentials.password,
+        buckets,
+        this.logger,
+        address,
+      ))
+    ) {
       throw new ChatError('not_authorized', 'Wrong password')
     }
   }

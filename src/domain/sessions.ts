@@ -19,6 +19,8 @@ type SessionsConfig = Pick<
 /** What the sessions need of the rest of the store; RoomStore provides it. */
 export interface SessionHooks {
   isDraining(): boolean
+  /** A `resumed` frame went out (for the metrics). */
+  resumed(recovered: boolean): void
   /** The member's resume grace ran out: they leave the room for good. */
   expireMember(member: Member): void
 }
@@ -51,6 +53,7 @@ export class Sessions {
       clearGrace: (client) => this.clearTimer(client, 'graceTimer'),
       forget: (client) => this.forget(client),
       watchUnjoined: (client) => this.watchUnjoined(client),
+      resumed: (recovered) => this.hooks.resumed(recovered),
     }
   }
 
@@ -150,7 +153,7 @@ export class Sessions {
   limit(client: Client, bucket: TokenBucket, silent = false): boolean {
     if (bucket.take()) return true
     if (!client.patience.take()) {
-      this.logger.info('closing flooding connection', { address: client.address })
+      this.logger.warn('closing flooding connection', { address: client.address })
       client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
     }
     if (silent) return false

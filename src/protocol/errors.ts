@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'room_limit_reached'
   /** No such HTTP route (REST only). */
   | 'not_found'
+  /** The request body is over MAX_BODY_BYTES (REST only); nothing past the limit was read. */
+  | 'payload_too_large'
   /** The server is shutting down and accepts no new connections or rooms. */
   | 'shutting_down'
   /** A shared service (Redis, in a cluster) is out of reach; nothing was done, retry later. */
@@ -52,6 +54,11 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
     retryable: true,
   },
   not_found: { status: 404, message: 'No such route', retryable: false },
+  payload_too_large: {
+    status: 413,
+    message: 'The request body is too large',
+    retryable: false,
+  },
   shutting_down: { status: 503, message: 'The server is shutting down', retryable: true },
   unavailable: {
     status: 503,

@@ -4,6 +4,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { ChatStore } from '../domain/chat-store.ts'
+import { ChatError } from '../protocol/errors.ts'
 
 // Examples sit on the fields: @elysiajs/swagger lifts object-level options out of the
 // schema into the response object, where OpenAPI viewers do not show them.
@@ -79,13 +80,38 @@ function parseJson(text: string): unknown {
   return JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value))
 }
 
-/** REST routes, as a named plugin. `clientAddress` tells the caller's address for per-address limits. */
-export function httpPlugin(store: ChatStore, clientAddress: (request: Request) => string) {
+/**
+ * The body as text, refused with `payload_too_large` as soon as it passes `max` bytes.
+ * A body with a Content-Length over the limit never gets here (the app refuses it before
+ * reading); this catches chunked bodies, which declare no length.
+ */
+async function readBody(request: Request, max: number): Promise<string> {
+  if (!request.body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of request.body) {
+    size += chunk.byteLength
+    if (size > max)
+      throw new ChatError('payload_too_large', `The request body is over ${max} bytes`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * REST routes, as a named plugin. `clientAddress` tells the caller's address for
+ * per-address limits; bodies over `maxBodyBytes` are refused with 413.
+ */
+export function httpPlugin(
+  store: ChatStore,
+  clientAddress: (request: Request) => string,
+  maxBodyBytes = 64 * 1024,
+) {
   return new Elysia({ name: 'chat-http' })
     .onParse(async ({ request, contentType }) => {
       // Anything else falls through to Elysia's parsers; a thrown error becomes PARSE → 400.
       if (contentType?.toLowerCase().startsWith('application/json'))
-        return parseJson(await request.text())
+        return parseJson(await readBody(request, maxBodyBytes))
     })
     .get(
       '/health',

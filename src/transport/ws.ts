@@ -8,6 +8,8 @@ import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
 import type { ChatStore, ConnectionHandle as Connection } from '../domain/chat-store.ts'
 import type { Logger, Peer } from '../domain/ports.ts'
+import { sessionTag } from '../logger.ts'
+import type { ServerMetrics } from '../metrics.ts'
 import { ChatError } from '../protocol/errors.ts'
 import {
   type ClientFrame,
@@ -33,13 +35,16 @@ class WsPeer implements Peer {
   constructor(
     private readonly ws: RawSocket,
     readonly address: string,
+    private readonly metrics: ServerMetrics,
   ) {}
 
   send(frame: ServerFrame): void {
+    this.metrics.delivered(1)
     this.ws.send(JSON.stringify(frame))
   }
 
   sendJson(json: string): void {
+    this.metrics.delivered(1)
     this.ws.send(json)
   }
 
@@ -53,7 +58,9 @@ class WsPeer implements Peer {
 
   publishToOthers(room: RoomId, frame: ServerFrame): void {
     // ws.publish skips the sender: exactly "the other members".
-    this.ws.publish(roomTopic(room), JSON.stringify(frame))
+    const topic = roomTopic(room)
+    this.metrics.delivered(Math.max(0, this.metrics.subscribers(topic) - 1))
+    this.ws.publish(topic, JSON.stringify(frame))
   }
 
   close(code: number, reason: string): void {
@@ -70,6 +77,8 @@ function awaited(result: void | Promise<void>): Promise<void> | undefined {
 const MAX_QUEUED_FRAMES = 64
 
 interface Binding {
+  /** A number for this connection in the logs. */
+  id: number
   conn: Connection
   /** Set while a frame's handling awaits; later frames wait here, in order. */
   queue: unknown[] | undefined
@@ -96,7 +105,9 @@ export function wsPlugin(
   allowedOrigins: readonly string[],
   clientAddress: (request: Request) => string,
   logger: Logger,
+  metrics: ServerMetrics,
 ) {
+  let connections = 0
   const bindings = new WeakMap<object, Binding>()
   // From the upgrade check to `open`: the caller's address and Elysia's context object.
   const upgrades = new WeakMap<Request, { address: string; context: Record<string, unknown> }>()
@@ -108,6 +119,7 @@ export function wsPlugin(
     frame: { ref?: unknown; room?: unknown } | undefined,
   ) => {
     const chatError = toChatError(error, logger)
+    metrics.refused(chatError.code, 'ws')
     const ref =
       error instanceof FrameError ? error.ref : (frame?.ref as string | number | undefined)
     const room = error instanceof FrameError ? error.room : (frame?.room as string | undefined)
@@ -115,10 +127,16 @@ export function wsPlugin(
   }
 
   /** Calls the store for one parsed frame; a promise when the store awaits (a password, Redis). */
-  const handle = (conn: Connection, frame: ClientFrame): Promise<void> | undefined => {
+  const run = (conn: Connection, frame: ClientFrame): Promise<void> | undefined => {
     switch (frame.action) {
-      case 'message':
-        return awaited(store.message(conn, frame))
+      case 'message': {
+        const pending = awaited(store.message(conn, frame))
+        if (!pending) {
+          metrics.messageAccepted()
+          return
+        }
+        return pending.then(() => metrics.messageAccepted())
+      }
       case 'typing':
         return awaited(store.typing(conn, frame.room))
       case 'join':
@@ -147,8 +165,24 @@ export function wsPlugin(
     }
   }
 
-  /** Handles one frame; returns a promise only when the handling awaits. */
+  /** Handles one frame, counted and timed; returns a promise only when the handling awaits. */
   const dispatch = (conn: Connection, raw: unknown): Promise<void> | undefined => {
+    const started = performance.now()
+    const seen: { frame?: ClientFrame } = {}
+    const pending = handle(conn, raw, seen)
+    const action = seen.frame?.action
+    if (!pending) {
+      metrics.frameHandled(action, (performance.now() - started) / 1000)
+      return
+    }
+    return pending.finally(() => metrics.frameHandled(action, (performance.now() - started) / 1000))
+  }
+
+  const handle = (
+    conn: Connection,
+    raw: unknown,
+    seen: { frame?: ClientFrame },
+  ): Promise<void> | undefined => {
     let frame: ClientFrame | undefined
     try {
       if (
@@ -161,7 +195,8 @@ export function wsPlugin(
       if (typeof raw === 'string')
         throw new FrameError('A frame must be a JSON object', undefined, undefined)
       frame = parseClientFrame(raw)
-      const pending = handle(conn, frame)
+      seen.frame = frame
+      const pending = run(conn, frame)
       if (pending) {
         const current = frame
         return pending.catch((e) => reply(conn, e, current))
@@ -188,10 +223,23 @@ export function wsPlugin(
       const { request } = context
       const origin = request.headers.get('origin')
       if (origins.size > 0 && origin !== null && !origins.has(origin.toLowerCase())) {
+        metrics.upgradeRefused('origin')
+        logger.warn('websocket refused: origin not allowed', {
+          address: clientAddress(request),
+          origin: origin.slice(0, 200),
+        })
         throw new ChatError('not_authorized', 'Origin not allowed')
       }
       const address = clientAddress(request)
-      store.checkUpgrade(address)
+      try {
+        store.checkUpgrade(address)
+      } catch (e) {
+        if (e instanceof ChatError && e.code === 'rate_limited') {
+          metrics.upgradeRefused('address_cap')
+          logger.warn('websocket refused: connections per address', { address })
+        } else metrics.upgradeRefused('shutting_down')
+        throw e
+      }
       upgrades.set(request, { address, context: context as unknown as Record<string, unknown> })
     },
     open(ws) {
@@ -199,8 +247,18 @@ export function wsPlugin(
       const upgrade = upgrades.get(data.request as Request)
       const address = upgrade?.address ?? ws.raw.remoteAddress
       // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
-      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address))
+      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address, metrics))
+      const id = ++connections
+      if (logger.enabled?.('debug') !== false) {
+        const session = store.sessionOf(conn)
+        logger.debug('connection opened', {
+          conn: id,
+          address,
+          session_tag: session && sessionTag(session),
+        })
+      }
       bindings.set(ws.raw, {
+        id,
         conn,
         queue: undefined,
         upgrade: upgrade ? [data, upgrade.context] : [data],
@@ -215,6 +273,7 @@ export function wsPlugin(
       }
       if (binding.queue) {
         if (binding.queue.length >= MAX_QUEUED_FRAMES) {
+          metrics.refused('rate_limited', 'ws')
           binding.conn.peer.send(
             errorFrame(
               new ChatError('rate_limited', 'Too many frames in flight'),
@@ -233,10 +292,19 @@ export function wsPlugin(
         pending.then(() => drain(binding)).catch((e) => toChatError(e, logger))
       }
     },
-    close(ws) {
+    close(ws, code) {
+      metrics.closed(code)
       const binding = bindings.get(ws.raw)
       if (!binding) return
       bindings.delete(ws.raw)
+      if (logger.enabled?.('debug') !== false) {
+        const session = store.sessionOf(binding.conn)
+        logger.debug('connection closed', {
+          conn: binding.id,
+          code,
+          session_tag: session && sessionTag(session),
+        })
+      }
       store.disconnect(binding.conn)
     },
   })

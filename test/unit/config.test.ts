@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'bun:test'
-import { defaultConfig, loadConfig } from '../../src/config.ts'
+import { join } from 'node:path'
+import { withSettingsTable } from '../../scripts/settings-table.ts'
+import {
+  defaultConfig,
+  flagOf,
+  helpText,
+  loadConfig,
+  parseCommandLine,
+  SETTINGS,
+} from '../../src/config.ts'
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -63,4 +72,66 @@ describe('loadConfig', () => {
       expect(() => loadConfig(env)).toThrow(name)
     })
   }
+})
+
+describe('command-line flags', () => {
+  it('gives every setting a flag that is the kebab-case of its variable', () => {
+    for (const s of SETTINGS) expect(flagOf(s.env)).toBe(s.env.toLowerCase().replaceAll('_', '-'))
+    expect(flagOf('RATE_LIMIT_PER_SEC')).toBe('rate-limit-per-sec')
+    // Every Config field is a setting, once.
+    expect(SETTINGS.map((s) => String(s.key)).sort()).toEqual(Object.keys(defaultConfig()).sort())
+  })
+
+  it('reads flags in both forms, and a flag wins over its variable', () => {
+    const config = loadConfig({ PORT: '4000', HOST: '0.0.0.0', RATE_LIMIT_PER_SEC: '5' }, [
+      '--port=5000',
+      '--rate-limit-per-sec',
+      '7',
+      '--redis-url=redis://127.0.0.1:6379',
+      '--trust-proxy=true',
+      '--allowed-origins=https://a.example,https://b.example',
+    ])
+    expect(config.port).toBe(5000)
+    expect(config.host).toBe('0.0.0.0')
+    expect(config.rateLimitPerSec).toBe(7)
+    expect(config.rateLimitBurst).toBe(7)
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
+    expect(config.trustProxy).toBe(true)
+    expect(config.allowedOrigins).toEqual(['https://a.example', 'https://b.example'])
+  })
+
+  it('names the flag when a flag holds a bad value, and refuses unknown flags in one line', () => {
+    expect(() => loadConfig({}, ['--port=abc'])).toThrow(
+      '--port must be a whole number from 0 to 65535, got "abc"',
+    )
+    expect(() => loadConfig({}, ['--max-body-bytes=1'])).toThrow('--max-body-bytes')
+    expect(() => loadConfig({}, ['--no-such-thing=1'])).toThrow(
+      'unknown option --no-such-thing (see --help)',
+    )
+    expect(() => loadConfig({}, ['--port'])).toThrow('option --port needs a value')
+    expect(() => loadConfig({}, ['serve'])).toThrow('unexpected argument serve')
+  })
+
+  it('tells the side modes apart', () => {
+    expect(parseCommandLine({}, []).mode).toBe('serve')
+    expect(parseCommandLine({}, ['--help']).mode).toBe('help')
+    expect(parseCommandLine({}, ['-v']).mode).toBe('version')
+    expect(parseCommandLine({ PORT: '8080' }, ['--health-check']).mode).toBe('health-check')
+  })
+
+  it('lists every setting with its variable, default and meaning in --help', () => {
+    const help = helpText('1.2.3')
+    expect(help).toContain('chat-server 1.2.3')
+    for (const s of SETTINGS) {
+      expect(help).toContain(`--${flagOf(s.env)}=VALUE`)
+      expect(help).toContain(`${s.env}, default ${s.default}`)
+      expect(help).toContain(s.meaning.replaceAll('`', ''))
+    }
+  })
+
+  it('has the README settings table generated from the same list (run bun run docs:settings)', async () => {
+    const readme = await Bun.file(join(import.meta.dir, '../../README.md')).text()
+    expect(readme).toBe(withSettingsTable(readme))
+    expect(readme).toContain('| `RATE_LIMIT_PER_SEC` | `--rate-limit-per-sec` | `10` |')
+  })
 })
