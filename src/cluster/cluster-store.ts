@@ -47,6 +47,7 @@ import { ClusterRooms, type RoomMeta, roomKeyArgs, seqOf, usersOf } from './clus
 import { Janitor } from './janitor.ts'
 import { Keys, sessionHash } from './keys.ts'
 import { ClusterConnection, LocalClient, type LocalMember } from './local-session.ts'
+import { PresenceBatcher } from './presence-batch.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { type Envelope, parseEnvelope, RoomFeed } from './room-feed.ts'
 
@@ -101,6 +102,7 @@ export class ClusterStore implements ChatStore {
   /** Local members per room, by user key (the targets of moderation acts). */
   private readonly locals = new Map<RoomId, Map<string, LocalClient>>()
   private readonly inflight = new Set<Promise<unknown>>()
+  private readonly presence: PresenceBatcher
   private dropped = new Map<string, Dropped>()
   private droppedOverflow = false
   private registered = false
@@ -119,6 +121,9 @@ export class ClusterStore implements ChatStore {
     this.metrics = deps.metrics ?? noMetrics
     this.startedAt = deps.clock.now()
     this.keys = new Keys(config.redisKeyPrefix)
+    this.presence = new PresenceBatcher(config, deps.clock, (room, json) =>
+      deps.sink.publishJson(room, json),
+    )
     this.guard = new Guard(deps.clock, config)
     this.link = new RedisLink(
       config.redisUrl,
@@ -240,7 +245,7 @@ export class ClusterStore implements ChatStore {
         ])
         if (changed === 1) {
           // The script told the other nodes; this node tells its own members.
-          this.sink.publishJson(room, presenceJson(room, username, 'offline'))
+          this.publishLocal(room, presenceJson(room, username, 'offline'))
           await this.link.call(() => this.link.cmd.zadd(this.keys.due, 'LT', deadline, room))
         }
       }
@@ -344,7 +349,11 @@ export class ClusterStore implements ChatStore {
       this.clock.clearTimeout(timer)
     }
     // Subscribed first, then the starting point: nothing falls between the two.
-    const seq = await this.link.call(() => this.link.cmd.hget(k.state, 'seq'))
+    const [seq, count] = await Promise.all([
+      this.link.call(() => this.link.cmd.hget(k.state, 'seq')),
+      this.link.call(() => this.link.cmd.hlen(k.members)),
+    ])
+    feed.memberCount = count
     feed.start(Number(seq ?? 0))
   }
 
@@ -353,6 +362,7 @@ export class ClusterStore implements ChatStore {
     if (feed.refs > 0 || this.feeds.get(feed.room) !== feed) return
     this.feeds.delete(feed.room)
     feed.clear()
+    this.presence.clear(feed.room)
     this.link.unsubscribe(this.keys.room(feed.room).channel)
   }
 
@@ -383,10 +393,16 @@ export class ClusterStore implements ChatStore {
     let at = 0
     for (;;) {
       const nl = payload.indexOf('\n', at)
-      this.sink.publishJson(room, nl < 0 ? payload.slice(at) : payload.slice(at, nl))
+      this.publishLocal(room, nl < 0 ? payload.slice(at) : payload.slice(at, nl))
       if (nl < 0) return
       at = nl + 1
     }
+  }
+
+  /** One frame to this node's members of a room; presence of big rooms goes out batched. */
+  private publishLocal(room: RoomId, json: string): void {
+    const count = this.feeds.get(room)?.memberCount ?? 0
+    if (!this.presence.offer(room, count, json)) this.sink.publishJson(room, json)
   }
 
   /** FeedHost: reads the history after the feed's position and delivers what it missed. */
@@ -952,7 +968,7 @@ export class ClusterStore implements ChatStore {
     this.addLocal(client, member)
     // Back online: the script told the other nodes; this node tells its own members, before
     // the resumer is subscribed (they see no presence frame about themselves).
-    if (out[1] === 0) this.sink.publishJson(feed.room, presenceJson(feed.room, username, 'online'))
+    if (out[1] === 0) this.publishLocal(feed.room, presenceJson(feed.room, username, 'online'))
     const stored = history.map((h) => JSON.parse(h) as StoredMessage)
     const seen = lastId !== undefined && /^\d{1,16}$/.test(lastId) ? Number(lastId) : 0
     const first = seq - stored.length + 1
@@ -1150,6 +1166,7 @@ export class ClusterStore implements ChatStore {
   async close(): Promise<void> {
     this.draining = true
     this.janitor.stop()
+    this.presence.clear()
     for (const client of this.sessions.values()) {
       this.clearUnjoined(client)
       for (const member of client.rooms.values()) this.clearTyping(member)

@@ -98,4 +98,34 @@ describe('cluster: rooms and messages across nodes', () => {
     },
     T,
   )
+
+  it(
+    'batches presence of big rooms into presence_diff on every node',
+    async () => {
+      const env = { PRESENCE_DIFF_MIN_MEMBERS: '3', PRESENCE_DIFF_INTERVAL_MS: '50' }
+      const [a, b] = await start(2, { env })
+      if (!a || !b) throw new Error('nodes')
+      const alice = await connect(a)
+      await alice.join('general', 'alice')
+      const bob = await connect(b)
+      await bob.join('general', 'bob')
+      const carol = await connect(b)
+      await carol.join('general', 'carol')
+      const dave = await connect(b)
+      await dave.join('general', 'dave')
+      const diff = await alice.next('presence_diff', (f) =>
+        f.joins.some((u: { username: string }) => u.username === 'dave'),
+      )
+      expect(diff.leaves).toEqual([])
+      dave.close()
+      const offline = await alice.next('presence_diff', (f) =>
+        f.joins.some(
+          (u: { username: string; status: string }) =>
+            u.username === 'dave' && u.status === 'offline',
+        ),
+      )
+      expect(offline.room).toBe('general')
+    },
+    T,
+  )
 })

@@ -1,0 +1,89 @@
+/**
+ * Batched presence for big rooms, as the single-node Announcer does it: in a room of at
+ * least PRESENCE_DIFF_MIN_MEMBERS, joins, leaves and online/offline changes that reach this
+ * node within PRESENCE_DIFF_INTERVAL_MS go to its members as one `presence_diff`. Each node
+ * batches what it delivers; the cluster-wide member count comes with each join and leave.
+ */
+import type { Config } from '../config.ts'
+import type { Clock, TimerHandle } from '../domain/clock.ts'
+import type { RoomId, UserView } from '../protocol/frames.ts'
+
+interface Batch {
+  joins: Map<string, UserView>
+  leaves: Set<string>
+  timer: TimerHandle
+}
+
+const PRESENCE_PREFIXES = ['{"type":"user_joined"', '{"type":"user_left"', '{"type":"presence"']
+
+export class PresenceBatcher {
+  private readonly batches = new Map<RoomId, Batch>()
+
+  constructor(
+    private readonly config: Pick<Config, 'presenceDiffMinMembers' | 'presenceDiffIntervalMs'>,
+    private readonly clock: Clock,
+    private readonly publish: (room: RoomId, json: string) => void,
+  ) {}
+
+  /**
+   * Takes a frame into the room's batch if it is a presence frame of a big room (or of a
+   * room whose batch is open); false when the caller should send it as it is.
+   */
+  offer(room: RoomId, memberCount: number, json: string): boolean {
+    const min = this.config.presenceDiffMinMembers
+    let batch = this.batches.get(room)
+    if (!batch && (min === 0 || memberCount < min)) return false
+    if (!PRESENCE_PREFIXES.some((p) => json.startsWith(p))) return false
+    const frame = JSON.parse(json) as {
+      type: string
+      username: string
+      status?: 'online' | 'offline'
+    }
+    if (!batch) {
+      const created: Batch = {
+        joins: new Map(),
+        leaves: new Set(),
+        timer: this.clock.setTimeout(
+          () => this.flush(room, created),
+          this.config.presenceDiffIntervalMs,
+        ),
+      }
+      this.batches.set(room, created)
+      batch = created
+    }
+    if (frame.type === 'user_left') {
+      batch.joins.delete(frame.username)
+      batch.leaves.add(frame.username)
+    } else {
+      batch.leaves.delete(frame.username)
+      batch.joins.set(frame.username, {
+        username: frame.username,
+        status: frame.status ?? 'online',
+        moderator: false,
+      })
+    }
+    return true
+  }
+
+  private flush(room: RoomId, batch: Batch): void {
+    if (this.batches.get(room) === batch) this.batches.delete(room)
+    if (batch.joins.size === 0 && batch.leaves.size === 0) return
+    this.publish(
+      room,
+      JSON.stringify({
+        type: 'presence_diff',
+        room,
+        joins: [...batch.joins.values()],
+        leaves: [...batch.leaves],
+      }),
+    )
+  }
+
+  clear(room?: RoomId): void {
+    for (const [id, batch] of this.batches) {
+      if (room !== undefined && id !== room) continue
+      this.clock.clearTimeout(batch.timer)
+      this.batches.delete(id)
+    }
+  }
+}
