@@ -149,7 +149,15 @@ export class ClusterStore implements ChatStore {
       deps.logger,
       () => deps.clock.now(),
     )
-    this.janitor = new Janitor(config, this.keys, this.link, this.rooms, deps.clock, deps.logger)
+    this.janitor = new Janitor(
+      config,
+      this.keys,
+      this.link,
+      this.rooms,
+      deps.clock,
+      deps.logger,
+      () => this.repair(),
+    )
     this.link.start()
     this.janitor.start()
   }

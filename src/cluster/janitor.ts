@@ -39,6 +39,7 @@ export class Janitor {
     private readonly rooms: ClusterRooms,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly onReaped: () => void,
   ) {}
 
   /** How often the janitor wakes: a fraction of the shortest deadline it keeps. */
@@ -73,12 +74,23 @@ export class Janitor {
     }, this.intervalMs)
   }
 
-  /** Announces this node as alive now. */
+  /**
+   * Announces this node as alive now. If the node was missing from the list although it
+   * had announced itself before, the others took it for dead (a long pause, a partition)
+   * and its members went offline: `onReaped` puts them back.
+   */
   async heartbeat(): Promise<void> {
     const now = this.clock.now()
-    await this.link.call(() => this.link.cmd.zadd(this.keys.nodes, now, this.config.nodeId))
+    const added = await this.link.call(() =>
+      this.link.cmd.zadd(this.keys.nodes, now, this.config.nodeId),
+    )
+    const wasKnown = this.lastBeat > 0
     this.lastBeat = now
     this.roomCount = await this.rooms.count()
+    if (added === 1 && wasKnown) {
+      this.logger.warn('this node was taken for dead: restoring its members')
+      this.onReaped()
+    }
   }
 
   /** Takes this node out of the node list (a clean shutdown: nobody needs to reap it). */

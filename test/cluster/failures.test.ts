@@ -7,7 +7,7 @@ import { describe, expect, it } from 'bun:test'
 import { type ChatNode, useCluster } from '../support/cluster.ts'
 import { type Frame, TestClient } from '../support/ws-client.ts'
 
-const { start, connect, redis } = useCluster()
+const { start, node, connect, redis } = useCluster()
 /** A steady load of 100 messages a second from one user: above the default rate limit. */
 const LOAD = { RATE_LIMIT_PER_SEC: '1000' }
 
@@ -61,6 +61,23 @@ describe('cluster: failures', () => {
     await bob.sync()
     expect(bob.frames.filter((f) => f.type === 'user_left')).toEqual([])
     again.close()
+  }, 20_000)
+
+  it('starts with Redis out of reach: says degraded, refuses frames, serves once Redis is there', async () => {
+    const [a] = await start(1)
+    if (!a) throw new Error('node')
+    await redis.stop()
+    const late = await node({ healthy: false })
+    const health = await late.health()
+    expect(health.status).toBe(503)
+    expect(health.body.status).toBe('degraded')
+    const c = await TestClient.connect(late.wsUrl)
+    const refused = await c.request({ action: 'join', room: 'general', username: 'x' }, ['joined'])
+    expect(refused).toMatchObject({ type: 'error', code: 'unavailable' })
+    await redis.start()
+    await late.healthy()
+    expect((await c.join('general', 'x')).room).toBe('general')
+    c.close()
   }, 20_000)
 
   it('closes the old socket with 4001 when its session is resumed on another node', async () => {

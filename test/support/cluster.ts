@@ -99,6 +99,8 @@ export class RedisServer {
 export interface NodeOptions {
   id?: string
   env?: Record<string, string>
+  /** Wait until /health answers 200 (default true). */
+  healthy?: boolean
 }
 
 export class ChatNode {
@@ -153,7 +155,7 @@ export class ChatNode {
       if (m) this.port = Number(m[1])
       return this.port > 0
     })
-    await this.healthy()
+    if (this.options.healthy !== false) await this.healthy()
   }
 
   async healthy(timeoutMs = 10_000): Promise<void> {
