@@ -196,6 +196,42 @@ describe('ChatClient reconnect', () => {
     expect([...alice.rooms.keys()]).toEqual(['general'])
   })
 
+  it('after an idle close (4000) stays closed until the next request connects it again', async () => {
+    const server = serve({ unjoinedTimeoutMs: 100 })
+    const client = chatClient({ url: server.wsUrl })
+    const disconnect = nextEvent(client, 'disconnect')
+    await client.connect()
+    expect(await disconnect).toMatchObject({ code: 4000, reconnect: false })
+    expect(client.state).toBe('closed')
+    const joined = await client.join('general', 'alice')
+    expect(joined.username).toBe('alice')
+    expect(client.state).toBe('open')
+  })
+
+  it('after a policy close (1008) waits the longest backoff before coming back', async () => {
+    const script = scriptServer((ws, n) => {
+      ws.send(JSON.stringify({ type: 'welcome', session: `s${n}`, resume_within_ms: 30000 }))
+      if (n === 1) ws.close(1008, 'Too many refused frames')
+    })
+    try {
+      const clock = new FakeClock()
+      const { WebSocket, sockets } = socketFactory()
+      const client = chatClient({ url: script.url, WebSocket, clock, ...FAST })
+      const disconnect = nextEvent(client, 'disconnect')
+      void client.connect()
+      expect(await disconnect).toMatchObject({ code: 1008, reconnect: true })
+      clock.advance(999)
+      expect(sockets.length).toBe(1)
+      const opened = client.connect()
+      clock.advance(1)
+      expect(sockets.length).toBe(2)
+      await opened
+      expect(client.state).toBe('open')
+    } finally {
+      script.stop()
+    }
+  })
+
   it('drops a message it has already seen, whatever the server sends', async () => {
     const script = scriptServer((ws) => {
       ws.send(JSON.stringify({ type: 'welcome', session: 's1', resume_within_ms: 30000 }))
