@@ -696,7 +696,7 @@ export class ChatClient {
       if (this.everOpened) void this.recover(ws)
       else this.markOpen()
     }
-    for (const f of replay) this.onFrame(ws, f)
+    for (const f of replay) if (this.ws === ws) this.onFrame(ws, f)
   }
 
   private onWelcome(ws: WebSocket, session: string): void {

@@ -113,6 +113,45 @@ describe('ChatClient reconnect', () => {
     expect(sent.sender).toBe('alice')
   })
 
+  it('joins a private room again with the password, and its own room with the moderator token', async () => {
+    const server = serve({ resumeGraceMs: 0 })
+    const clock = new FakeClock()
+    const modSockets = socketFactory()
+    const guestSockets = socketFactory()
+    const mod = chatClient({ url: server.wsUrl, WebSocket: modSockets.WebSocket, clock, ...FAST })
+    const guest = chatClient({
+      url: server.wsUrl,
+      WebSocket: guestSockets.WebSocket,
+      clock,
+      ...FAST,
+    })
+    await mod.create('Vault', 'mod', { is_private: true, password: 'sesame' })
+    await guest.join('vault', 'guest', { password: 'sesame' })
+    const watcher = chatClient({ url: server.wsUrl })
+    await watcher.join('vault', 'watcher', { password: 'sesame' })
+
+    const back = Promise.all([nextEvent(mod, 'reconnected'), nextEvent(guest, 'reconnected')])
+    // Both gone from the server (no grace) before they come back.
+    const gone = Promise.all([
+      nextEvent(watcher, 'user_left', (u) => u.username === 'mod'),
+      nextEvent(watcher, 'user_left', (u) => u.username === 'guest'),
+    ])
+    lastSocket(modSockets.sockets).terminate()
+    lastSocket(guestSockets.sockets).terminate()
+    await gone
+    clock.advance(50)
+    expect(await back).toEqual([
+      { recovered: true, resumed: false },
+      { recovered: true, resumed: false },
+    ])
+    expect(mod.rooms.get('vault')).toMatchObject({ username: 'mod', moderator: true })
+    expect(guest.rooms.get('vault')).toMatchObject({ username: 'guest', moderator: false })
+    // Still a moderator after joining again: the token was kept, not the password only.
+    const kicked = nextEvent(guest, 'kicked')
+    await mod.kick('vault', 'guest')
+    await kicked
+  })
+
   it('waits the reconnect_in_ms of a shutdown before coming back, then joins the new server', async () => {
     const server = serve({ shutdownReconnectSpreadMs: 0 })
     const clock = new FakeClock()
