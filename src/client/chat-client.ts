@@ -487,13 +487,16 @@ export class ChatClient {
     for (const p of [...this.pending.values()]) this.fail(p, lost)
     this.echoes.clear()
     const terminal = code === CLOSE.replaced
-    const idle = code === CLOSE.idle
+    // In no room for too long: come back only for a request that waits.
+    const idle = code === CLOSE.idle && this.outbox.length === 0
     this.events.emit('disconnect', { code, reason, reconnect: !terminal && !idle })
+    // A handler may have closed the client.
+    if (this.stopped) return
     if (terminal) {
       this.stop(new ChatRequestError('closed', 'This session was resumed on another connection'))
       return
     }
-    if (idle && this.outbox.length === 0) {
+    if (idle) {
       // In no room: nothing to keep. The next request connects again.
       this.memberships.clear()
       this.credentials.clear()
