@@ -10,6 +10,7 @@ import { argon2Hasher } from './password.ts'
 import { ChatError } from './protocol/errors.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
+import { webPlugin } from './transport/web.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
 
 export interface AppDeps {
@@ -63,6 +64,9 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   }
 
   const app = new Elysia({
+    // Not Bun's development mode (Elysia's default unless NODE_ENV=production): the page is
+    // bundled once at startup, with no hot-reload script and no build lines on stdout.
+    serve: { development: false },
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -105,6 +109,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         },
       }),
     )
+    // After swagger(): its /swagger page (CDN script) is replaced by a local one.
+    .use(webPlugin())
     .use(httpPlugin(store, clientAddress))
     .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger))
     .onStart((started) => {
