@@ -38,6 +38,9 @@ export function fromStored(m: StoredMessage): ShownMessage {
   }
 }
 
+/** Most messages a `joined` frame carries (docs/protocol.md). */
+const JOINED_HISTORY = 100
+
 /** How close to the bottom (px) still counts as "reading the newest messages". */
 const STICK_PX = 48
 
@@ -138,7 +141,8 @@ export class RoomView {
     this.whoAmI.textContent = `You are ${frame.username}${frame.moderator ? ', moderator' : ''}`
     this.setMembers(frame.users)
     for (const m of frame.history) this.add(fromStored(m))
-    if (frame.history.length === 0 && this.hasMore === undefined) {
+    // `joined` carries up to JOINED_HISTORY messages: fewer means that was all of it.
+    if (frame.history.length < JOINED_HISTORY && this.hasMore === undefined) {
       this.hasMore = false
       this.renderOlder()
     }
@@ -271,7 +275,8 @@ export class RoomView {
       return el(
         'li',
         { class: 'msg system', 'data-id': m.id },
-        el('p', { class: 'content' }, m.content, ' ', when),
+        el('p', { class: 'content' }, m.content),
+        when,
       )
     }
     const mine = m.sender === this.username
