@@ -15,8 +15,8 @@ import { RoomView } from './room-view.ts'
 
 /** How often the public room list (with its user counts) is fetched again. */
 const ROOMS_POLL_MS = 3000
-/** Least time between two `typing` frames for one room (the server throttles at 1 s). */
-const TYPING_EVERY_MS = 2000
+/** Least time between two `typing` frames for one room (the server drops any within 1 s). */
+const TYPING_EVERY_MS = 1100
 const USERNAME_KEY = 'chat.username'
 
 /** A room as `GET /rooms` lists it (the fields the page reads). */
@@ -45,7 +45,9 @@ export class ChatPage {
   /** Room id → name, from the room list and from what people typed to join. */
   private readonly names = new Map<string, string>()
   private readonly roomItems = new Map<string, RoomItem>()
+  /** Per room, when we last sent `typing`. */
   private readonly lastTyping = new Map<string, number>()
+  private typingTimer: ReturnType<typeof setTimeout> | undefined
   /** The private room the password form is for. */
   private passwordRoom = ''
   private refreshTimer: ReturnType<typeof setTimeout> | undefined
@@ -536,13 +538,23 @@ export class ChatPage {
     })
   }
 
+  /**
+   * Tells the room we type: at once, or, within the server's throttle of the last one
+   * (a frame sooner would be dropped), when it has passed.
+   */
   private typed(): void {
     const room = this.active
-    if (!room || !this.message.value.trim() || this.client?.state !== 'open') return
-    const now = Date.now()
-    if (now - (this.lastTyping.get(room) ?? 0) < TYPING_EVERY_MS) return
-    this.lastTyping.set(room, now)
-    this.client.typing(room)
+    if (!room || !this.message.value.trim() || this.typingTimer !== undefined) return
+    const wait = (this.lastTyping.get(room) ?? 0) + TYPING_EVERY_MS - Date.now()
+    const tell = () => {
+      this.typingTimer = undefined
+      if (this.active !== room || !this.message.value.trim() || this.client?.state !== 'open')
+        return
+      this.lastTyping.set(room, Date.now())
+      this.client.typing(room)
+    }
+    if (wait <= 0) tell()
+    else this.typingTimer = setTimeout(tell, wait)
   }
 
   private async send(): Promise<void> {
@@ -551,7 +563,6 @@ export class ChatPage {
     if (!room || !this.client || !text.trim()) return
     this.clearError()
     this.message.value = ''
-    this.lastTyping.delete(room)
     try {
       await this.client.send(room, text)
     } catch (error) {

@@ -46,6 +46,11 @@ const STICK_PX = 48
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
+function timeOf(ms: number): HTMLTimeElement {
+  const time = new Date(ms)
+  return el('time', { datetime: time.toISOString() }, timeFormat.format(time))
+}
+
 export class RoomView {
   readonly tab: HTMLButtonElement
   readonly panel: HTMLElement
@@ -208,7 +213,12 @@ export class RoomView {
 
   /** A live note with no id (joins and leaves); `system` replays of it are merged in. */
   addNote(text: string): void {
-    const li = el('li', { class: 'msg system' }, el('p', { class: 'content' }, text))
+    const li = el(
+      'li',
+      { class: 'msg system' },
+      el('p', { class: 'content' }, text),
+      timeOf(Date.now()),
+    )
     const same = this.notes.get(text) ?? []
     same.push(li)
     this.notes.set(text, same)
@@ -269,8 +279,7 @@ export class RoomView {
   }
 
   private render(m: ShownMessage): HTMLLIElement {
-    const time = new Date(m.ts)
-    const when = el('time', { datetime: time.toISOString() }, timeFormat.format(time))
+    const when = timeOf(m.ts)
     if (m.system) {
       return el(
         'li',
