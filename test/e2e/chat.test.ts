@@ -94,6 +94,8 @@ describe('Chat page', () => {
       await open(bob.page, server.httpUrl, 'bob')
       await joinFromList(bob.page, 'general')
 
+      await say(alice.page, 'Morning! Is the release out?')
+      await say(bob.page, 'Almost: the last test is running.')
       await textbox(bob.page, 'Message').fill('I am writing someth')
       await status(alice.page).filter({ hasText: 'bob is typing' }).waitFor()
       await screenshot(alice.page, 'typing')
