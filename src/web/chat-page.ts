@@ -9,27 +9,14 @@ import {
   type ConnectionState,
   type JoinedFrame,
 } from '../client/index.ts'
-import { byId, el } from './dom.ts'
+import { byId } from './dom.ts'
 import { type ErrorContext, needsPassword, plainError } from './plain-errors.ts'
+import { RoomList } from './room-list.ts'
 import { RoomView } from './room-view.ts'
 
-/** How often the public room list (with its user counts) is fetched again. */
-const ROOMS_POLL_MS = 3000
 /** Least time between two `typing` frames for one room (the server drops any within 1 s). */
 const TYPING_EVERY_MS = 1100
 const USERNAME_KEY = 'chat.username'
-
-/** A room as `GET /rooms` lists it (the fields the page reads). */
-interface PublicRoom {
-  id: string
-  name: string
-  user_count: number
-}
-
-interface RoomItem {
-  li: HTMLLIElement
-  count: HTMLSpanElement
-}
 
 type EntryMode = 'join' | 'password' | 'create'
 
@@ -44,19 +31,28 @@ export class ChatPage {
   private active: string | undefined
   /** Room id → name, from the room list and from what people typed to join. */
   private readonly names = new Map<string, string>()
-  private readonly roomItems = new Map<string, RoomItem>()
   /** Per room, when we last sent `typing`. */
   private readonly lastTyping = new Map<string, number>()
   private typingTimer: ReturnType<typeof setTimeout> | undefined
   /** The private room the password form is for. */
   private passwordRoom = ''
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined
   /** The connection closed for good while rooms were open (not the idle close of 4000). */
   private lost = false
 
   private readonly username = byId('username', HTMLInputElement)
-  private readonly roomList = byId('rooms', HTMLUListElement)
-  private readonly roomsEmpty = byId('rooms-empty', HTMLParagraphElement)
+  private readonly rooms = new RoomList(
+    byId('rooms', HTMLUListElement),
+    byId('rooms-empty', HTMLParagraphElement),
+    {
+      open: (room) => {
+        if (this.views.has(room.id)) this.select(room.id)
+        else void this.join(room.id)
+      },
+      named: (room) => this.setName(room.id, room.name),
+      joined: (id) => this.views.has(id),
+      current: () => this.active,
+    },
+  )
   private readonly entry = byId('entry', HTMLElement)
   private readonly createForm = byId('create-form', HTMLFormElement)
   private readonly entryModes: Record<EntryMode, HTMLElement> = {
@@ -90,16 +86,12 @@ export class ChatPage {
     this.wireForms()
     this.wireComposer()
     this.wireTabs()
-    void this.refreshRooms()
-    setInterval(() => {
-      if (!document.hidden) void this.refreshRooms()
-    }, ROOMS_POLL_MS)
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) return
       const view = this.active ? this.views.get(this.active) : undefined
       view?.setUnread(0)
       this.updateTitle()
-      void this.refreshRooms()
+      void this.rooms.refresh()
     })
   }
 
@@ -216,7 +208,7 @@ export class ChatPage {
     this.select(joined.room)
     this.showEntry('join', false)
     this.message.focus()
-    this.scheduleRoomsRefresh()
+    this.rooms.soon()
   }
 
   // ── Client events ────────────────────────────────────────────────────────────
@@ -248,7 +240,7 @@ export class ChatPage {
       if (!view) return
       view.upsertMember({ username: f.username, status: 'online', moderator: false })
       view.addNote(`${f.username} joined`)
-      this.scheduleRoomsRefresh()
+      this.rooms.soon()
     })
     client.on('user_left', (f) => {
       const view = this.views.get(f.room)
@@ -256,7 +248,7 @@ export class ChatPage {
       view.removeMember(f.username)
       view.addNote(`${f.username} left`)
       this.renderStatus()
-      this.scheduleRoomsRefresh()
+      this.rooms.soon()
     })
     client.on('presence', (f) => {
       this.views.get(f.room)?.setStatus(f.username, f.status)
@@ -353,7 +345,7 @@ export class ChatPage {
     this.sendButton.disabled = false
     this.updateTitle()
     this.renderStatus()
-    this.markJoined()
+    this.rooms.mark()
   }
 
   private dropView(room: string): void {
@@ -374,7 +366,7 @@ export class ChatPage {
     }
     this.updateTitle()
     this.renderStatus()
-    this.scheduleRoomsRefresh()
+    this.rooms.soon()
   }
 
   private wireTabs(): void {
@@ -461,64 +453,6 @@ export class ChatPage {
   private setName(room: string, name: string): void {
     this.names.set(room, name)
     this.views.get(room)?.rename(name)
-  }
-
-  // ── Public room list ─────────────────────────────────────────────────────────
-
-  private scheduleRoomsRefresh(): void {
-    clearTimeout(this.refreshTimer)
-    this.refreshTimer = setTimeout(() => void this.refreshRooms(), 200)
-  }
-
-  private async refreshRooms(): Promise<void> {
-    try {
-      const res = await fetch('/rooms?limit=200')
-      if (!res.ok) return
-      const body = (await res.json()) as { rooms: PublicRoom[] }
-      this.renderRooms(body.rooms)
-    } catch {
-      // Offline for a moment: keep the last list; the next poll tries again.
-    }
-  }
-
-  /** Updates the list in place, so that a focused room button keeps its focus. */
-  private renderRooms(rooms: PublicRoom[]): void {
-    const ids = new Set(rooms.map((r) => r.id))
-    for (const [id, item] of this.roomItems) {
-      if (ids.has(id)) continue
-      item.li.remove()
-      this.roomItems.delete(id)
-    }
-    let cursor = this.roomList.firstElementChild
-    for (const room of rooms) {
-      this.setName(room.id, room.name)
-      const item = this.roomItems.get(room.id) ?? this.roomItem(room)
-      item.count.textContent = `${room.user_count} ${room.user_count === 1 ? 'user' : 'users'}`
-      if (item.li === cursor) cursor = cursor.nextElementSibling
-      else this.roomList.insertBefore(item.li, cursor)
-    }
-    this.roomsEmpty.hidden = rooms.length > 0
-    this.markJoined()
-  }
-
-  private roomItem(room: PublicRoom): RoomItem {
-    // The button's name is exactly the room's name; the count sits beside it.
-    const button = el('button', { type: 'button', class: 'link' }, room.name)
-    button.addEventListener('click', () => {
-      if (this.views.has(room.id)) this.select(room.id)
-      else void this.join(room.id)
-    })
-    const count = el('span', { class: 'count' })
-    const item = { li: el('li', { 'data-room': room.id }, button, ' ', count), count }
-    this.roomItems.set(room.id, item)
-    return item
-  }
-
-  private markJoined(): void {
-    for (const [id, item] of this.roomItems) {
-      item.li.classList.toggle('joined', this.views.has(id))
-      item.li.classList.toggle('current', id === this.active)
-    }
   }
 
   // ── Composer, status, alert ──────────────────────────────────────────────────
