@@ -14,6 +14,7 @@ import { ChatError } from './protocol/errors.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
 import { metricsPlugin } from './transport/metrics.ts'
+import { webPlugin } from './transport/web.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
 import { VERSION } from './version.ts'
 
@@ -22,7 +23,7 @@ import { VERSION } from './version.ts'
  * handler runs (measured, Bun 1.4.5), and for a chunked body it replaces the handler's
  * answer with that bare 413. So it cannot carry MAX_BODY_BYTES and the error body both:
  * it stays a backstop, and MAX_BODY_BYTES is enforced by the Content-Length check in
- * `onRequest` and the counting body reader in http.ts (8 × 20 MB bodies refused that way
+ * REST parse hook (http.ts) and its counting body reader (8 × 20 MB bodies refused that way
  * left the RSS flat: an unread body is not buffered).
  */
 export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
@@ -95,8 +96,10 @@ export function createApp(config: Config, deps: AppDeps = {}) {
   const app = new Elysia({
     // Bun's own cap, a backstop: a body declared bigger is refused by Bun with a bare 413
     // (no body) before any handler runs. MAX_BODY_BYTES itself is enforced below, so that
-    // the 413 carries the usual error body; see BODY_BACKSTOP_BYTES.
-    serve: { maxRequestBodySize: BODY_BACKSTOP_BYTES },
+    // the 413 carries the usual error body; see BODY_BACKSTOP_BYTES. And not Bun's development
+    // mode (Elysia's default unless NODE_ENV=production): the page is bundled once at
+    // startup, with no hot-reload script and no build lines on stdout.
+    serve: { maxRequestBodySize: BODY_BACKSTOP_BYTES, development: false },
     // Elysia ignores these on the .ws() route; they only take effect here.
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -109,19 +112,6 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     },
   })
     .error({ ChatError })
-    .onRequest(({ request }) => {
-      // Refused before the body is read: Bun does not buffer a body nobody reads.
-      const declared = Number(request.headers.get('content-length') ?? 0)
-      if (declared > config.maxBodyBytes) {
-        metrics.refused('payload_too_large', 'http')
-        return errorResponse(
-          new ChatError(
-            'payload_too_large',
-            `The request body is over ${config.maxBodyBytes} bytes`,
-          ),
-        )
-      }
-    })
     .onError({ as: 'global' }, ({ code, error }) => {
       // A ChatError thrown while parsing (a body over MAX_BODY_BYTES) arrives as PARSE's cause.
       const thrown = code === 'PARSE' ? ((error as Error).cause ?? error) : error
@@ -157,6 +147,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
         },
       }),
     )
+    // After swagger(): its /swagger page (CDN script) is replaced by a local one.
+    .use(webPlugin())
     .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))
     .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))

@@ -109,9 +109,18 @@ export function httpPlugin(
 ) {
   return new Elysia({ name: 'chat-http' })
     .onParse(async ({ request, contentType }) => {
-      // Anything else falls through to Elysia's parsers; a thrown error becomes PARSE → 400.
-      if (contentType?.toLowerCase().startsWith('application/json'))
-        return parseJson(await readBody(request, maxBodyBytes))
+      // Refused before the body is read when its declared length is over the limit: Bun does
+      // not buffer a body nobody reads. (Not an app-wide onRequest hook: that would turn off
+      // Bun's static routes, the chat page's among them.)
+      const declared = Number(request.headers.get('content-length') ?? 0)
+      if (declared > maxBodyBytes) {
+        throw new ChatError('payload_too_large', `The request body is over ${maxBodyBytes} bytes`)
+      }
+      // Every body is read through the counting reader, so a chunked one is cut off at the
+      // limit too; a thrown error becomes PARSE, whose cause the app's onError renders.
+      const text = await readBody(request, maxBodyBytes)
+      if (contentType?.toLowerCase().startsWith('application/json')) return parseJson(text)
+      return text
     })
     .get(
       '/health',

@@ -61,15 +61,11 @@ describe('the compiled executable', () => {
     await left
     await bob.join('general', 'bob')
 
-    // `/`: the page comes with the web client. Until it lands, a clean 404 is accepted;
-    // once it has, this must be 200 text/html only (see the report of issue 11).
+    // `/`: the chat page, bundled into the executable.
     const page = await fetch(`${s.httpUrl}/`)
-    if (page.status === 200) {
-      expect(page.headers.get('content-type')).toContain('text/html')
-    } else {
-      expect(page.status).toBe(404)
-      expect(await page.json()).toMatchObject({ error: { code: 'not_found' } })
-    }
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(await page.text()).toContain('<script')
     const openapi = await fetch(`${s.httpUrl}/swagger/json`)
     expect(openapi.status).toBe(200)
     expect(((await openapi.json()) as { paths: Record<string, unknown> }).paths).toHaveProperty(

@@ -1,0 +1,34 @@
+/**
+ * The chat client library: `import { ChatClient } from 'bun-chat-server/client'`.
+ * Browser-safe: nothing here imports Bun, Elysia, Node modules or server code. The typed
+ * REST helper lives apart, in `bun-chat-server/client/rest`, so that it stays out of
+ * bundles that do not use it.
+ */
+export { backoffDelay } from './backoff.ts'
+export { ChatClient } from './chat-client.ts'
+export {
+  type ChatClientEvents,
+  type ChatClientOptions,
+  type ChatEventHandler,
+  type ChatEventName,
+  ChatRequestError,
+  type ClientClock,
+  type ClientErrorCode,
+  type ConnectionState,
+  type DisconnectInfo,
+  type ErrorCode,
+  type ErrorFrame,
+  type FrameOf,
+  type JoinedFrame,
+  type MessageFrame,
+  type MessageId,
+  type PresenceStatus,
+  type ReconnectedInfo,
+  type RoomId,
+  type RoomMembership,
+  type ServerFrame,
+  type ServerFrameType,
+  type StoredMessage,
+  type SystemFrame,
+  type UserView,
+} from './types.ts'

@@ -1,0 +1,102 @@
+/**
+ * The public room list: `GET /rooms` fetched every few seconds (and soon after a join or a
+ * leave), rendered in place so that a focused room button keeps its focus.
+ */
+import { el } from './dom.ts'
+
+/** How often the list (with its user counts) is fetched again while the page is visible. */
+const POLL_MS = 3000
+
+/** A room as `GET /rooms` lists it (the fields the page reads). */
+export interface PublicRoom {
+  id: string
+  name: string
+  user_count: number
+}
+
+/** What the list asks of the page. */
+export interface RoomListHooks {
+  /** The room's button was clicked. */
+  open(room: PublicRoom): void
+  /** The list told a room's name. */
+  named(room: PublicRoom): void
+  /** Whether the page is in the room, and which room is open. */
+  joined(id: string): boolean
+  current(): string | undefined
+}
+
+interface Item {
+  li: HTMLLIElement
+  count: HTMLSpanElement
+}
+
+export class RoomList {
+  private readonly items = new Map<string, Item>()
+  private soonTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly list: HTMLUListElement,
+    private readonly empty: HTMLElement,
+    private readonly hooks: RoomListHooks,
+  ) {
+    void this.refresh()
+    setInterval(() => {
+      if (!document.hidden) void this.refresh()
+    }, POLL_MS)
+  }
+
+  /** Fetches the list again shortly; a burst of calls makes one request. */
+  soon(): void {
+    clearTimeout(this.soonTimer)
+    this.soonTimer = setTimeout(() => void this.refresh(), 200)
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const res = await fetch('/rooms?limit=200')
+      if (!res.ok) return
+      const body = (await res.json()) as { rooms: PublicRoom[] }
+      this.render(body.rooms)
+    } catch {
+      // Offline for a moment: keep the last list; the next poll tries again.
+    }
+  }
+
+  /** Marks the rooms the page is in, and the open one. */
+  mark(): void {
+    const current = this.hooks.current()
+    for (const [id, item] of this.items) {
+      item.li.classList.toggle('joined', this.hooks.joined(id))
+      item.li.classList.toggle('current', id === current)
+    }
+  }
+
+  private render(rooms: PublicRoom[]): void {
+    const ids = new Set(rooms.map((r) => r.id))
+    for (const [id, item] of this.items) {
+      if (ids.has(id)) continue
+      item.li.remove()
+      this.items.delete(id)
+    }
+    let cursor = this.list.firstElementChild
+    for (const room of rooms) {
+      this.hooks.named(room)
+      const item = this.items.get(room.id) ?? this.item(room)
+      item.count.textContent = `${room.user_count} ${room.user_count === 1 ? 'user' : 'users'}`
+      if (item.li === cursor) cursor = cursor.nextElementSibling
+      else this.list.insertBefore(item.li, cursor)
+    }
+    this.empty.hidden = rooms.length > 0
+    this.mark()
+  }
+
+  private item(room: PublicRoom): Item {
+    // The button's name is exactly the room's name; the count sits beside it.
+    const button = el('button', { type: 'button', class: 'link' }, room.name)
+    button.addEventListener('click', () => this.hooks.open(room))
+    const count = el('span', { class: 'count' })
+    const item = { li: el('li', { 'data-room': room.id }, button, ' ', count), count }
+    this.items.set(room.id, item)
+    return item
+  }
+}
