@@ -128,4 +128,33 @@ describe('cluster: rooms and messages across nodes', () => {
     },
     T,
   )
+
+  it(
+    "sends the server's own typing active:false to members on other nodes, and the same history everywhere",
+    async () => {
+      const [a, b] = await start(2, { env: { TYPING_TIMEOUT_MS: '300' } })
+      if (!a || !b) throw new Error('nodes')
+      const alice = await connect(a)
+      const bob = await connect(b)
+      await alice.join('general', 'alice')
+      await bob.join('general', 'bob')
+      await alice.next('user_joined')
+      bob.send({ action: 'typing', room: 'general' })
+      expect(await alice.next('typing')).toMatchObject({ username: 'bob', active: true })
+      expect(await alice.next('typing')).toMatchObject({ username: 'bob', active: false })
+      for (let i = 0; i < 5; i++)
+        alice.send({ action: 'message', room: 'general', content: `h${i}` })
+      await bob.next('message', (f) => f.content === 'h4')
+      const page = async (c: typeof alice) =>
+        (await c.request({ action: 'history', room: 'general', limit: 3 }, ['history'])).messages
+      const fromA = await page(alice)
+      expect(fromA.map((m: { content: string }) => m.content)).toEqual(['h2', 'h3', 'h4'])
+      expect(await page(bob)).toEqual(fromA)
+      for (const node of [a, b]) {
+        const rest = await json(`${node.httpUrl}/rooms/general/messages?limit=3`)
+        expect(rest.body.messages).toEqual(fromA)
+      }
+    },
+    T,
+  )
 })

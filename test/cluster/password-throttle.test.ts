@@ -1,0 +1,69 @@
+/**
+ * The wrong-password window of a private room is cluster-wide (issue 9, line 5): attempts on
+ * two nodes count against one window in Redis. Tested in-process on the room layer of two
+ * "nodes" (two connections to one real Redis), with a fast hasher, so that the window's 100
+ * attempts take milliseconds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { ClusterRooms } from '../../src/cluster/cluster-rooms.ts'
+import { Keys } from '../../src/cluster/keys.ts'
+import { RedisLink } from '../../src/cluster/redis-link.ts'
+import { defaultConfig } from '../../src/config.ts'
+import { systemClock } from '../../src/domain/clock.ts'
+import { Guard } from '../../src/domain/guard.ts'
+import { RedisServer } from '../support/cluster.ts'
+import { RecordingLogger } from '../support/logger.ts'
+import { fastHasher } from '../support/server.ts'
+
+const redis = new RedisServer()
+const links: RedisLink[] = []
+const noMetrics = { redisUp() {}, redisCommandFailed() {}, redisMessageReceived() {} }
+
+async function node(name: string): Promise<ClusterRooms> {
+  const config = defaultConfig({ redisUrl: redis.url, nodeId: name, roomCreatePerMin: 1000 })
+  const logger = new RecordingLogger()
+  const link = new RedisLink(
+    redis.url,
+    `t:node:${name}`,
+    60_000,
+    systemClock,
+    logger,
+    {
+      up() {},
+      down() {},
+      message() {},
+    },
+    noMetrics,
+  )
+  links.push(link)
+  link.start()
+  while (!link.isUp) await Bun.sleep(10)
+  const guard = new Guard(systemClock, config)
+  return new ClusterRooms(config, new Keys('t:'), link, fastHasher, guard, logger, () => Date.now())
+}
+
+beforeAll(async () => {
+  await redis.start()
+})
+
+afterAll(async () => {
+  for (const link of links) await link.close()
+  await redis.stop()
+})
+
+describe('cluster: the wrong-password window of a room', () => {
+  it('counts attempts from every node in one window, and refuses the 101st', async () => {
+    const a = await node('a')
+    const b = await node('b')
+    const { meta } = await a.create({ name: 'Vault', password: 'right' }, '10.0.0.1')
+    let wrong = 0
+    for (let i = 0; i < 100; i++) {
+      // A fresh local bucket each time: only the room's shared window can refuse.
+      const ok = await (i % 2 ? a : b).verifyPassword(meta, 'wrong', [])
+      if (!ok) wrong += 1
+    }
+    expect(wrong).toBe(100)
+    const refused = await b.verifyPassword(meta, 'right', []).catch((e) => e)
+    expect(refused).toMatchObject({ code: 'rate_limited' })
+  })
+})
