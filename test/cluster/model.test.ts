@@ -1,0 +1,214 @@
+/**
+ * The store's model test, against two nodes on one Redis (issue 9): random joins, creates,
+ * leaves, messages, typing, drops, resumes on either node (takeovers too), moderation and
+ * the passing of time, from four clients spread over both nodes. Every reply must be the
+ * one the model predicts; after every step each connection has got exactly the frames the
+ * model says, every online member the same messages in the same order as the shared
+ * history, and both nodes' REST views equal each other and the model (see
+ * test/support/cluster-model.ts).
+ *
+ * Replay a failure with the seed and path fast-check prints:
+ *   CLUSTER_MODEL_SEED=<seed> CLUSTER_MODEL_PATH=<path> bun test test/cluster/model.test.ts
+ */
+import { afterAll, afterEach, describe, it } from 'bun:test'
+import fc from 'fast-check'
+import { ClusterModel, type Command, stopAll } from '../support/cluster-model.ts'
+
+afterEach(stopAll)
+afterAll(() => {
+  if (Bun.env.CLUSTER_MODEL_VERBOSE)
+    console.log(
+      ClusterModel.timing,
+      Object.fromEntries([...ClusterModel.outcomes].sort(([a], [b]) => a.localeCompare(b))),
+    )
+})
+
+const RUNS = Number(Bun.env.CLUSTER_MODEL_RUNS ?? 6)
+const SEED = Bun.env.CLUSTER_MODEL_SEED ? Number(Bun.env.CLUSTER_MODEL_SEED) : undefined
+const PATH = Bun.env.CLUSTER_MODEL_PATH
+/** Past this, fast-check stops (shrinking included) and reports what it has. */
+const TIME_LIMIT_MS = 75_000
+
+const ci = fc.nat(3)
+const node = fc.nat(1)
+const pick = fc.nat(99)
+/** Mostly the slot's own name; sometimes one that collides (case-insensitively too), or a new one. */
+const joinName = fc.constantFrom('own', 'own', 'own', 'ann', 'Ann', 'eve')
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('join' as const),
+      ci,
+      pick,
+      name: joinName,
+      auth: fc.constantFrom(
+        'none' as const,
+        'token' as const,
+        'token' as const,
+        'pw' as const,
+        'wrong' as const,
+      ),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('create' as const),
+      ci,
+      pick,
+      name: joinName,
+      password: fc.boolean(),
+      small: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('restCreate' as const),
+      node,
+      pick,
+      password: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('leave' as const), ci, pick }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('message' as const), ci, pick }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('typing' as const), ci, pick }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('drop' as const), ci }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('connect' as const), ci, node }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resume' as const), ci, node }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resumeSpent' as const), ci, node }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('moderate' as const),
+      ci,
+      pick,
+      who: pick,
+      action: fc.constantFrom(
+        'ban' as const,
+        'kick' as const,
+        'unban' as const,
+        'mute' as const,
+        'unmute' as const,
+      ),
+      long: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('wait' as const),
+      ms: fc.constantFrom(100, 900, 2500),
+    }),
+  },
+)
+
+async function run(commands: Command[]): Promise<void> {
+  const t0 = performance.now()
+  const model = await ClusterModel.start()
+  ClusterModel.timing.start = (ClusterModel.timing.start ?? 0) + performance.now() - t0
+  try {
+    for (const c of commands) await model.apply(c)
+  } finally {
+    const t1 = performance.now()
+    await model.stop()
+    ClusterModel.timing.stop = (ClusterModel.timing.stop ?? 0) + performance.now() - t1
+  }
+}
+
+describe('the cluster under random use: two nodes on one Redis, checked against a model', () => {
+  it(
+    'answers every frame as the model says and shows the same rooms, members and messages on both nodes after every step',
+    async () => {
+      await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 40 }), run), {
+        numRuns: RUNS,
+        interruptAfterTimeLimit: TIME_LIMIT_MS,
+        ...(SEED !== undefined ? { seed: SEED } : {}),
+        ...(PATH !== undefined ? { path: PATH } : {}),
+      })
+    },
+    TIME_LIMIT_MS + 15_000,
+  )
+})
+
+/**
+ * Sequences the random test found, kept as they are so that each one runs every time.
+ * Slot 0 (ann) starts on node 1, slot 1 (bob) on node 2; `pick` 0 / 1 name the rooms the
+ * model prefers at that moment (see `pickRoom`).
+ */
+const annCreatesAlpha: Command = {
+  kind: 'create',
+  ci: 0,
+  pick: 0,
+  name: 'own',
+  password: false,
+  small: false,
+}
+const bobJoinsAlpha: Command = { kind: 'join', ci: 1, pick: 1, name: 'own', auth: 'none' }
+const annMutesBob: Command = {
+  kind: 'moderate',
+  ci: 0,
+  pick: 0,
+  who: 0,
+  action: 'mute',
+  long: true,
+}
+
+describe('the cluster under random use: sequences found', () => {
+  it(
+    'tells the others a typist stopped when their session is taken over by a new connection',
+    () =>
+      run([
+        { kind: 'join', ci: 1, pick: 0, name: 'own', auth: 'none' },
+        { kind: 'join', ci: 0, pick: 0, name: 'own', auth: 'none' },
+        { kind: 'typing', ci: 1, pick: 0 },
+        { kind: 'resume', ci: 1, node: 0 },
+      ]),
+    15_000,
+  )
+
+  it(
+    'keeps a ban on the banned session after it resumed, whatever name it tries next',
+    () =>
+      run([
+        annCreatesAlpha,
+        bobJoinsAlpha,
+        { kind: 'join', ci: 1, pick: 0, name: 'own', auth: 'none' },
+        { kind: 'moderate', ci: 0, pick: 0, who: 0, action: 'ban', long: false },
+        { kind: 'drop', ci: 1 },
+        { kind: 'resume', ci: 1, node: 0 },
+        { kind: 'join', ci: 1, pick: 0, name: 'eve', auth: 'none' },
+      ]),
+    15_000,
+  )
+
+  it(
+    'suppresses the typing of a muted member after they resumed on another node',
+    () =>
+      run([
+        annCreatesAlpha,
+        bobJoinsAlpha,
+        annMutesBob,
+        { kind: 'drop', ci: 1 },
+        { kind: 'resume', ci: 1, node: 0 },
+        { kind: 'typing', ci: 1, pick: 0 },
+      ]),
+    15_000,
+  )
+
+  it(
+    'suppresses the typing of a muted member after they left and joined again',
+    () =>
+      run([
+        annCreatesAlpha,
+        bobJoinsAlpha,
+        annMutesBob,
+        { kind: 'leave', ci: 1, pick: 0 },
+        bobJoinsAlpha,
+        { kind: 'typing', ci: 1, pick: 0 },
+      ]),
+    15_000,
+  )
+})
