@@ -200,6 +200,15 @@ describe('cluster: failures', () => {
     expect([...ids].sort((x, y) => x - y)).toEqual(ids)
     expect(alice.ws.readyState).toBe(WebSocket.OPEN)
     expect(bob.ws.readyState).toBe(WebSocket.OPEN)
+    // What an operator sees: Redis up again, the failures counted, the stream flowing.
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text()
+    const value = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1])
+    expect(value('chat_redis_up')).toBe(1)
+    expect(value('chat_redis_messages_received_total')).toBeGreaterThan(0)
+    const onB = await (await fetch(`${b.httpUrl}/metrics`)).text()
+    expect(
+      Number(onB.match(/^chat_refusals_total\{[^}]*code="unavailable"[^}]*\} (\S+)$/m)?.[1]),
+    ).toBeGreaterThan(0)
     const rooms = (await (await fetch(`${b.httpUrl}/rooms`)).json()) as Frame
     expect(rooms.rooms.find((r: Frame) => r.id === 'general')?.user_count).toBe(2)
   }, 30_000)
