@@ -29,7 +29,8 @@ const PATH = Bun.env.CLUSTER_MODEL_PATH
 /** Past this, fast-check stops (shrinking included) and reports what it has. */
 const TIME_LIMIT_MS = 75_000
 
-const ci = fc.nat(3)
+/** A slot (ci % 4), and whether to prefer one that fits the command (see `slotFor`). */
+const ci = fc.nat(39)
 const node = fc.nat(1)
 const pick = fc.nat(99)
 /** Mostly the slot's own name; sometimes one that collides (case-insensitively too), or a new one. */
@@ -75,6 +76,16 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('leave' as const), ci, pick }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('message' as const), ci, pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('typing' as const), ci, pick }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('history' as const), ci, pick }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      pick,
+      senders: fc.integer({ min: 2, max: 4 }),
+      each: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('drop' as const), ci }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('connect' as const), ci, node }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('resume' as const), ci, node }) },
@@ -100,7 +111,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('wait' as const),
-      ms: fc.constantFrom(100, 900, 2500),
+      ms: fc.constantFrom(100, 1000, 3000),
     }),
   },
 )
@@ -210,5 +221,17 @@ describe('the cluster under random use: sequences found', () => {
         { kind: 'typing', ci: 1, pick: 0 },
       ]),
     15_000,
+  )
+
+  it(
+    'deletes a room ROOM_EMPTY_TTL_MS after its last member left, however long it had members',
+    () =>
+      run([
+        annCreatesAlpha,
+        { kind: 'wait', ms: 3000 },
+        { kind: 'leave', ci: 0, pick: 0 },
+        { kind: 'wait', ms: 1000 },
+      ]),
+    20_000,
   )
 })
