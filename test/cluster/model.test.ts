@@ -23,11 +23,11 @@ afterAll(() => {
     )
 })
 
-const RUNS = Number(Bun.env.CLUSTER_MODEL_RUNS ?? 6)
+const RUNS = Number(Bun.env.CLUSTER_MODEL_RUNS ?? 8)
 const SEED = Bun.env.CLUSTER_MODEL_SEED ? Number(Bun.env.CLUSTER_MODEL_SEED) : undefined
 const PATH = Bun.env.CLUSTER_MODEL_PATH
 /** Past this, fast-check stops (shrinking included) and reports what it has. */
-const TIME_LIMIT_MS = 75_000
+const TIME_LIMIT_MS = 40_000
 
 /** A slot (ci % 4), and whether to prefer one that fits the command (see `slotFor`). */
 const ci = fc.nat(39)
@@ -122,6 +122,7 @@ async function run(commands: Command[]): Promise<void> {
   ClusterModel.timing.start = (ClusterModel.timing.start ?? 0) + performance.now() - t0
   try {
     for (const c of commands) await model.apply(c)
+    await model.finish()
   } finally {
     const t1 = performance.now()
     await model.stop()
@@ -231,6 +232,19 @@ describe('the cluster under random use: sequences found', () => {
         { kind: 'wait', ms: 3000 },
         { kind: 'leave', ci: 0, pick: 0 },
         { kind: 'wait', ms: 1000 },
+      ]),
+    20_000,
+  )
+
+  it(
+    'forgets a session that was kicked while away once its grace is over',
+    () =>
+      run([
+        annCreatesAlpha,
+        bobJoinsAlpha,
+        { kind: 'drop', ci: 1 },
+        { kind: 'moderate', ci: 0, pick: 0, who: 0, action: 'kick', long: false },
+        { kind: 'wait', ms: 3000 },
       ]),
     20_000,
   )

@@ -11,7 +11,7 @@
  * surely passed and the server has done what it says. Every step is thus deterministic.
  */
 import Redis from 'ioredis'
-import { Keys } from '../../src/cluster/keys.ts'
+import { Keys, sessionHash } from '../../src/cluster/keys.ts'
 import { ERRORS } from '../../src/protocol/errors.ts'
 import { ChatNode, RedisServer } from './cluster.ts'
 import { type Frame, TestClient } from './ws-client.ts'
@@ -1198,6 +1198,27 @@ export class ClusterModel {
   }
 
   // ── Invariants ───────────────────────────────────────────────────────────────
+
+  /**
+   * After the last step: the session records in Redis are those of live sessions only. A
+   * session that expired, was spent by a resume or never joined leaves nothing behind.
+   */
+  async finish(): Promise<void> {
+    await this.settle()
+    const live = new Set(
+      this.sessions.filter((s) => !s.expired).map((s) => `chat:sess:${sessionHash(s.token)}`),
+    )
+    let stale: string[] = []
+    try {
+      await until('stale session records to go', async () => {
+        stale = (await this.redis.keys('chat:sess:*')).filter((k) => !live.has(k))
+        return stale.length === 0
+      })
+    } catch {
+      const records = await Promise.all(stale.map(async (k) => [k, await this.redis.hgetall(k)]))
+      this.fail(`session records of dead sessions stay in Redis: ${JSON.stringify(records)}`)
+    }
+  }
 
   /**
    * After every step: each connection got exactly the event frames the model says (no
