@@ -11,7 +11,13 @@ import { fanoutLoad, type Opts, type Row } from './scenarios'
 import { sleep, waitFor } from './stats'
 import { DEFS, REPO, RESULTS } from './targets'
 
-export const CLUSTER_TARGETS = ['one-node', 'two-nodes', 'socketio-redis'] as const
+export const CLUSTER_TARGETS = [
+  'one-node',
+  'two-nodes',
+  'socketio-redis',
+  'bun-redis',
+  'bun-ioredis',
+] as const
 export type ClusterTarget = (typeof CLUSTER_TARGETS)[number]
 export const isClusterTarget = (t: string): t is ClusterTarget =>
   (CLUSTER_TARGETS as readonly string[]).includes(t)
@@ -21,6 +27,8 @@ interface ClusterDef {
   proto: Proto
   nodes: number
   redis: boolean
+  /** The project creates rooms with POST /rooms; the peers create a room on its first join. */
+  restRooms: boolean
   cmd: (bun: string) => string[]
   env: Record<string, string>
 }
@@ -31,6 +39,7 @@ export const CLUSTER_DEFS: Record<ClusterTarget, ClusterDef> = {
     proto: 'json',
     nodes: 1,
     redis: false,
+    restRooms: true,
     cmd: DEFS.project.cmd,
     env: DEFS.project.env ?? {},
   },
@@ -39,6 +48,7 @@ export const CLUSTER_DEFS: Record<ClusterTarget, ClusterDef> = {
     proto: 'json',
     nodes: 2,
     redis: true,
+    restRooms: true,
     cmd: DEFS.project.cmd,
     env: DEFS.project.env ?? {},
   },
@@ -47,8 +57,28 @@ export const CLUSTER_DEFS: Record<ClusterTarget, ClusterDef> = {
     proto: 'sio',
     nodes: 2,
     redis: true,
+    restRooms: false,
     cmd: () => ['node', join(REPO, 'bench/peers/socketio-redis.mjs')],
     env: {},
+  },
+  // floors: what a bare bridge (one PUBLISH per message) costs, with Bun's own client and with ioredis
+  'bun-redis': {
+    label: 'bare Bun, 2 nodes + Redis PUBLISH (Bun RedisClient)',
+    proto: 'json',
+    nodes: 2,
+    redis: true,
+    restRooms: false,
+    cmd: (bun) => [bun, join(REPO, 'bench/peers/bun-redis.ts')],
+    env: { REDIS_CLIENT: 'native' },
+  },
+  'bun-ioredis': {
+    label: 'bare Bun, 2 nodes + Redis PUBLISH (ioredis)',
+    proto: 'json',
+    nodes: 2,
+    redis: true,
+    restRooms: false,
+    cmd: (bun) => [bun, join(REPO, 'bench/peers/bun-redis.ts')],
+    env: { REDIS_CLIENT: 'ioredis' },
   },
 }
 
@@ -173,7 +203,7 @@ export async function startFleet(
     throw e
   }
   const createRoom = async (room: string, maxUsers: number): Promise<string> => {
-    if (d.proto === 'sio') return room
+    if (!d.restRooms) return room
     const res = await fetch(`http://127.0.0.1:${ports[0]}/rooms`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
