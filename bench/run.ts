@@ -238,7 +238,9 @@ async function main(): Promise<number> {
     console.log(`\nproblems:\n- ${failures.join('\n- ')}`)
   }
   // smoke: fail when the project does not work at all; full runs report problems without failing
-  const projectBroken = failures.some((f) => f.includes('/project'))
+  const projectBroken = failures.some(
+    (f) => f.includes('/project') || f.startsWith('cluster/two-nodes'),
+  )
   return args.smoke && projectBroken ? 1 : 0
 }
 

@@ -38,6 +38,7 @@ const COLS: [label: string, key: string, scale?: number][] = [
   ['RSS joined MiB (sum)', 'rss_joined_kib', 1024],
   ['Redis RSS MiB', 'redis_rss_kib', 1024],
   ['errors', 'errors'],
+  ['load avg (1 min)', 'load_avg_1m'],
 ]
 
 function groups(rows: Row[]): [ClusterTarget, Row[]][] {
@@ -142,12 +143,13 @@ export function clusterCharts(rows: Row[]): string[] {
     'socketio-redis': 'Socket.IO, 2 + Redis',
     'bun-redis': 'bare Bun, 2 + Redis',
     'bun-ioredis': 'bare Bun+ioredis, 2 + R.',
+    'bun-one': 'bare Bun, 1 node',
   }
   const series = g.map(([t, list]) => ({
     name: short[t],
     values: [
       median(list.map((r) => perDelivery(r, 'node_cpu_pct'))),
-      median(list.map((r) => (r.redis_cpu_pct === null ? 0 : perDelivery(r, 'redis_cpu_pct')))),
+      median(list.map((r) => perDelivery(r, 'redis_cpu_pct'))), // no bar without Redis
       median(list.map((r) => num(r, 'cpu_us_per_delivery'))),
     ],
   }))

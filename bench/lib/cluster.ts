@@ -2,6 +2,7 @@
 // Socket.IO on two Node processes with @socket.io/redis-adapter. A "fleet" is every process of one target (nodes and
 // Redis); CPU and memory are summed over all of them. Loopback only; every process is stopped by its pid.
 import { mkdirSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import Redis from 'ioredis'
 import { type ClientKind, Hub, nowUs, type Proto } from './clients'
@@ -15,6 +16,7 @@ export const CLUSTER_TARGETS = [
   'one-node',
   'two-nodes',
   'socketio-redis',
+  'bun-one',
   'bun-redis',
   'bun-ioredis',
 ] as const
@@ -79,6 +81,15 @@ export const CLUSTER_DEFS: Record<ClusterTarget, ClusterDef> = {
     restRooms: false,
     cmd: (bun) => [bun, join(REPO, 'bench/peers/bun-redis.ts')],
     env: { REDIS_CLIENT: 'ioredis' },
+  },
+  'bun-one': {
+    label: 'bare Bun, one node (no Redis)',
+    proto: 'json',
+    nodes: 1,
+    redis: false,
+    restRooms: false,
+    cmd: DEFS.bun.cmd,
+    env: {},
   },
 }
 
@@ -371,6 +382,7 @@ export async function clusterFanout(f: Fleet, o: Opts): Promise<Row> {
       generator_behind: loop.behindResets,
       error_sample: hub.errorSamples[0] ?? null,
       processes_alive: f.pids().every(alive),
+      load_avg_1m: loadavg()[0] ?? null, // other work on the machine shows here
     }
   } finally {
     loop.stop()
