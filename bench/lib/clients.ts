@@ -62,6 +62,7 @@ export class Hub {
   unexpectedCloses = 0
   framesIn = 0
   bytesIn = 0
+  readsIn = 0 // socket reads of the raw client: framesIn / readsIn shows how much the server batches its writes
   lastFrameAt = 0
   errorSamples: string[] = []
   readonly roomMembers = new Map<string, number>()
@@ -513,6 +514,7 @@ class RawConn implements Conn {
 
 const rawHandlers = {
   data(s: TcpSocket<RawConn>, chunk: Buffer) {
+    s.data.hub.readsIn++
     s.data.data(chunk)
   },
   drain(s: TcpSocket<RawConn>) {

@@ -35,6 +35,7 @@ const COLS: [label: string, key: string, scale?: number][] = [
   ['CPU µs per delivery', 'cpu_us_per_delivery'],
   ['Redis commands per message', 'redis_calls_per_msg'],
   ['generator CPU %', 'gen_cpu_pct'],
+  ['frames per client read', 'frames_per_read'],
   ['RSS joined MiB (sum)', 'rss_joined_kib', 1024],
   ['Redis RSS MiB', 'redis_rss_kib', 1024],
   ['errors', 'errors'],

@@ -304,6 +304,8 @@ export async function clusterFanout(f: Fleet, o: Opts): Promise<Row> {
       nodes: sum(nodePids.map(cpuSeconds)),
       redis: redisPid === null ? 0 : cpuSeconds(redisPid),
     })
+    const f0 = hub.framesIn
+    const r0 = hub.readsIn
     const t0 = nowUs()
     const c0 = cpu()
     const g0 = process.cpuUsage()
@@ -317,6 +319,7 @@ export async function clusterFanout(f: Fleet, o: Opts): Promise<Row> {
     const wall = (nowUs() - t0) / 1e6
     const c1 = cpu()
     const g = process.cpuUsage(g0)
+    const framesPerRead = (hub.framesIn - f0) / Math.max(1, hub.readsIn - r0)
     const cmd = stats ? await commandStats(stats) : null
     await waitFor(() => hub.delivered >= hub.expected, 2000, 10)
     loop.stop()
@@ -369,6 +372,7 @@ export async function clusterFanout(f: Fleet, o: Opts): Promise<Row> {
       redis_cpu_pct: redisPid === null ? null : r2((100 * redisCpu) / wall),
       cpu_us_per_delivery: hub.delivered ? r2(((nodeCpu + redisCpu) * 1e6) / hub.delivered) : null,
       gen_cpu_pct: r2((100 * (g.user + g.system)) / 1e6 / wall),
+      frames_per_read: f.kind === 'raw' && f.proto === 'json' ? r2(framesPerRead) : null,
       redis_calls_per_msg: hub.sent && cmd ? r2(calls / hub.sent) : null,
       redis_usec_per_msg: hub.sent && cmd ? r2(usec / hub.sent) : null,
       redis_top_commands: top,
