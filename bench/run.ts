@@ -1,12 +1,15 @@
 // Benchmark entry: bun bench/run.ts <scenario|all> [--targets project,bun,node-ws,socketio] [--reps N] [--duration S]
+//                  (cluster's own targets: one-node,two-nodes,socketio-redis; see bench/lib/cluster.ts)
 //                  [--smoke] [--client raw|bunws] [--tick MS] [--no-docs]
 //        bun bench/run.ts report <results.jsonl>...   (rebuild docs from result files)
 // Loopback only; every server is started fresh per measurement and stopped by pid; raw rows go to bench/results/*.jsonl.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClientKind } from './lib/clients'
+import { CLUSTER_TARGETS, type ClusterTarget, isClusterTarget, runCluster } from './lib/cluster'
 import { writeReport } from './lib/report'
 import {
+  fanoutLoad,
   idle,
   joinStorm,
   type Opts,
@@ -25,13 +28,14 @@ import {
   type TargetName,
 } from './lib/targets'
 
-export const SCENARIOS = ['fanout', 'rooms', 'ramp', 'idle', 'join-storm'] as const
+export const SCENARIOS = ['fanout', 'rooms', 'ramp', 'idle', 'join-storm', 'cluster'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 function parseArgs(argv: string[]) {
   const a = {
     scenarios: [] as Scenario[],
     targets: [...ALL_TARGETS] as TargetName[],
+    clusterTargets: [...CLUSTER_TARGETS] as ClusterTarget[], // the cluster scenario's own targets
     reps: 3,
     duration: 5,
     smoke: false,
@@ -43,6 +47,7 @@ function parseArgs(argv: string[]) {
   let durationSet = false
   let repsSet = false
   let targetsSet = false
+  let clusterSet = false
   for (let x = rest.shift(); x !== undefined; x = rest.shift()) {
     if (x === '--smoke') a.smoke = true
     else if (x === '--no-docs') a.docs = false
@@ -55,9 +60,11 @@ function parseArgs(argv: string[]) {
     } else if (x === '--tick') a.tick = Math.max(1, Math.min(100, Number(rest.shift())))
     else if (x === '--client') a.kind = rest.shift() === 'bunws' ? 'bunws' : 'raw'
     else if (x === '--targets') {
-      a.targets = String(rest.shift())
-        .split(',')
-        .filter((t): t is TargetName => t in DEFS)
+      const list = String(rest.shift()).split(',')
+      a.targets = list.filter((t): t is TargetName => t in DEFS)
+      const cluster = list.filter(isClusterTarget)
+      if (cluster.length) a.clusterTargets = cluster
+      clusterSet = cluster.length > 0
       targetsSet = true
     } else if (x === 'all') a.scenarios.push(...SCENARIOS)
     else if ((SCENARIOS as readonly string[]).includes(x)) a.scenarios.push(x as Scenario)
@@ -69,11 +76,13 @@ function parseArgs(argv: string[]) {
   if (a.scenarios.length === 0) a.scenarios.push(...SCENARIOS)
   if (a.smoke) {
     if (!targetsSet) a.targets = ['project']
+    if (!clusterSet) a.clusterTargets = ['two-nodes']
     if (!repsSet) a.reps = 1
     if (!durationSet) a.duration = 1
     a.docs = false
   }
-  if (a.targets.length === 0) throw new Error('no valid target in --targets')
+  if (a.targets.length === 0 && !a.scenarios.every((s) => s === 'cluster'))
+    throw new Error('no valid target in --targets')
   return a
 }
 
@@ -123,6 +132,36 @@ async function main(): Promise<number> {
   console.log(`results → ${file}`)
 
   for (const scenario of args.scenarios) {
+    if (scenario === 'cluster') {
+      const base: Row = {
+        scenario,
+        command,
+        client: args.kind,
+        tick_ms: args.tick,
+        smoke: args.smoke,
+      }
+      const opts = (): Opts => ({
+        smoke: args.smoke,
+        duration: args.duration,
+        tag: tag(),
+        tick: args.tick,
+      })
+      failures.push(
+        ...(await runCluster(
+          {
+            targets: args.clusterTargets,
+            reps: args.reps,
+            opts,
+            kind: args.kind,
+            logTag: `${stamp}-cluster`,
+            base,
+          },
+          emit,
+          console.log,
+        )),
+      )
+      continue
+    }
     for (let rep = 0; rep < args.reps; rep++) {
       // rotate the start target by rep: order[i] = targets[(i + rep) % n]
       const k = rep % args.targets.length
@@ -151,11 +190,10 @@ async function main(): Promise<number> {
         const t0 = performance.now()
         try {
           if (scenario === 'fanout' || scenario === 'rooms') {
+            const f = fanoutLoad(args.smoke)
             const [rooms, per, rate] =
               scenario === 'fanout'
-                ? args.smoke
-                  ? [1, 20, 8]
-                  : [1, 100, 8]
+                ? [f.rooms, f.perRoom, f.rate]
                 : args.smoke
                   ? [5, 5, 5]
                   : [100, 10, 5]
@@ -200,7 +238,9 @@ async function main(): Promise<number> {
     console.log(`\nproblems:\n- ${failures.join('\n- ')}`)
   }
   // smoke: fail when the project does not work at all; full runs report problems without failing
-  const projectBroken = failures.some((f) => f.includes('/project'))
+  const projectBroken = failures.some(
+    (f) => f.includes('/project') || f.startsWith('cluster/two-nodes'),
+  )
   return args.smoke && projectBroken ? 1 : 0
 }
 

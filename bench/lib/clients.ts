@@ -24,6 +24,8 @@ export class Client {
   seen: Uint8Array | null = null // join-storm: which members this client believes are in the room
   seenCount = 0
   unknownNames = 0
+  /** Deliveries of messages sent inside the measurement window (per client: a loss cannot hide behind a duplicate). */
+  inWindow = 0
   /** join-storm: presence frames received since `joined`, in order, checked only after the clock stops (see Hub.replay). */
   log: LogEntry[] = []
   logAt: number[] = [] // performance.now() at which each log entry arrived
@@ -60,6 +62,7 @@ export class Hub {
   unexpectedCloses = 0
   framesIn = 0
   bytesIn = 0
+  readsIn = 0 // socket reads of the raw client: framesIn / readsIn shows how much the server batches its writes
   lastFrameAt = 0
   errorSamples: string[] = []
   readonly roomMembers = new Map<string, number>()
@@ -84,12 +87,15 @@ export class Hub {
     }
   }
 
-  deliver(sentUs: number): void {
+  /** Counts one delivery; true when its message was sent inside the window. */
+  deliver(sentUs: number): boolean {
     this.totalDelivered++
     if (sentUs >= this.winStart && sentUs < this.winEnd) {
       this.delivered++
       this.hist.add(nowUs() - sentUs)
+      return true
     }
+    return false
   }
 
   /** A client's first joined: counted at once, whatever the frame holds (its user list is checked by `replay`). */
@@ -233,7 +239,7 @@ export class Hub {
     switch (m.type) {
       case 'message': {
         const s = String(m.content ?? '')
-        if (s.charCodeAt(0) === 126) this.deliver(Number.parseInt(s.slice(1), 10))
+        if (s.charCodeAt(0) === 126 && this.deliver(Number.parseInt(s.slice(1), 10))) c.inWindow++
         return
       }
       case 'joined':
@@ -297,7 +303,7 @@ export function onJsonBytes(hub: Hub, c: Client, b: Buffer): void {
   if (startsWith(b, B_MSG)) {
     const i = b.indexOf(B_MARK)
     if (i >= 0) {
-      hub.deliver(digitsAt(b, i + B_MARK.length))
+      if (hub.deliver(digitsAt(b, i + B_MARK.length))) c.inWindow++
       return
     }
   } else if (startsWith(b, B_JOINED)) {
@@ -325,9 +331,11 @@ export function onJsonText(hub: Hub, c: Client, s: string): void {
   if (s.startsWith(S_MSG)) {
     const i = s.indexOf(S_MARK)
     if (i >= 0) {
-      hub.deliver(
-        Number.parseInt(s.slice(i + S_MARK.length, s.indexOf('~', i + S_MARK.length)), 10),
+      const sent = Number.parseInt(
+        s.slice(i + S_MARK.length, s.indexOf('~', i + S_MARK.length)),
+        10,
       )
+      if (hub.deliver(sent)) c.inWindow++
       return
     }
   } else if (s.startsWith(S_JOINED)) {
@@ -506,6 +514,7 @@ class RawConn implements Conn {
 
 const rawHandlers = {
   data(s: TcpSocket<RawConn>, chunk: Buffer) {
+    s.data.hub.readsIn++
     s.data.data(chunk)
   },
   drain(s: TcpSocket<RawConn>) {
@@ -599,7 +608,7 @@ async function connectSio(hub: Hub, c: Client, port: number): Promise<Conn> {
   })
   s.on('message', (m: { content?: string }) => {
     const x = m?.content ?? ''
-    if (x.charCodeAt(0) === 126) hub.deliver(Number.parseInt(x.slice(1), 10))
+    if (x.charCodeAt(0) === 126 && hub.deliver(Number.parseInt(x.slice(1), 10))) c.inWindow++
   })
   for (const ev of ['joined', 'user_joined', 'user_left', 'presence_diff'])
     s.on(ev, (m: Record<string, unknown>) => hub.event(c, m))

@@ -2,6 +2,7 @@
 // and the generated sections of docs/benchmarks.md (between <!-- bench:NAME --> and <!-- /bench:NAME -->).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { clusterCharts, clusterSections } from './cluster-report'
 import type { Row } from './scenarios'
 import { median, minMax } from './stats'
 import { barChart, lineChart, type Series } from './svg'
@@ -260,7 +261,8 @@ function medianSeries(rows: Row[], targets: TargetName[], x: string, y: string):
 
 function charts(rows: Row[]): string[] {
   const written: string[] = []
-  const targets = [...new Set(rows.map((r) => r.target as TargetName))]
+  // only the targets of DEFS: the cluster scenario has its own (bench/lib/cluster-report.ts)
+  const targets = [...new Set(rows.map((r) => r.target as TargetName))].filter((t) => t in DEFS)
   const steps = rows.filter((r) => r.scenario === 'ramp-step')
   if (steps.length) {
     const series = medianSeries(steps, targets, 'offered_per_s', 'p99_ms')
@@ -405,12 +407,13 @@ export function writeReport(
     )
   const storm = rows.filter((r) => r.scenario === 'join-storm')
   if (storm.length) sections.set('join-storm', header(storm) + stormTable(storm))
+  for (const [k, v] of clusterSections(rows)) sections.set(k, v)
   if (rows.some((r) => r.target === 'project') && rows.some((r) => r.target === 'bun'))
     sections.set('targets', `Command: \`${o.command}\`\n\n${targetsCheck(rows)}`)
 
   if (o.print) for (const [k, v] of sections) console.log(`\n## ${k}\n${v}`)
   if (!o.docs) return
-  const written = charts(rows)
+  const written = [...charts(rows), ...clusterCharts(rows)]
   const path = join(DOCS, 'benchmarks.md')
   let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
   for (const [k, v] of sections) doc = replaceSection(doc, k, v)

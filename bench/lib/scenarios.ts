@@ -17,6 +17,9 @@ export type WithServer = <T>(fn: (rt: Running) => Promise<T>) => Promise<T>
 
 const r2 = (x: number) => Math.round(x * 100) / 100
 
+/** The fanout load: one room of 100 clients (20 in a smoke run), each sending 8 messages per second. */
+export const fanoutLoad = (smoke: boolean) => ({ rooms: 1, perRoom: smoke ? 20 : 100, rate: 8 })
+
 async function makeRooms(
   rt: Running,
   tag: string,
