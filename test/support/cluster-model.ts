@@ -279,14 +279,9 @@ export class ClusterModel {
 
   private static async startOnce(slotCount: number): Promise<ClusterModel> {
     const redisServer = new RedisServer()
-    const partial: { redis?: RedisServer; nodes: ChatNode[]; client?: Redis } = { nodes: [] }
+    const nodes = [0, 1].map((i) => new ChatNode(redisServer, { env: NODE_ENV }, `model-${i + 1}`))
     try {
       await redisServer.start()
-      partial.redis = redisServer
-      const nodes = [0, 1].map(
-        (i) => new ChatNode(redisServer, { env: NODE_ENV }, `model-${i + 1}`),
-      )
-      partial.nodes = nodes
       await Promise.all(nodes.map((n) => n.start()))
       const client = new Redis(redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
       await client.connect()
@@ -298,7 +293,7 @@ export class ClusterModel {
       }
       return model
     } catch (e) {
-      await Promise.allSettled(partial.nodes.map((n) => n.stop('SIGKILL')))
+      await Promise.allSettled(nodes.map((n) => n.stop('SIGKILL')))
       await redisServer.stop()
       throw e
     }
@@ -315,11 +310,6 @@ export class ClusterModel {
     await this.redisServer.stop()
   }
 
-  /** The PIDs of the processes of this run (for the report of a failure). */
-  pids(): (number | undefined)[] {
-    return this.nodes.map((n) => n.pid)
-  }
-
   private room(id: RoomId): RoomModel {
     const r = this.rooms.get(id)
     if (!r) throw new Error(`no room ${id}`)
@@ -328,8 +318,14 @@ export class ClusterModel {
 
   private fail(message: string): never {
     const ms = Math.round(performance.now() - this.stepStartedAt)
+    const logged = this.nodes.flatMap((n) => n.problems().map((line) => `${n.id}: ${line}`))
     throw new ModelFailure(
-      `step ${this.step} (${ms} ms in): ${message}\n--- steps so far:\n${this.log.slice(-25).join('\n')}`,
+      [
+        `step ${this.step} (${ms} ms in): ${message}`,
+        ...(logged.length > 0 ? ['--- errors the nodes logged:', ...logged] : []),
+        '--- steps so far:',
+        ...this.log.slice(-25),
+      ].join('\n'),
     )
   }
 
@@ -360,10 +356,8 @@ export class ClusterModel {
   /** Applies one command to the cluster and the model, then checks every invariant. */
   async apply(cmd: Command): Promise<void> {
     this.step += 1
-    const t0 = performance.now()
-    this.stepStartedAt = t0
+    this.stepStartedAt = performance.now()
     await this.settle()
-    const t1 = performance.now()
     this.log.push(`${this.step}. ${JSON.stringify(cmd)}`)
     if ('ci' in cmd && !['drop', 'connect', 'resume', 'resumeSpent'].includes(cmd.kind)) {
       // A dropped client comes back first, on the other node: it resumes its session, or
@@ -422,16 +416,7 @@ export class ClusterModel {
         await Bun.sleep(cmd.ms)
         break
     }
-    const t2 = performance.now()
     await this.check()
-    const t3 = performance.now()
-    ClusterModel.timing.settle += t1 - t0
-    ClusterModel.timing[cmd.kind] = (ClusterModel.timing[cmd.kind] ?? 0) + t2 - t1
-    ClusterModel.timing.check += t3 - t2
-  }
-  static readonly timing: { settle: number; check: number; [step: string]: number } = {
-    settle: 0,
-    check: 0,
   }
 
   private slot(ci: number): Slot {
@@ -1234,8 +1219,7 @@ export class ClusterModel {
     this.checkMessageOrder()
     await this.checkRest()
     for (const n of this.nodes) {
-      const problems = n.problems()
-      if (problems.length > 0) this.fail(`node ${n.id} logged errors:\n${problems.join('\n')}`)
+      if (n.problems().length > 0) this.fail(`node ${n.id} logged errors`)
     }
   }
 
