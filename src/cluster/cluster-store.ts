@@ -110,6 +110,11 @@ export class ClusterStore implements ChatStore {
   private draining = false
   private readonly startedAt: number
 
+  /** How long the record of a session that went away is kept: its grace, and a second. */
+  private get sessionRecordTtlMs(): number {
+    return this.config.resumeGraceMs + 1000
+  }
+
   constructor(
     private readonly config: Config,
     deps: ClusterStoreDeps,
@@ -231,7 +236,7 @@ export class ClusterStore implements ChatStore {
       for (const { room, key, username } of d.rooms) {
         const k = this.keys.room(room)
         if (this.config.resumeGraceMs === 0) {
-          await this.link.script('leave', roomKeyArgs(k), [
+          const out = (await this.link.script('leave', roomKeyArgs(k), [
             room,
             key,
             d.hash,
@@ -239,7 +244,8 @@ export class ClusterStore implements ChatStore {
             this.clock.now(),
             k.channel,
             this.config.nodeId,
-          ])
+          ])) as [string, number, number]
+          if (out[0] === 'ok' && out[2] === 0) await this.expireEmpty(room)
           continue
         }
         const deadline = this.clock.now() + this.config.resumeGraceMs
@@ -257,14 +263,21 @@ export class ClusterStore implements ChatStore {
           await this.link.call(() => this.link.cmd.zadd(this.keys.due, 'LT', deadline, room))
         }
       }
-      if (this.config.resumeGraceMs === 0) {
-        await this.link.call(() => this.link.cmd.del(this.keys.session(d.hash)))
-      }
+      const record = this.keys.session(d.hash)
+      if (this.config.resumeGraceMs === 0) await this.link.call(() => this.link.cmd.del(record))
+      // Kept for a resume within the grace; gone by itself after it.
+      else await this.link.call(() => this.link.cmd.pexpire(record, this.sessionRecordTtlMs))
     } catch {
       // Redis is away: remember the session (bounded) and finish once it is back.
       if (this.dropped.size < MAX_DROPPED) this.dropped.set(d.hash, d)
       else this.droppedOverflow = true
     }
+  }
+
+  /** The room is empty now: its deletion is due ROOM_EMPTY_TTL_MS from now (the janitor checks). */
+  private async expireEmpty(room: RoomId): Promise<void> {
+    const at = this.clock.now() + this.config.roomEmptyTtlMs
+    await this.link.call(() => this.link.cmd.zadd(this.keys.due, 'LT', at, room)).catch(() => {})
   }
 
   private track<T>(p: Promise<T>): void {
@@ -387,8 +400,26 @@ export class ClusterStore implements ChatStore {
     if (entry.kind === 's') feed.receive(entry)
     else if (entry.kind === 'e') {
       if (entry.count >= 0) feed.memberCount = entry.count
-      if (entry.origin !== this.config.nodeId) this.emit(room, entry.payload)
+      if (entry.origin !== this.config.nodeId && !this.aboutLocal(room, entry.payload))
+        this.emit(room, entry.payload)
     }
+  }
+
+  /**
+   * A typing frame from another node about a member who is here now (their session was
+   * just taken over by a connection to this node, and the old node ended its typing): it
+   * goes to the other members here, not to that member. True when it was handled so.
+   */
+  private aboutLocal(room: RoomId, payload: string): boolean {
+    if (!payload.startsWith('{"type":"typing"')) return false
+    const locals = this.locals.get(room)
+    if (!locals) return false
+    const { username } = JSON.parse(payload) as { username: string }
+    const self = locals.get(userKey(username))
+    if (!self) return false
+    for (const client of new Set(locals.values()))
+      if (client !== self) client.peer?.sendJson(payload)
+    return true
   }
 
   /** FeedHost: one sequenced entry goes out to this node's members of the room. */
@@ -530,7 +561,11 @@ export class ClusterStore implements ChatStore {
       this.stopTyping(client, member)
       client.peer?.send({ type: how, room, by: by ?? '' })
       this.dropLocal(client, member)
-      if (client.rooms.size === 0 && client.peer) this.watchUnjoined(client)
+      if (client.rooms.size === 0) {
+        const record = this.keys.session(client.hash)
+        this.track(this.link.call(() => this.link.cmd.del(record)).catch(() => {}))
+        if (client.peer) this.watchUnjoined(client)
+      }
     } else if (how === 'muted') {
       member.mutedUntil = Number(until)
       this.stopTyping(client, member)
@@ -544,12 +579,11 @@ export class ClusterStore implements ChatStore {
     const client = this.sessions.get(hash)
     if (!client) return
     this.sessions.delete(hash)
+    // The others see the old connection's typing end, as on one node.
+    for (const member of client.rooms.values()) this.stopTyping(client, member)
     const peer = client.peer
     client.peer = undefined
-    for (const member of [...client.rooms.values()]) {
-      this.clearTyping(member)
-      this.dropLocal(client, member)
-    }
+    for (const member of [...client.rooms.values()]) this.dropLocal(client, member)
     for (const c of this.connections) if (c.client === client) c.client = undefined
     peer?.close(CLOSE.replaced, 'Session resumed on another connection')
   }
@@ -610,7 +644,7 @@ export class ClusterStore implements ChatStore {
     const feed = await this.acquire(meta.id)
     feed.meta = meta
     const k = this.keys.room(meta.id)
-    let out: [string, number, string[], string[]]
+    let out: [string, number, string[], string[], string]
     try {
       out = (await this.link.script('join', roomKeyArgs(k), [
         meta.id,
@@ -623,12 +657,13 @@ export class ClusterStore implements ChatStore {
         this.config.historyLimit,
         this.clock.now(),
         k.channel,
+        client.banId,
       ])) as typeof out
     } catch (e) {
       this.release(feed)
       throw e
     }
-    const [code, seq, members, history] = out
+    const [code, seq, members, history, muteEnd] = out
     if (code !== 'ok' && code !== 'again') {
       this.release(feed)
       if (code === 'banned') throw new ChatError('not_authorized', 'You are banned from this room')
@@ -655,15 +690,11 @@ export class ClusterStore implements ChatStore {
         typing: false,
         typingTimer: undefined,
         lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
-        mutedUntil: 0,
+        mutedUntil: Number(muteEnd) || 0,
       }
       this.addLocal(client, member)
       this.clearUnjoined(client)
-      this.track(
-        this.link
-          .call(() => this.link.cmd.hset(this.keys.session(client.hash), meta.id, key))
-          .catch(() => {}),
-      )
+      this.track(this.recordRoom(client, meta.id, key))
     }
     const mod = already?.moderator ?? moderator
     client.peer?.sendJson(
@@ -678,6 +709,15 @@ export class ClusterStore implements ChatStore {
       ),
     )
     if (!already) this.admit(feed, client, seq)
+  }
+
+  /** Notes in the session's record (for a resume on any node) that it is in `room` as `key`. */
+  private async recordRoom(client: LocalClient, room: RoomId, key: string): Promise<void> {
+    const fields: Record<string, string> = { [room]: key }
+    if (client.banId !== client.hash) fields._id = client.banId
+    await this.link
+      .call(() => this.link.cmd.hset(this.keys.session(client.hash), fields))
+      .catch(() => {})
   }
 
   /** The local member of `roomId` (by id, or by a name that slugs to it). */
@@ -714,10 +754,9 @@ export class ClusterStore implements ChatStore {
       member.key,
       client.hash,
       this.config.historyLimit,
-      '{"id":"',
-      `","type":"text","sender":${sender},"content":${text},"timestamp":${now},"room_id":${room}}`,
-      `{"type":"message","room":${room},"id":"`,
-      `","sender":${sender},"content":${text},"ts":${now}}`,
+      room,
+      sender,
+      text,
       now,
       k.channel,
       this.config.nodeId,
@@ -784,8 +823,9 @@ export class ClusterStore implements ChatStore {
     const k = this.keys.room(member.room)
     // Off the room's topic first, so the leaver does not hear their own user_left.
     client.peer?.unsubscribe(member.room)
+    let count: number
     try {
-      await this.link.script('leave', roomKeyArgs(k), [
+      const out = (await this.link.script('leave', roomKeyArgs(k), [
         member.room,
         member.key,
         client.hash,
@@ -793,18 +833,25 @@ export class ClusterStore implements ChatStore {
         this.clock.now(),
         k.channel,
         this.config.nodeId,
-      ])
+      ])) as [string, number, number]
+      count = out[0] === 'ok' ? out[2] : -1
     } catch (e) {
       if (client.rooms.get(member.room) === member) client.peer?.subscribe(member.room)
       throw e
     }
     this.stopTyping(client, member)
     this.dropLocal(client, member)
+    const record = this.keys.session(client.hash)
     this.track(
       this.link
-        .call(() => this.link.cmd.hdel(this.keys.session(client.hash), member.room))
+        .call(() =>
+          client.rooms.size === 0
+            ? this.link.cmd.del(record)
+            : this.link.cmd.hdel(record, member.room),
+        )
         .catch(() => {}),
     )
+    if (count === 0) this.track(this.expireEmpty(member.room))
     if (client.rooms.size === 0 && client.peer) this.watchUnjoined(client)
     const left: ServerFrame = { type: 'left', room: member.room }
     if (ref !== undefined) left.ref = ref
@@ -845,7 +892,7 @@ export class ClusterStore implements ChatStore {
       this.config.nodeId,
       frame.action === 'mute' ? frame.duration_ms : 0,
     ])) as [string, number, string, number | string, number]
-    const [code, , targetSession, , targetOnline] = out
+    const [code, , targetSession, count, targetOnline] = out
     switch (code) {
       case 'ok':
         break
@@ -869,8 +916,10 @@ export class ClusterStore implements ChatStore {
       if (targetOnline === 0) {
         const how = frame.action === 'ban' ? 'banned' : 'kicked'
         await this.link.call(() => this.link.cmd.hset(record, `!${mod.room}`, how))
+        await this.link.call(() => this.link.cmd.pexpire(record, this.sessionRecordTtlMs, 'LT'))
       }
     }
+    if (count === 0) this.track(this.expireEmpty(mod.room))
     const ack: ServerFrame = { type: 'moderated', room: mod.room, action: frame.action }
     if (frame.ref !== undefined) ack.ref = frame.ref
     client.peer?.send(ack)
@@ -896,8 +945,9 @@ export class ClusterStore implements ChatStore {
     conn.resumed = true
     const claimed: { feed: RoomFeed; out: ClaimOut }[] = []
     const takeovers = new Set<string>()
+    fresh.banId = record._id ?? old
     for (const [room, key] of entries) {
-      if (room.startsWith('!')) continue
+      if (room.startsWith('!') || room === '_id') continue
       const feed = await this.acquire(room).catch(() => undefined)
       if (!feed) continue
       feed.meta ??= await this.rooms.meta(room).catch(() => undefined)
@@ -925,12 +975,16 @@ export class ClusterStore implements ChatStore {
       throw new ChatError('not_authorized', 'Unknown or expired session')
     }
     for (const node of takeovers) {
-      await this.link
-        .call(() => this.link.cmd.publish(this.keys.nodeChannel(node), `takeover|${old}`))
-        .catch(() => {})
+      // Here: at once, so the old connection's typing ends before the resumer is subscribed.
+      if (node === this.config.nodeId) this.takenOver(old)
+      else
+        await this.link
+          .call(() => this.link.cmd.publish(this.keys.nodeChannel(node), `takeover|${old}`))
+          .catch(() => {})
     }
     const next: Record<string, string> = {}
     for (const { feed, out } of claimed) next[feed.room] = userKey(out[3])
+    if (fresh.banId !== fresh.hash) next._id = fresh.banId
     const rename = this.link.cmd.multi().del(this.keys.session(old))
     if (claimed.length > 0) rename.hset(this.keys.session(fresh.hash), next)
     await this.link.call(() => rename.exec()).catch(() => {})
@@ -962,7 +1016,7 @@ export class ClusterStore implements ChatStore {
     lastId: string | undefined,
     ref: Ref | undefined,
   ): void {
-    const [, , , username, moderator, seq, members, history] = out
+    const [, , , username, moderator, seq, members, history, muteEnd] = out
     const member: LocalMember = {
       room: feed.room,
       username,
@@ -971,7 +1025,7 @@ export class ClusterStore implements ChatStore {
       typing: false,
       typingTimer: undefined,
       lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
-      mutedUntil: 0,
+      mutedUntil: Number(muteEnd) || 0,
     }
     this.addLocal(client, member)
     // Back online: the script told the other nodes; this node tells its own members, before
@@ -1120,9 +1174,10 @@ export class ClusterStore implements ChatStore {
           member.moderator ? 1 : 0,
           this.clock.now(),
           k.channel,
+          client.banId,
         ])
         if (result === 'ok') {
-          await this.link.call(() => this.link.cmd.hset(this.keys.session(client.hash), room, key))
+          await this.recordRoom(client, room, key)
           continue
         }
         client.peer?.send({
@@ -1190,4 +1245,4 @@ function presenceJson(room: RoomId, username: string, status: 'online' | 'offlin
 }
 
 /** What the claim script returns. */
-type ClaimOut = [string, number, string, string, number, number, string[], string[]]
+type ClaimOut = [string, number, string, string, number, number, string[], string[], string]

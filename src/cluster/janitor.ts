@@ -172,7 +172,10 @@ export class Janitor {
     ])) as [string, number, ...string[]]
     const [code, next, ...expired] = out
     for (const session of expired) {
-      await this.link.call(() => this.link.cmd.hdel(this.keys.session(session), meta.id))
+      // The session is away (its grace ran out here): its record goes soon after.
+      const record = this.keys.session(session)
+      await this.link.call(() => this.link.cmd.hdel(record, meta.id))
+      await this.link.call(() => this.link.cmd.pexpire(record, 1000, 'LT'))
     }
     if (code === 'delete' || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
       await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))

@@ -25,6 +25,11 @@ export class LocalClient {
   /** Undefined once the connection closed or another connection resumed the session. */
   peer: Peer | undefined
   readonly rooms = new Map<RoomId, LocalMember>()
+  /**
+   * The session's identity for bans: the hash of its first token, kept when it resumes
+   * under a new one (a ban holds against the session, whatever it is called now).
+   */
+  banId: string
   unjoinedTimer: TimerHandle | undefined
   readonly messages: TokenBucket
   readonly frames: TokenBucket
@@ -41,6 +46,7 @@ export class LocalClient {
     private readonly config: Config,
   ) {
     this.peer = peer
+    this.banId = hash
     this.messages = new TokenBucket(clock, config.rateLimitBurst, config.rateLimitPerSec)
     this.frames = new TokenBucket(
       clock,

@@ -97,15 +97,16 @@ return 1
 
 /**
  * Admits a member. ARGV: room, key, username, node, session, moderator (1|0), max users,
- * history limit, now, channel. Returns {code, seq, members, history}: code `ok`, `again`
- * (already a member with this session), `room_not_found`, `banned`, `username_taken`,
- * `room_full`.
+ * history limit, now, channel, ban identity (the session's first hash, kept across
+ * resumes). Returns {code, seq, members, history, mute end}: code `ok`, `again` (already
+ * a member with this session), `room_not_found`, `banned`, `username_taken`, `room_full`.
  */
 export const join = roomScript(`
 local room, key, name, node, sess, mod = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local maxUsers, limit, now, channel = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], ARGV[10]
+local banId = ARGV[11]
 if not live(S) then return {'room_not_found'} end
-if redis.call('HEXISTS', B, key) == 1 or redis.call('HEXISTS', BS, sess) == 1 then
+if redis.call('HEXISTS', B, key) == 1 or redis.call('HEXISTS', BS, banId) == 1 then
   return {'banned'}
 end
 local cur = redis.call('HGET', M, key)
@@ -113,15 +114,15 @@ if cur then
   local m = cjson.decode(cur)
   if m.s ~= sess then return {'username_taken'} end
   return {'again', tonumber(redis.call('HGET', S, 'seq')), redis.call('HVALS', M),
-    redis.call('LRANGE', H, 0, -1)}
+    redis.call('LRANGE', H, 0, -1), redis.call('HGET', U, key) or '0'}
 end
 if redis.call('HLEN', M) >= maxUsers then return {'room_full'} end
 local seq = append(S, H, limit, room, name .. ' joined', now)
-redis.call('HSET', M, key, cjson.encode({u = name, n = node, s = sess, m = mod, o = 1, j = seq}))
+redis.call('HSET', M, key, cjson.encode({u = name, n = node, s = sess, b = banId, m = mod, o = 1, j = seq}))
 redis.call('HDEL', S, 'emptied')
 redis.call('PUBLISH', channel,
   envelope('s', seq, node, redis.call('HLEN', M), '', userFrame('user_joined', room, name)))
-return {'ok', seq, redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1)}
+return {'ok', seq, redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1), redis.call('HGET', U, key) or '0'}
 `)
 
 /**
@@ -144,24 +145,28 @@ return {'ok', seq, count}
 `)
 
 /**
- * Stores and publishes a chat message. ARGV: key, session, history limit, stored JSON
- * before the id, after it, live frame before the id, after it, now, channel, origin.
- * Returns {code, seq}: `ok`, `not_member` or `muted`.
+ * Stores and publishes a chat message: the hot path, kept lean (the content crosses once, as
+ * JSON; the member's session is matched in its stored JSON without decoding it).
+ * ARGV: key, session, history limit, room (JSON), sender (JSON), content (JSON), now,
+ * channel, origin. Returns {code, seq}: `ok`, `not_member` or `muted`.
  */
 export const message = roomScript(`
 local key, sess, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local room, sender, content, now = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local cur = redis.call('HGET', M, key)
-if not cur or cjson.decode(cur).s ~= sess then return {'not_member'} end
+if not cur or not string.find(cur, '"s":"' .. sess .. '"', 1, true) then return {'not_member'} end
 local mute = redis.call('HGET', U, key)
 if mute then
-  if tonumber(mute) > tonumber(ARGV[8]) then return {'muted'} end
+  if tonumber(mute) > tonumber(now) then return {'muted'} end
   redis.call('HDEL', U, key)
 end
 local seq = redis.call('HINCRBY', S, 'seq', 1)
 local id = string.format('%012d', seq)
-redis.call('RPUSH', H, ARGV[4] .. id .. ARGV[5])
+redis.call('RPUSH', H, '{"id":"' .. id .. '","type":"text","sender":' .. sender .. ',"content":' ..
+  content .. ',"timestamp":' .. now .. ',"room_id":' .. room .. '}')
 redis.call('LTRIM', H, -limit, -1)
-redis.call('PUBLISH', ARGV[9], envelope('s', seq, ARGV[10], '-', '', ARGV[6] .. id .. ARGV[7]))
+redis.call('PUBLISH', ARGV[8], envelope('s', seq, ARGV[9], '-', '', '{"type":"message","room":' ..
+  room .. ',"id":"' .. id .. '","sender":' .. sender .. ',"content":' .. content .. ',"ts":' .. now .. '}'))
 return {'ok', seq}
 `)
 
@@ -185,7 +190,7 @@ return 1
 /**
  * Resume: the member of session `old` is taken over by session `new` on `node`, online.
  * ARGV: room, key, old session, new session, node, channel. Returns {code, was online,
- * old node, username, moderator, seq, members, history}; code `ok` or `gone`.
+ * old node, username, moderator, seq, members, history, mute end}; code `ok` or `gone`.
  */
 export const claim = roomScript(`
 local room, key, old, new, node, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -201,16 +206,17 @@ if was == 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', presenceFrame(room, m.u, 'online')))
 end
 return {'ok', was, oldNode, m.u, m.m, tonumber(redis.call('HGET', S, 'seq')),
-  redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1)}
+  redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1), redis.call('HGET', U, key) or '0'}
 `)
 
 /**
  * A node puts back a member it still serves (after Redis lost its data, or after this
  * node was taken for dead). ARGV: room, key, username, node, session, moderator, now,
- * channel. Returns `ok`, `taken` (someone else holds the name now) or `room_not_found`.
+ * channel, ban identity. Returns `ok`, `taken` (someone else holds the name now) or `room_not_found`.
  */
 export const restore = roomScript(`
 local room, key, name, node, sess, mod, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local banId = ARGV[9]
 if not live(S) then return 'room_not_found' end
 local cur = redis.call('HGET', M, key)
 if cur then
@@ -223,7 +229,7 @@ if cur then
   redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', presenceFrame(room, name, 'online')))
   return 'ok'
 end
-redis.call('HSET', M, key, cjson.encode({u = name, n = node, s = sess, m = mod, o = 1, j = tonumber(redis.call('HGET', S, 'seq'))}))
+redis.call('HSET', M, key, cjson.encode({u = name, n = node, s = sess, b = banId, m = mod, o = 1, j = tonumber(redis.call('HGET', S, 'seq'))}))
 redis.call('HDEL', S, 'emptied')
 redis.call('PUBLISH', channel,
   envelope('e', 0, '-', redis.call('HLEN', M), '', userFrame('user_joined', room, name)))
@@ -263,7 +269,7 @@ if action == 'ban' then
   redis.call('HSET', B, key, cjson.encode({username = shown, by = by, at = tonumber(now)}))
   note = shown .. ' was banned by ' .. by
   if t then
-    redis.call('HSET', BS, t.s, key)
+    redis.call('HSET', BS, t.b or t.s, key)
     evict('banned')
   end
 elseif action == 'kick' then
