@@ -232,7 +232,7 @@ describe('the cluster under random use: sequences found', () => {
   )
 
   it(
-    'forgets a session that was kicked while away once its grace is over',
+    'lets the record of a session kicked while away expire',
     () =>
       run([
         annCreatesAlpha,
