@@ -1,9 +1,10 @@
 // Benchmark entry: bun bench/run.ts <scenario|all> [--targets project,bun,node-ws,socketio] [--reps N] [--duration S]
-//                  [--smoke] [--client raw|bunws] [--tick MS] [--no-docs]
+//                  [--smoke] [--client raw|bunws] [--tick MS] [--no-docs] [--steps 1000,5000,…]
 //        bun bench/run.ts report <results.jsonl>...   (rebuild docs from result files)
 // Loopback only; every server is started fresh per measurement and stopped by pid; raw rows go to bench/results/*.jsonl.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { capacity } from './lib/capacity'
 import type { ClientKind } from './lib/clients'
 import { writeReport } from './lib/report'
 import {
@@ -25,7 +26,9 @@ import {
   type TargetName,
 } from './lib/targets'
 
-export const SCENARIOS = ['fanout', 'rooms', 'ramp', 'idle', 'join-storm'] as const
+export const SCENARIOS = ['fanout', 'rooms', 'ramp', 'idle', 'join-storm', 'capacity'] as const
+/** capacity speaks the JSON protocol through raw clients, and reads the heap through the Bun targets' probe. */
+const CAPACITY_TARGETS: TargetName[] = ['project', 'bun']
 type Scenario = (typeof SCENARIOS)[number]
 
 function parseArgs(argv: string[]) {
@@ -38,6 +41,7 @@ function parseArgs(argv: string[]) {
     kind: 'raw' as ClientKind,
     docs: true,
     tick: 10,
+    steps: undefined as number[] | undefined,
   }
   const rest = [...argv]
   let durationSet = false
@@ -53,6 +57,12 @@ function parseArgs(argv: string[]) {
       a.duration = Math.max(0.5, Math.min(120, Number(rest.shift())))
       durationSet = true
     } else if (x === '--tick') a.tick = Math.max(1, Math.min(100, Number(rest.shift())))
+    else if (x === '--steps')
+      a.steps = String(rest.shift())
+        .split(',')
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000)
+        .sort((p, q) => p - q)
     else if (x === '--client') a.kind = rest.shift() === 'bunws' ? 'bunws' : 'raw'
     else if (x === '--targets') {
       a.targets = String(rest.shift())
@@ -63,7 +73,7 @@ function parseArgs(argv: string[]) {
     else if ((SCENARIOS as readonly string[]).includes(x)) a.scenarios.push(x as Scenario)
     else
       throw new Error(
-        `unknown argument ${x}; usage: bun bench/run.ts <${SCENARIOS.join('|')}|all> [--targets a,b] [--reps N] [--duration S] [--smoke] [--client raw|bunws] [--tick MS]`,
+        `unknown argument ${x}; usage: bun bench/run.ts <${SCENARIOS.join('|')}|all> [--targets a,b] [--reps N] [--duration S] [--smoke] [--client raw|bunws] [--tick MS] [--steps N,N,…]`,
       )
   }
   if (a.scenarios.length === 0) a.scenarios.push(...SCENARIOS)
@@ -74,7 +84,7 @@ function parseArgs(argv: string[]) {
     a.docs = false
   }
   if (a.targets.length === 0) throw new Error('no valid target in --targets')
-  return a
+  return { ...a, targetsSet }
 }
 
 const tag = () => Math.random().toString(36).slice(2, 6)
@@ -91,7 +101,7 @@ function reportFrom(files: string[]): number {
       .map((l) => JSON.parse(l) as Row)
     const fresh = new Map<string, Row[]>()
     for (const r of rows) {
-      const key = String(r.scenario) === 'ramp-step' ? 'ramp' : String(r.scenario)
+      const key = String(r.scenario).replace(/-step$/, '')
       const list = fresh.get(key)
       if (list) list.push(r)
       else fresh.set(key, [r])
@@ -125,8 +135,14 @@ async function main(): Promise<number> {
   for (const scenario of args.scenarios) {
     for (let rep = 0; rep < args.reps; rep++) {
       // rotate the start target by rep: order[i] = targets[(i + rep) % n]
-      const k = rep % args.targets.length
-      const order = [...args.targets.slice(k), ...args.targets.slice(0, k)]
+      const targets =
+        scenario === 'capacity'
+          ? args.targetsSet
+            ? args.targets.filter((t) => DEFS[t].proto === 'json')
+            : CAPACITY_TARGETS.filter((t) => args.targets.includes(t))
+          : args.targets
+      const k = rep % Math.max(1, targets.length)
+      const order = [...targets.slice(k), ...targets.slice(0, k)]
       for (const target of order) {
         const base: Row = {
           scenario,
@@ -139,7 +155,9 @@ async function main(): Promise<number> {
           ts: new Date().toISOString(),
         }
         const withServer: WithServer = async (fn) => {
-          const rt: Running = await startTarget(target, args.kind, `${stamp}-${scenario}-${rep}`)
+          const rt: Running = await startTarget(target, args.kind, `${stamp}-${scenario}-${rep}`, {
+            probe: scenario === 'capacity',
+          })
           base.server_pid_is_wrapper = rt.serverPid === rt.wrapperPid
           try {
             return await fn(rt)
@@ -168,6 +186,14 @@ async function main(): Promise<number> {
             )
             emit({ ...base, ...r })
             if (!r.best_rooms) failures.push(`ramp/${target}: no step passed`)
+          } else if (scenario === 'capacity') {
+            const r = await withServer((rt) =>
+              capacity(rt, { ...o, steps: args.steps }, (s) =>
+                emit({ ...base, scenario: 'capacity-step', ...s }),
+              ),
+            )
+            emit({ ...base, ...r })
+            if (!r.all_passed) failures.push(`capacity/${target}: ${r.stop_reason}`)
           } else if (scenario === 'idle') {
             const r = await withServer((rt) => idle(rt, o))
             emit({ ...base, ...r })
@@ -218,6 +244,10 @@ function brief(r: Row): string {
     'stop_reason',
     'connect_join_ms',
     'kib_per_conn',
+    'max_connections',
+    'slope_kib_per_conn',
+    'extrapolated_rss_100k_mib',
+    'top_p99_ms',
     'size',
     'join_ms',
     'converge_ms',
