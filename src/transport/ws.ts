@@ -30,10 +30,39 @@ type RawSocket = Pick<
   'send' | 'subscribe' | 'unsubscribe' | 'publish' | 'close'
 >
 
-class WsPeer implements Peer {
+/** Frames waiting while an earlier frame of the same connection awaits (a password check). */
+const MAX_QUEUED_FRAMES = 64
+
+/** What the route does with a socket's frames and its close; made once per plugin, shared by every socket. */
+interface SocketRoute {
+  message(socket: Socket, raw: unknown): void
+  close(socket: Socket): void
+}
+
+/**
+ * One open socket: the store's Peer, its Connection, and the queue that keeps its frames
+ * in order while one of them awaits.
+ *
+ * It also replaces the socket's `ws.data` at `open`. Elysia's `.ws()` gives every socket
+ * a copy of the whole upgrade context (Request, headers, cookie, query…) plus six
+ * handler closures and their scopes, and keeps them all for the life of the socket:
+ * about 2.5 KiB of heap per connection, against 0.5 KiB for everything Bun keeps itself
+ * (docs/benchmarks.md, "Capacity"). Elysia's socket dispatcher calls
+ * `ws.data.message(ws, message)` and `ws.data.close(ws, code, reason)`, so an object
+ * with those two methods (shared on the prototype, no closure per socket) takes its
+ * place and everything Elysia made for the socket becomes garbage. Frames then arrive
+ * as Bun delivers them (text as a string, binary as a Buffer), not parsed by Elysia.
+ */
+class Socket implements Peer {
+  /** Set right after the store registered the connection. */
+  conn: Connection | undefined = undefined
+  /** Set while a frame's handling awaits; later frames wait here, in order. */
+  queue: unknown[] | undefined = undefined
+
   constructor(
     private readonly ws: RawSocket,
     readonly address: string,
+    private readonly route: SocketRoute,
   ) {}
 
   send(frame: ServerFrame): void {
@@ -57,33 +86,29 @@ class WsPeer implements Peer {
     this.ws.publish(roomTopic(room), JSON.stringify(frame))
   }
 
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  /**
+   * Two callers share this name: the store (Peer.close(code, reason)) closes the socket;
+   * Elysia's dispatcher (`ws.data.close(ws, code, reason)`) reports that it has closed.
+   */
+  close(codeOrWs: number | object, reason?: unknown): void {
+    if (typeof codeOrWs === 'number') this.ws.close(codeOrWs, String(reason ?? ''))
+    else this.route.close(this)
+  }
+
+  /** Called by Elysia's socket dispatcher, as `ws.data.message`. */
+  message(_ws: unknown, raw: unknown): void {
+    this.route.message(this, raw)
   }
 }
 
-/** Frames waiting while an earlier frame of the same connection awaits (a password check). */
-const MAX_QUEUED_FRAMES = 64
-
-interface Binding {
-  conn: Connection
-  /** Set while a frame's handling awaits; later frames wait here, in order. */
-  queue: unknown[] | undefined
-  /** The upgrade's context objects, until their request fields are released. */
-  upgrade: Record<string, unknown>[] | undefined
-}
-
-/**
- * Elysia keeps the whole upgrade context alive for the life of each socket, twice (the
- * context its closures hold, and the copy in `ws.data`): the Request, its headers as an
- * object, the cookie and query objects. That measured ~1.8 KiB per connection. Nothing
- * reads them after the upgrade, so once the upgrade response is done (at the first
- * frame) we drop those references.
- */
-const UPGRADE_FIELDS = ['request', 'headers', 'cookie', 'query', 'url'] as const
-
-function releaseUpgrade(objects: Record<string, unknown>[]): void {
-  for (const o of objects) for (const key of UPGRADE_FIELDS) delete o[key]
+/** A text frame as Elysia would have handed it over: parsed JSON, or the text when it is not JSON. */
+function decode(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
 }
 
 /** The `.ws('/ws')` route, as a named plugin. */
@@ -93,9 +118,8 @@ export function wsPlugin(
   clientAddress: (request: Request) => string,
   logger: Logger,
 ) {
-  const bindings = new WeakMap<object, Binding>()
-  // From the upgrade check to `open`: the caller's address and Elysia's context object.
-  const upgrades = new WeakMap<Request, { address: string; context: Record<string, unknown> }>()
+  // From the upgrade check to `open`: the caller's address.
+  const addresses = new WeakMap<Request, string>()
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase()))
 
   const reply = (
@@ -165,13 +189,46 @@ export function wsPlugin(
     }
   }
 
-  const drain = async (binding: Binding) => {
-    const queue = binding.queue as unknown[]
+  const drain = async (socket: Socket, conn: Connection) => {
+    const queue = socket.queue as unknown[]
     while (queue.length > 0) {
-      const pending = dispatch(binding.conn, queue.shift())
+      const pending = dispatch(conn, queue.shift())
       if (pending) await pending
     }
-    binding.queue = undefined
+    socket.queue = undefined
+  }
+
+  const route: SocketRoute = {
+    message(socket, raw) {
+      const conn = socket.conn
+      if (!conn) return
+      const message = decode(raw)
+      if (socket.queue) {
+        if (socket.queue.length >= MAX_QUEUED_FRAMES) {
+          socket.send(
+            errorFrame(
+              new ChatError('rate_limited', 'Too many frames in flight'),
+              undefined,
+              undefined,
+            ),
+          )
+          return
+        }
+        socket.queue.push(message)
+        return
+      }
+      const pending = dispatch(conn, message)
+      if (pending) {
+        socket.queue = []
+        pending.then(() => drain(socket, conn)).catch((e) => toChatError(e, logger))
+      }
+    },
+    close(socket) {
+      const conn = socket.conn
+      if (!conn) return
+      socket.conn = undefined
+      store.disconnect(conn)
+    },
   }
 
   return new Elysia({ name: 'chat-ws' }).ws('/ws', {
@@ -184,52 +241,27 @@ export function wsPlugin(
       }
       const address = clientAddress(request)
       store.checkUpgrade(address)
-      upgrades.set(request, { address, context: context as unknown as Record<string, unknown> })
+      addresses.set(request, address)
     },
     open(ws) {
-      const data = ws.raw.data as Record<string, unknown>
-      const upgrade = upgrades.get(data.request as Request)
-      const address = upgrade?.address ?? ws.raw.remoteAddress
-      // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
-      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address))
-      bindings.set(ws.raw, {
-        conn,
-        queue: undefined,
-        upgrade: upgrade ? [data, upgrade.context] : [data],
-      })
+      const raw = ws.raw as unknown as RawSocket & { data: unknown }
+      const request = (raw.data as { request?: Request } | undefined)?.request
+      const address = (request && addresses.get(request)) ?? ws.raw.remoteAddress
+      if (request) addresses.delete(request)
+      const socket = new Socket(raw, address, route)
+      // From here on Elysia's dispatcher calls the socket's own message/close (see Socket).
+      raw.data = socket
+      socket.conn = store.connect(socket)
     },
+    // Only reached if Elysia stops dispatching through `ws.data` (then the swap above
+    // saves nothing, but frames are still handled).
     message(ws, message) {
-      const binding = bindings.get(ws.raw)
-      if (!binding) return
-      if (binding.upgrade) {
-        releaseUpgrade(binding.upgrade)
-        binding.upgrade = undefined
-      }
-      if (binding.queue) {
-        if (binding.queue.length >= MAX_QUEUED_FRAMES) {
-          binding.conn.peer.send(
-            errorFrame(
-              new ChatError('rate_limited', 'Too many frames in flight'),
-              undefined,
-              undefined,
-            ),
-          )
-          return
-        }
-        binding.queue.push(message)
-        return
-      }
-      const pending = dispatch(binding.conn, message)
-      if (pending) {
-        binding.queue = []
-        pending.then(() => drain(binding)).catch((e) => toChatError(e, logger))
-      }
+      const socket = ws.raw.data
+      if (socket instanceof Socket) route.message(socket, message)
     },
     close(ws) {
-      const binding = bindings.get(ws.raw)
-      if (!binding) return
-      bindings.delete(ws.raw)
-      store.disconnect(binding.conn)
+      const socket = ws.raw.data
+      if (socket instanceof Socket) route.close(socket)
     },
   })
 }
