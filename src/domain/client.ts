@@ -2,6 +2,7 @@ import type { RoomId } from '../protocol/frames.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import type { Peer } from './ports.ts'
 import type { Member } from './room.ts'
+import { SmallMap } from './small-map.ts'
 import { TokenBucket } from './token-bucket.ts'
 
 export interface ClientLimits {
@@ -20,7 +21,8 @@ export class Client {
   /** The token a new connection presents to take this session over. */
   session: string
   readonly address: string
-  readonly rooms = new Map<RoomId, Member>()
+  /** Most sessions are in one room: a SmallMap keeps that one without a hash table. */
+  readonly rooms: Map<RoomId, Member> = new SmallMap()
   /** Rooms the user was removed from while away, and why: told on resume (made when needed). */
   removedWhileAway: Map<RoomId, 'banned' | 'kicked' | 'deleted'> | undefined
   graceTimer: TimerHandle | undefined
