@@ -27,10 +27,9 @@ export class Client {
   removedWhileAway: Map<RoomId, 'banned' | 'kicked' | 'deleted'> | undefined
   graceTimer: TimerHandle | undefined
   unjoinedTimer: TimerHandle | undefined
-  /** Chat messages (the per-user rate limit). */
-  readonly messages: TokenBucket
   /** Every other frame but typing. */
   readonly frames: TokenBucket
+  private messagesBucket: TokenBucket | undefined
   private patienceBucket: TokenBucket | undefined
   private passwordBucket: TokenBucket | undefined
   private readonly clock: Clock
@@ -40,7 +39,6 @@ export class Client {
     this.peer = peer
     this.session = session
     this.address = peer.address
-    this.messages = new TokenBucket(clock, limits.rateLimitBurst, limits.rateLimitPerSec)
     // Joins, leaves, pings…: generous next to messages, scaled with the message limit.
     this.frames = new TokenBucket(
       clock,
@@ -51,8 +49,19 @@ export class Client {
     this.limits = limits
   }
 
-  // The two buckets below are rarely needed: made on first use, they cost an idle
-  // connection nothing (memory per idle connection is a benchmark target).
+  // The buckets below are made on first use, so they cost an idle connection nothing
+  // (memory per idle connection is a benchmark target). A bucket made late starts full,
+  // exactly as one made at connect and untouched since would be.
+
+  /** Chat messages (the per-user rate limit). */
+  get messages(): TokenBucket {
+    this.messagesBucket ??= new TokenBucket(
+      this.clock,
+      this.limits.rateLimitBurst,
+      this.limits.rateLimitPerSec,
+    )
+    return this.messagesBucket
+  }
 
   /** Refused frames; when it runs dry the connection is closed as a flood. */
   get patience(): TokenBucket {
