@@ -1,5 +1,6 @@
 // Benchmark entry: bun bench/run.ts <scenario|all> [--targets project,bun,node-ws,socketio] [--reps N] [--duration S]
 //                  [--smoke] [--client raw|bunws] [--tick MS] [--no-docs] [--steps 1000,5000,…]
+//                  [--server-env KEY=VALUE]… (extra environment for the servers, e.g. BUN_OPTIONS=--smol)
 //        bun bench/run.ts report <results.jsonl>...   (rebuild docs from result files)
 // Loopback only; every server is started fresh per measurement and stopped by pid; raw rows go to bench/results/*.jsonl.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
@@ -42,6 +43,7 @@ function parseArgs(argv: string[]) {
     docs: true,
     tick: 10,
     steps: undefined as number[] | undefined,
+    serverEnv: {} as Record<string, string>,
   }
   const rest = [...argv]
   let durationSet = false
@@ -63,7 +65,11 @@ function parseArgs(argv: string[]) {
         .map(Number)
         .filter((n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000)
         .sort((p, q) => p - q)
-    else if (x === '--client') a.kind = rest.shift() === 'bunws' ? 'bunws' : 'raw'
+    else if (x === '--server-env') {
+      const kv = String(rest.shift())
+      const i = kv.indexOf('=')
+      if (i > 0) a.serverEnv[kv.slice(0, i)] = kv.slice(i + 1)
+    } else if (x === '--client') a.kind = rest.shift() === 'bunws' ? 'bunws' : 'raw'
     else if (x === '--targets') {
       a.targets = String(rest.shift())
         .split(',')
@@ -73,7 +79,7 @@ function parseArgs(argv: string[]) {
     else if ((SCENARIOS as readonly string[]).includes(x)) a.scenarios.push(x as Scenario)
     else
       throw new Error(
-        `unknown argument ${x}; usage: bun bench/run.ts <${SCENARIOS.join('|')}|all> [--targets a,b] [--reps N] [--duration S] [--smoke] [--client raw|bunws] [--tick MS] [--steps N,N,…]`,
+        `unknown argument ${x}; usage: bun bench/run.ts <${SCENARIOS.join('|')}|all> [--targets a,b] [--reps N] [--duration S] [--smoke] [--client raw|bunws] [--tick MS] [--steps N,N,…] [--server-env K=V]`,
       )
   }
   if (a.scenarios.length === 0) a.scenarios.push(...SCENARIOS)
@@ -154,9 +160,12 @@ async function main(): Promise<number> {
           smoke: args.smoke,
           ts: new Date().toISOString(),
         }
+        const env = Object.entries(args.serverEnv)
+        if (env.length) base.server_env = env.map(([k, v]) => `${k}=${v}`).join(' ')
         const withServer: WithServer = async (fn) => {
           const rt: Running = await startTarget(target, args.kind, `${stamp}-${scenario}-${rep}`, {
             probe: scenario === 'capacity',
+            env: args.serverEnv,
           })
           base.server_pid_is_wrapper = rt.serverPid === rt.wrapperPid
           try {
