@@ -246,8 +246,12 @@ export function wsPlugin(
     open(ws) {
       const raw = ws.raw as unknown as RawSocket & { data: unknown }
       const request = (raw.data as { request?: Request } | undefined)?.request
-      const address = (request && addresses.get(request)) ?? ws.raw.remoteAddress
+      const checked = request ? addresses.get(request) : undefined
       if (request) addresses.delete(request)
+      // Bun keeps its own copy of the peer's address string once read (Elysia reads it
+      // for every socket); share that copy rather than keep a second one per connection.
+      const remote = ws.raw.remoteAddress
+      const address = checked === undefined || checked === remote ? remote : checked
       const socket = new Socket(raw, address, route)
       // From here on Elysia's dispatcher calls the socket's own message/close (see Socket).
       raw.data = socket
