@@ -1,6 +1,6 @@
 // Bench-only memory probe, started inside a server under test when BENCH_PROBE_PORT is set (never by the product).
 // GET /heap        → JSC heap statistics and process memory (add ?gc=1 to run a full collection first)
-// GET /snapshot?file=NAME → writes Bun.generateHeapSnapshot() to bench/results/NAME (for offline inspection)
+// GET /snapshot?file=NAME[&format=v8] → writes Bun.generateHeapSnapshot() to bench/results/NAME (for offline inspection)
 // GET /types?gc=1  → object counts by type (from heapStats), the input of bench/probe/account.ts
 
 import { heapStats } from 'bun:jsc'
@@ -37,7 +37,13 @@ export function startProbe(): void {
       if (url.pathname === '/snapshot') {
         const name = (url.searchParams.get('file') ?? 'heap.json').replace(/[^\w.-]/g, '_')
         const path = join(RESULTS, name)
-        writeFileSync(path, JSON.stringify(Bun.generateHeapSnapshot()))
+        // ?format=v8 gives Chrome DevTools' format, which also holds string contents
+        writeFileSync(
+          path,
+          url.searchParams.get('format') === 'v8'
+            ? Bun.generateHeapSnapshot('v8')
+            : JSON.stringify(Bun.generateHeapSnapshot()),
+        )
         return Response.json({ path })
       }
       return new Response('not found', { status: 404 })

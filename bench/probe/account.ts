@@ -1,7 +1,7 @@
 // Heap accounting: which JS objects one idle, joined connection keeps in a server. Starts a Bun target with the memory
 // probe, reads the heap's object counts by type (after a full GC) before and after N connections joined rooms of 100,
 // and prints the difference per connection.
-// Run: bun bench/probe/account.ts [project|bun|elysia] [N=5000] [--snapshot] [KEY=VALUE for the server…]   (loopback only; the server is stopped by pid)
+// Run: bun bench/probe/account.ts [project|bun|elysia] [N=5000] [--snapshot [--v8]] [KEY=VALUE for the server…]   (loopback only; the server is stopped by pid)
 import { Hub } from '../lib/clients'
 import { closeAll, connectAll, makeClients } from '../lib/load'
 import { memKiB } from '../lib/proc'
@@ -13,6 +13,7 @@ type Types = { heap_size: number; object_count: number; types: Record<string, nu
 const target = (process.argv[2] ?? 'project') as TargetName
 const n = Math.min(20_000, Math.max(100, Number(process.argv[3] ?? 5000)))
 const snapshot = process.argv.includes('--snapshot')
+const v8 = process.argv.includes('--v8')
 const perRoom = 100
 
 // extra settings for the server: KEY=VALUE arguments
@@ -69,7 +70,7 @@ try {
   for (const [k, d] of rows) console.log(`${d.toFixed(2).padStart(8)}  ${k}`)
   if (snapshot) {
     const res = await fetch(
-      `http://127.0.0.1:${rt.probePort}/snapshot?file=heap-${target}-${n}.json`,
+      `http://127.0.0.1:${rt.probePort}/snapshot?file=heap-${target}-${n}${v8 ? '.heapsnapshot' : '.json'}${v8 ? '&format=v8' : ''}`,
     )
     console.log(await res.text())
   }
