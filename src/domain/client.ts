@@ -30,8 +30,11 @@ export class Client {
   /** Every other frame but typing. */
   readonly frames: TokenBucket
   private messagesBucket: TokenBucket | undefined
-  private patienceBucket: TokenBucket | undefined
-  private passwordBucket: TokenBucket | undefined
+  /**
+   * The two buckets few sessions ever need, in one field: JSC sizes an object by its
+   * field count (9–12 fields take 112 bytes, 13–14 take 160), and this keeps Client at 12.
+   */
+  private rare: { patience?: TokenBucket; password?: TokenBucket } | undefined
   private readonly clock: Clock
   private readonly limits: ClientLimits
 
@@ -65,18 +68,20 @@ export class Client {
 
   /** Refused frames; when it runs dry the connection is closed as a flood. */
   get patience(): TokenBucket {
-    this.patienceBucket ??= new TokenBucket(
+    this.rare ??= {}
+    this.rare.patience ??= new TokenBucket(
       this.clock,
       this.limits.floodTolerance,
       this.limits.rateLimitPerSec,
     )
-    return this.patienceBucket
+    return this.rare.patience
   }
 
   /** Wrong passwords from this session. */
   get passwordAttempts(): TokenBucket {
-    this.passwordBucket ??= new TokenBucket(this.clock, 5, 0.5)
-    return this.passwordBucket
+    this.rare ??= {}
+    this.rare.password ??= new TokenBucket(this.clock, 5, 0.5)
+    return this.rare.password
   }
 }
 
