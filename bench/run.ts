@@ -1,10 +1,12 @@
 // Benchmark entry: bun bench/run.ts <scenario|all> [--targets project,bun,node-ws,socketio] [--reps N] [--duration S]
 //                  (cluster's own targets: one-node,two-nodes,socketio-redis; see bench/lib/cluster.ts)
-//                  [--smoke] [--client raw|bunws] [--tick MS] [--no-docs]
+//                  [--smoke] [--client raw|bunws] [--tick MS] [--no-docs] [--steps 1000,5000,…]
+//                  [--server-env KEY=VALUE]… (extra environment for the servers, e.g. BUN_OPTIONS=--smol)
 //        bun bench/run.ts report <results.jsonl>...   (rebuild docs from result files)
 // Loopback only; every server is started fresh per measurement and stopped by pid; raw rows go to bench/results/*.jsonl.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { capacity } from './lib/capacity'
 import type { ClientKind } from './lib/clients'
 import { CLUSTER_TARGETS, type ClusterTarget, isClusterTarget, runCluster } from './lib/cluster'
 import { writeReport } from './lib/report'
@@ -28,7 +30,17 @@ import {
   type TargetName,
 } from './lib/targets'
 
-export const SCENARIOS = ['fanout', 'rooms', 'ramp', 'idle', 'join-storm', 'cluster'] as const
+export const SCENARIOS = [
+  'fanout',
+  'rooms',
+  'ramp',
+  'idle',
+  'join-storm',
+  'cluster',
+  'capacity',
+] as const
+/** capacity speaks the JSON protocol through raw clients, and reads the heap through the Bun targets' probe. */
+const CAPACITY_TARGETS: TargetName[] = ['project', 'bun']
 type Scenario = (typeof SCENARIOS)[number]
 
 function parseArgs(argv: string[]) {
@@ -42,6 +54,8 @@ function parseArgs(argv: string[]) {
     kind: 'raw' as ClientKind,
     docs: true,
     tick: 10,
+    steps: undefined as number[] | undefined,
+    serverEnv: {} as Record<string, string>,
   }
   const rest = [...argv]
   let durationSet = false
@@ -58,7 +72,17 @@ function parseArgs(argv: string[]) {
       a.duration = Math.max(0.5, Math.min(120, Number(rest.shift())))
       durationSet = true
     } else if (x === '--tick') a.tick = Math.max(1, Math.min(100, Number(rest.shift())))
-    else if (x === '--client') a.kind = rest.shift() === 'bunws' ? 'bunws' : 'raw'
+    else if (x === '--steps')
+      a.steps = String(rest.shift())
+        .split(',')
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000)
+        .sort((p, q) => p - q)
+    else if (x === '--server-env') {
+      const kv = String(rest.shift())
+      const i = kv.indexOf('=')
+      if (i > 0) a.serverEnv[kv.slice(0, i)] = kv.slice(i + 1)
+    } else if (x === '--client') a.kind = rest.shift() === 'bunws' ? 'bunws' : 'raw'
     else if (x === '--targets') {
       const list = String(rest.shift()).split(',')
       a.targets = list.filter((t): t is TargetName => t in DEFS)
@@ -70,7 +94,7 @@ function parseArgs(argv: string[]) {
     else if ((SCENARIOS as readonly string[]).includes(x)) a.scenarios.push(x as Scenario)
     else
       throw new Error(
-        `unknown argument ${x}; usage: bun bench/run.ts <${SCENARIOS.join('|')}|all> [--targets a,b] [--reps N] [--duration S] [--smoke] [--client raw|bunws] [--tick MS]`,
+        `unknown argument ${x}; usage: bun bench/run.ts <${SCENARIOS.join('|')}|all> [--targets a,b] [--reps N] [--duration S] [--smoke] [--client raw|bunws] [--tick MS] [--steps N,N,…] [--server-env K=V]`,
       )
   }
   if (a.scenarios.length === 0) a.scenarios.push(...SCENARIOS)
@@ -83,7 +107,7 @@ function parseArgs(argv: string[]) {
   }
   if (a.targets.length === 0 && !a.scenarios.every((s) => s === 'cluster'))
     throw new Error('no valid target in --targets')
-  return a
+  return { ...a, targetsSet }
 }
 
 const tag = () => Math.random().toString(36).slice(2, 6)
@@ -100,7 +124,7 @@ function reportFrom(files: string[]): number {
       .map((l) => JSON.parse(l) as Row)
     const fresh = new Map<string, Row[]>()
     for (const r of rows) {
-      const key = String(r.scenario) === 'ramp-step' ? 'ramp' : String(r.scenario)
+      const key = String(r.scenario).replace(/-step$/, '')
       const list = fresh.get(key)
       if (list) list.push(r)
       else fresh.set(key, [r])
@@ -164,8 +188,14 @@ async function main(): Promise<number> {
     }
     for (let rep = 0; rep < args.reps; rep++) {
       // rotate the start target by rep: order[i] = targets[(i + rep) % n]
-      const k = rep % args.targets.length
-      const order = [...args.targets.slice(k), ...args.targets.slice(0, k)]
+      const targets =
+        scenario === 'capacity'
+          ? args.targetsSet
+            ? args.targets.filter((t) => DEFS[t].proto === 'json')
+            : CAPACITY_TARGETS.filter((t) => args.targets.includes(t))
+          : args.targets
+      const k = rep % Math.max(1, targets.length)
+      const order = [...targets.slice(k), ...targets.slice(0, k)]
       for (const target of order) {
         const base: Row = {
           scenario,
@@ -177,8 +207,13 @@ async function main(): Promise<number> {
           smoke: args.smoke,
           ts: new Date().toISOString(),
         }
+        const env = Object.entries(args.serverEnv)
+        if (env.length) base.server_env = env.map(([k, v]) => `${k}=${v}`).join(' ')
         const withServer: WithServer = async (fn) => {
-          const rt: Running = await startTarget(target, args.kind, `${stamp}-${scenario}-${rep}`)
+          const rt: Running = await startTarget(target, args.kind, `${stamp}-${scenario}-${rep}`, {
+            probe: scenario === 'capacity',
+            env: args.serverEnv,
+          })
           base.server_pid_is_wrapper = rt.serverPid === rt.wrapperPid
           try {
             return await fn(rt)
@@ -206,6 +241,14 @@ async function main(): Promise<number> {
             )
             emit({ ...base, ...r })
             if (!r.best_rooms) failures.push(`ramp/${target}: no step passed`)
+          } else if (scenario === 'capacity') {
+            const r = await withServer((rt) =>
+              capacity(rt, { ...o, steps: args.steps }, (s) =>
+                emit({ ...base, scenario: 'capacity-step', ...s }),
+              ),
+            )
+            emit({ ...base, ...r })
+            if (!r.all_passed) failures.push(`capacity/${target}: ${r.stop_reason}`)
           } else if (scenario === 'idle') {
             const r = await withServer((rt) => idle(rt, o))
             emit({ ...base, ...r })
@@ -258,6 +301,10 @@ function brief(r: Row): string {
     'stop_reason',
     'connect_join_ms',
     'kib_per_conn',
+    'max_connections',
+    'slope_kib_per_conn',
+    'extrapolated_rss_100k_mib',
+    'top_p99_ms',
     'size',
     'join_ms',
     'converge_ms',

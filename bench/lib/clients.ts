@@ -534,7 +534,7 @@ const rawHandlers = {
   },
 }
 
-async function connectRaw(hub: Hub, c: Client, port: number): Promise<Conn> {
+async function connectRaw(hub: Hub, c: Client, port: number, localAddress?: string): Promise<Conn> {
   const r = new RawConn(hub, c)
   const opened = new Promise<void>((res, rej) => {
     r.onOpen = () => {
@@ -546,12 +546,11 @@ async function connectRaw(hub: Hub, c: Client, port: number): Promise<Conn> {
       rej(e)
     }
   })
-  const sock = await Bun.connect<RawConn>({
-    hostname: '127.0.0.1',
-    port,
-    data: r,
-    socket: rawHandlers,
-  })
+  const options = { hostname: '127.0.0.1', port, data: r, socket: rawHandlers }
+  // a source address of our own (127.0.0.2, …): each has its own ~28,000 ephemeral ports. Bun 1.4.5 accepts
+  // localAddress although its types omit it.
+  if (localAddress) Object.assign(options, { localAddress })
+  const sock = await Bun.connect<RawConn>(options)
   r.sock = sock
   const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64')
   sock.write(
@@ -633,7 +632,8 @@ export function connect(
   port: number,
   proto: Proto,
   kind: ClientKind,
+  localAddress?: string,
 ): Promise<Conn> {
   if (proto === 'sio') return connectSio(hub, c, port)
-  return kind === 'raw' ? connectRaw(hub, c, port) : connectBunWs(hub, c, port)
+  return kind === 'raw' ? connectRaw(hub, c, port, localAddress) : connectBunWs(hub, c, port)
 }

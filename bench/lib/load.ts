@@ -14,6 +14,8 @@ export interface Target {
   port: number
   proto: Proto
   kind: ClientKind
+  /** Source address of the raw client's sockets (default: the kernel's choice, 127.0.0.1). */
+  localAddress?: string
 }
 
 /** Connect `clients` with at most `concurrency` handshakes in flight; stops starting new ones after `timeoutMs`. */
@@ -33,7 +35,7 @@ export async function connectAll(
       const c = clients[next++]
       if (c === undefined) break
       try {
-        c.conn = await connect(hub, c, t.port, t.proto, t.kind)
+        c.conn = await connect(hub, c, t.port, t.proto, t.kind, t.localAddress)
         ok++
         afterConnect?.(c)
       } catch (e) {

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { clusterCharts, clusterSections } from './cluster-report'
+import { capacityChart, capacitySection } from './report-capacity'
 import type { Row } from './scenarios'
 import { median, minMax } from './stats'
 import { barChart, lineChart, type Series } from './svg'
@@ -408,12 +409,18 @@ export function writeReport(
   const storm = rows.filter((r) => r.scenario === 'join-storm')
   if (storm.length) sections.set('join-storm', header(storm) + stormTable(storm))
   for (const [k, v] of clusterSections(rows)) sections.set(k, v)
-  if (rows.some((r) => r.target === 'project') && rows.some((r) => r.target === 'bun'))
-    sections.set('targets', `Command: \`${o.command}\`\n\n${targetsCheck(rows)}`)
+  const cap = rows.filter((r) => String(r.scenario).startsWith('capacity'))
+  if (cap.length) sections.set('capacity', capacitySection(cap, o.command))
+  // the targets of the other scenarios: only from a run that measured some of them
+  const others = rows.filter((r) => !String(r.scenario).startsWith('capacity'))
+  if (others.some((r) => r.target === 'project') && others.some((r) => r.target === 'bun'))
+    sections.set('targets', `Command: \`${o.command}\`\n\n${targetsCheck(others)}`)
 
   if (o.print) for (const [k, v] of sections) console.log(`\n## ${k}\n${v}`)
   if (!o.docs) return
   const written = [...charts(rows), ...clusterCharts(rows)]
+  const capChart = capacityChart(cap)
+  if (capChart) written.push(capChart)
   const path = join(DOCS, 'benchmarks.md')
   let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
   for (const [k, v] of sections) doc = replaceSection(doc, k, v)

@@ -27,6 +27,25 @@ export class Histogram {
     return this.max / 1000
   }
 
+  /** Non-empty buckets as [index, count] pairs, to send a histogram to another process. */
+  toSparse(): [number, number][] {
+    const out: [number, number][] = []
+    for (let i = 0; i < this.b.length; i++) {
+      const n = this.b[i] ?? 0
+      if (n) out.push([i, n])
+    }
+    return out
+  }
+
+  /** Adds the buckets of another process's histogram (`toSparse`). */
+  addSparse(pairs: [number, number][], max: number): void {
+    for (const [i, n] of pairs) {
+      this.b[i] = (this.b[i] ?? 0) + n
+      this.count += n
+    }
+    if (max > this.max) this.max = max
+  }
+
   reset(): void {
     this.b.fill(0)
     this.count = 0

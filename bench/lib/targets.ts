@@ -8,13 +8,15 @@ export const REPO = resolve(import.meta.dir, '../..')
 export const RESULTS = join(REPO, 'bench/results')
 const PEERS = join(REPO, 'bench/peers')
 
-export type TargetName = 'project' | 'bun' | 'node-ws' | 'socketio' | 'socketio-bun'
+export type TargetName = 'project' | 'bun' | 'elysia' | 'node-ws' | 'socketio' | 'socketio-bun'
 export const ALL_TARGETS: TargetName[] = ['project', 'bun', 'node-ws', 'socketio']
 
 interface Def {
   label: string
   proto: Proto
   cmd: (bun: string) => string[]
+  /** With the memory probe (bench/lib/probe.ts) on BENCH_PROBE_PORT; only the Bun targets have one. */
+  probeCmd?: (bun: string) => string[]
   env?: Record<string, string>
 }
 
@@ -23,6 +25,7 @@ export const DEFS: Record<TargetName, Def> = {
     label: 'project (bun run start)',
     proto: 'json',
     cmd: (bun) => [bun, 'run', 'start'],
+    probeCmd: (bun) => [bun, join(REPO, 'bench/probe/project.ts')],
     // defaults except the caps; HOST only so that the benchmark listens on loopback alone
     env: {
       HOST: '127.0.0.1',
@@ -36,6 +39,13 @@ export const DEFS: Record<TargetName, Def> = {
     label: 'bare Bun.serve (ceiling)',
     proto: 'json',
     cmd: (bun) => [bun, join(PEERS, 'bun.ts')],
+    probeCmd: (bun) => [bun, join(PEERS, 'bun.ts')],
+  },
+  elysia: {
+    label: 'bare Elysia .ws() (floor)',
+    proto: 'json',
+    cmd: (bun) => [bun, join(PEERS, 'elysia.ts')],
+    probeCmd: (bun) => [bun, join(PEERS, 'elysia.ts')],
   },
   'node-ws': { label: 'Node ws', proto: 'json', cmd: () => ['node', join(PEERS, 'node-ws.mjs')] },
   socketio: {
@@ -55,6 +65,8 @@ export interface Running extends Started {
   port: number
   proto: Proto
   kind: ClientKind
+  /** Port of the memory probe, when started with `probe` (bench/lib/probe.ts). */
+  probePort: number | null
   /** Creates a room (POST /rooms on the project; peers create rooms on first join) and returns its id. */
   createRoom(name: string, maxUsers: number): Promise<string>
 }
@@ -66,17 +78,37 @@ async function freePort(): Promise<number> {
   return p
 }
 
+/**
+ * Runs `cmd` with the soft open-files limit raised to the hard one (one fd per socket: the default soft limit
+ * of many systems, 1024, would cap the connections long before memory does). `exec` keeps the pid.
+ */
+export const withFdLimit = (cmd: string[]) => [
+  'bash',
+  '-c',
+  'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+  'bash',
+  ...cmd,
+]
+
 export async function startTarget(
   name: TargetName,
   kind: ClientKind,
   logTag: string,
+  o: { probe?: boolean; env?: Record<string, string> } = {},
 ): Promise<Running> {
   const d = DEFS[name]
   const port = await freePort()
+  const probeCmd = o.probe ? d.probeCmd : undefined
+  const probePort = probeCmd ? await freePort() : null
   mkdirSync(join(RESULTS, 'logs'), { recursive: true })
-  const s = await startServer(d.cmd(process.execPath), {
+  const s = await startServer(withFdLimit((probeCmd ?? d.cmd)(process.execPath)), {
     cwd: REPO,
-    env: { PORT: String(port), ...(d.env ?? {}) },
+    env: {
+      PORT: String(port),
+      ...(d.env ?? {}),
+      ...(probePort ? { BENCH_PROBE_PORT: String(probePort) } : {}),
+      ...(o.env ?? {}),
+    },
     port,
     logPath: join(RESULTS, 'logs', `${logTag}-${name}.log`),
     timeoutMs: 20_000,
@@ -94,7 +126,7 @@ export async function startTarget(
       throw new Error(`POST /rooms ${room}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`)
     return body.id
   }
-  return { ...s, name, port, proto: d.proto, kind, createRoom }
+  return { ...s, name, port, proto: d.proto, kind, probePort, createRoom }
 }
 
 export const stopTarget = (r: Running) => stopServer(r)

@@ -1,5 +1,7 @@
 // Ceiling peer: bare Bun.serve, ws.subscribe / server.publish, JSON.parse only. Same JSON protocol as the project.
-// Run: PORT=4000 bun bench/peers/bun.ts   (listens on 127.0.0.1 only)
+// Run: PORT=4000 bun bench/peers/bun.ts   (listens on 127.0.0.1 only; BENCH_PROBE_PORT adds the memory probe)
+import { startProbe } from '../lib/probe.ts'
+
 type Data = { rooms: Map<string, string> } // room -> username
 type Room = { users: Map<string, number>; history: unknown[]; seq: number }
 
@@ -74,6 +76,7 @@ const server = Bun.serve<Data>({
     },
   },
 })
+startProbe()
 process.on('SIGTERM', () => {
   server.stop(true)
   process.exit(0)

@@ -1,5 +1,23 @@
 import type { Clock } from './clock.ts'
 
+interface Rate {
+  readonly capacity: number
+  readonly perSecond: number
+}
+
+/** The distinct capacity/rate pairs in use: a handful, all derived from the config. */
+const rates = new Map<string, Rate>()
+
+function rateOf(capacity: number, perSecond: number): Rate {
+  const key = `${capacity}/${perSecond}`
+  let rate = rates.get(key)
+  if (rate === undefined) {
+    rate = { capacity, perSecond }
+    rates.set(key, rate)
+  }
+  return rate
+}
+
 /**
  * A token bucket that refills continuously; no timers, it catches up when asked.
  * `capacity` is the burst, `perSecond` the sustained rate.
@@ -7,12 +25,19 @@ import type { Clock } from './clock.ts'
 export class TokenBucket {
   private tokens: number
   private updatedAt: number
+  /**
+   * Capacity and rate, shared by every bucket with the same two: JSC gives an object of
+   * up to four fields 48 bytes and of five 64 (a getter on the class also costs the 64),
+   * and every session holds a bucket or two.
+   */
+  private readonly rate: Rate
 
   constructor(
     private readonly clock: Clock,
-    readonly capacity: number,
-    readonly perSecond: number,
+    capacity: number,
+    perSecond: number,
   ) {
+    this.rate = rateOf(capacity, perSecond)
     this.tokens = capacity
     this.updatedAt = clock.now()
   }
@@ -20,12 +45,12 @@ export class TokenBucket {
   private refill(): void {
     const now = this.clock.now()
     if (now > this.updatedAt) {
-      const tokens = this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000
+      const tokens = this.tokens + ((now - this.updatedAt) * this.rate.perSecond) / 1000
       // Refills summed over many calls drift below the true value (2/60 per second
       // refilled in two steps over 30 s gives 0.9999999999999999): snap to the whole
       // token, or a retry at the announced time would be refused.
       const whole = Math.round(tokens)
-      this.tokens = Math.min(this.capacity, Math.abs(tokens - whole) < 1e-9 ? whole : tokens)
+      this.tokens = Math.min(this.rate.capacity, Math.abs(tokens - whole) < 1e-9 ? whole : tokens)
     }
     this.updatedAt = now
   }
@@ -40,7 +65,7 @@ export class TokenBucket {
 
   /** Gives back a token taken for an attempt that turned out fine. */
   refund(): void {
-    this.tokens = Math.min(this.capacity, this.tokens + 1)
+    this.tokens = Math.min(this.rate.capacity, this.tokens + 1)
   }
 
   /** Whether a token is there, without taking it. */
@@ -52,12 +77,12 @@ export class TokenBucket {
   /** Whether the bucket is full (nothing to remember about its owner). */
   isFull(): boolean {
     this.refill()
-    return this.tokens >= this.capacity
+    return this.tokens >= this.rate.capacity
   }
 
   /** Seconds until the next token, rounded up; 0 when one is there. */
   retryAfterS(): number {
     this.refill()
-    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.perSecond)
+    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.rate.perSecond)
   }
 }

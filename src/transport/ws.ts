@@ -31,20 +31,54 @@ type RawSocket = Pick<
   'send' | 'subscribe' | 'unsubscribe' | 'publish' | 'close'
 >
 
-class WsPeer implements Peer {
+/** The promise of a store call that awaits; undefined for one that finished at once. */
+function awaited(result: void | Promise<void>): Promise<void> | undefined {
+  return result instanceof Promise ? result : undefined
+}
+
+/** Frames waiting while an earlier frame of the same connection awaits (a password check). */
+const MAX_QUEUED_FRAMES = 64
+
+/** What the route does with a socket's frames and its close; made once per plugin, shared by every socket. */
+interface SocketRoute {
+  readonly metrics: ServerMetrics
+  message(socket: Socket, raw: unknown): void
+  close(socket: Socket, code: number): void
+}
+
+/**
+ * One open socket: the store's Peer and its Connection. Four fields: JSC gives an object
+ * of up to four fields 48 bytes, of five or six 64 (the queue of frames waiting behind an
+ * await, rarely needed, lives in the route's `waiting` map instead; the metrics are the
+ * route's).
+ *
+ * It also replaces the socket's `ws.data` at `open`. Elysia's `.ws()` gives every socket
+ * a copy of the whole upgrade context (Request, headers, cookie, query…) plus six
+ * handler closures and their scopes, and keeps them all for the life of the socket:
+ * about 2.5 KiB of heap per connection, against 0.5 KiB for everything Bun keeps itself
+ * (docs/benchmarks.md, "Capacity"). Elysia's socket dispatcher calls
+ * `ws.data.message(ws, message)` and `ws.data.close(ws, code, reason)`, so an object
+ * with those two methods (shared on the prototype, no closure per socket) takes its
+ * place and everything Elysia made for the socket becomes garbage. Frames then arrive
+ * as Bun delivers them (text as a string, binary as a Buffer), not parsed by Elysia.
+ */
+class Socket implements Peer {
+  /** Set right after the store registered the connection. */
+  conn: Connection | undefined = undefined
+
   constructor(
     private readonly ws: RawSocket,
     readonly address: string,
-    private readonly metrics: ServerMetrics,
+    private readonly route: SocketRoute,
   ) {}
 
   send(frame: ServerFrame): void {
-    this.metrics.delivered(1)
+    this.route.metrics.delivered(1)
     this.ws.send(JSON.stringify(frame))
   }
 
   sendJson(json: string): void {
-    this.metrics.delivered(1)
+    this.route.metrics.delivered(1)
     this.ws.send(json)
   }
 
@@ -59,44 +93,34 @@ class WsPeer implements Peer {
   publishToOthers(room: RoomId, frame: ServerFrame): void {
     // ws.publish skips the sender: exactly "the other members".
     const topic = roomTopic(room)
-    this.metrics.delivered(Math.max(0, this.metrics.subscribers(topic) - 1))
+    const metrics = this.route.metrics
+    metrics.delivered(Math.max(0, metrics.subscribers(topic) - 1))
     this.ws.publish(topic, JSON.stringify(frame))
   }
 
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  /**
+   * Two callers share this name: the store (Peer.close(code, reason)) closes the socket;
+   * Elysia's dispatcher (`ws.data.close(ws, code, reason)`) reports that it has closed.
+   */
+  close(codeOrWs: number | object, reasonOrCode?: unknown): void {
+    if (typeof codeOrWs === 'number') this.ws.close(codeOrWs, String(reasonOrCode ?? ''))
+    else this.route.close(this, typeof reasonOrCode === 'number' ? reasonOrCode : 1006)
+  }
+
+  /** Called by Elysia's socket dispatcher, as `ws.data.message`. */
+  message(_ws: unknown, raw: unknown): void {
+    this.route.message(this, raw)
   }
 }
 
-/** The promise of a store call that awaits; undefined for one that finished at once. */
-function awaited(result: void | Promise<void>): Promise<void> | undefined {
-  return result instanceof Promise ? result : undefined
-}
-
-/** Frames waiting while an earlier frame of the same connection awaits (a password check). */
-const MAX_QUEUED_FRAMES = 64
-
-interface Binding {
-  /** A number for this connection in the logs. */
-  id: number
-  conn: Connection
-  /** Set while a frame's handling awaits; later frames wait here, in order. */
-  queue: unknown[] | undefined
-  /** The upgrade's context objects, until their request fields are released. */
-  upgrade: Record<string, unknown>[] | undefined
-}
-
-/**
- * Elysia keeps the whole upgrade context alive for the life of each socket, twice (the
- * context its closures hold, and the copy in `ws.data`): the Request, its headers as an
- * object, the cookie and query objects. That measured ~1.8 KiB per connection. Nothing
- * reads them after the upgrade, so once the upgrade response is done (at the first
- * frame) we drop those references.
- */
-const UPGRADE_FIELDS = ['request', 'headers', 'cookie', 'query', 'url'] as const
-
-function releaseUpgrade(objects: Record<string, unknown>[]): void {
-  for (const o of objects) for (const key of UPGRADE_FIELDS) delete o[key]
+/** A text frame as Elysia would have handed it over: parsed JSON, or the text when it is not JSON. */
+function decode(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
 }
 
 /** The `.ws('/ws')` route, as a named plugin. */
@@ -108,9 +132,10 @@ export function wsPlugin(
   metrics: ServerMetrics,
 ) {
   let connections = 0
-  const bindings = new WeakMap<object, Binding>()
-  // From the upgrade check to `open`: the caller's address and Elysia's context object.
-  const upgrades = new WeakMap<Request, { address: string; context: Record<string, unknown> }>()
+  // From the upgrade check to `open`: the caller's address.
+  const addresses = new WeakMap<Request, string>()
+  // A number per connection for the debug logs, kept only while they are written.
+  const ids = new WeakMap<Socket, number>()
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase()))
 
   const reply = (
@@ -208,13 +233,61 @@ export function wsPlugin(
     }
   }
 
-  const drain = async (binding: Binding) => {
-    const queue = binding.queue as unknown[]
+  /** Sockets whose frame handling awaits; their later frames wait here, in order. */
+  const waiting = new WeakMap<Socket, unknown[]>()
+
+  const drain = async (socket: Socket, conn: Connection, queue: unknown[]) => {
     while (queue.length > 0) {
-      const pending = dispatch(binding.conn, queue.shift())
+      const pending = dispatch(conn, queue.shift())
       if (pending) await pending
     }
-    binding.queue = undefined
+    waiting.delete(socket)
+  }
+
+  const route: SocketRoute = {
+    metrics,
+    message(socket, raw) {
+      const conn = socket.conn
+      if (!conn) return
+      const message = decode(raw)
+      const queue = waiting.get(socket)
+      if (queue) {
+        if (queue.length >= MAX_QUEUED_FRAMES) {
+          metrics.refused('rate_limited', 'ws')
+          socket.send(
+            errorFrame(
+              new ChatError('rate_limited', 'Too many frames in flight'),
+              undefined,
+              undefined,
+            ),
+          )
+          return
+        }
+        queue.push(message)
+        return
+      }
+      const pending = dispatch(conn, message)
+      if (pending) {
+        const later: unknown[] = []
+        waiting.set(socket, later)
+        pending.then(() => drain(socket, conn, later)).catch((e) => toChatError(e, logger))
+      }
+    },
+    close(socket, code) {
+      metrics.closed(code)
+      const conn = socket.conn
+      if (!conn) return
+      socket.conn = undefined
+      if (logger.enabled?.('debug') !== false) {
+        const session = store.sessionOf(conn)
+        logger.debug('connection closed', {
+          conn: ids.get(socket),
+          code,
+          session_tag: session && sessionTag(session),
+        })
+      }
+      store.disconnect(conn)
+    },
   }
 
   return new Elysia({ name: 'chat-ws' }).ws('/ws', {
@@ -240,72 +313,42 @@ export function wsPlugin(
         } else metrics.upgradeRefused('shutting_down')
         throw e
       }
-      upgrades.set(request, { address, context: context as unknown as Record<string, unknown> })
+      addresses.set(request, address)
     },
     open(ws) {
-      const data = ws.raw.data as Record<string, unknown>
-      const upgrade = upgrades.get(data.request as Request)
-      const address = upgrade?.address ?? ws.raw.remoteAddress
-      // Elysia types subscribe() as void; Bun's socket returns a boolean (bun-types).
-      const conn = store.connect(new WsPeer(ws.raw as unknown as RawSocket, address, metrics))
-      const id = ++connections
+      const raw = ws.raw as unknown as RawSocket & { data: unknown }
+      const request = (raw.data as { request?: Request } | undefined)?.request
+      const checked = request ? addresses.get(request) : undefined
+      if (request) addresses.delete(request)
+      // Bun keeps its own copy of the peer's address string once read (Elysia reads it
+      // for every socket); share that copy rather than keep a second one per connection.
+      const remote = ws.raw.remoteAddress
+      const address = checked === undefined || checked === remote ? remote : checked
+      const socket = new Socket(raw, address, route)
+      // From here on Elysia's dispatcher calls the socket's own message/close (see Socket).
+      raw.data = socket
+      const conn = store.connect(socket)
+      socket.conn = conn
+      connections += 1
       if (logger.enabled?.('debug') !== false) {
+        ids.set(socket, connections)
         const session = store.sessionOf(conn)
         logger.debug('connection opened', {
-          conn: id,
+          conn: connections,
           address,
           session_tag: session && sessionTag(session),
         })
       }
-      bindings.set(ws.raw, {
-        id,
-        conn,
-        queue: undefined,
-        upgrade: upgrade ? [data, upgrade.context] : [data],
-      })
     },
+    // Only reached if Elysia stops dispatching through `ws.data` (then the swap above
+    // saves nothing, but frames are still handled).
     message(ws, message) {
-      const binding = bindings.get(ws.raw)
-      if (!binding) return
-      if (binding.upgrade) {
-        releaseUpgrade(binding.upgrade)
-        binding.upgrade = undefined
-      }
-      if (binding.queue) {
-        if (binding.queue.length >= MAX_QUEUED_FRAMES) {
-          metrics.refused('rate_limited', 'ws')
-          binding.conn.peer.send(
-            errorFrame(
-              new ChatError('rate_limited', 'Too many frames in flight'),
-              undefined,
-              undefined,
-            ),
-          )
-          return
-        }
-        binding.queue.push(message)
-        return
-      }
-      const pending = dispatch(binding.conn, message)
-      if (pending) {
-        binding.queue = []
-        pending.then(() => drain(binding)).catch((e) => toChatError(e, logger))
-      }
+      const socket = ws.raw.data
+      if (socket instanceof Socket) route.message(socket, message)
     },
     close(ws, code) {
-      metrics.closed(code)
-      const binding = bindings.get(ws.raw)
-      if (!binding) return
-      bindings.delete(ws.raw)
-      if (logger.enabled?.('debug') !== false) {
-        const session = store.sessionOf(binding.conn)
-        logger.debug('connection closed', {
-          conn: binding.id,
-          code,
-          session_tag: session && sessionTag(session),
-        })
-      }
-      store.disconnect(binding.conn)
+      const socket = ws.raw.data
+      if (socket instanceof Socket) route.close(socket, code)
     },
   })
 }

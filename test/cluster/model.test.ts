@@ -106,6 +106,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       long: fc.boolean(),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), node }) },
   {
     weight: 1,
     arbitrary: fc.record({

@@ -82,6 +82,7 @@ export type Command =
       action: 'ban' | 'kick' | 'unban' | 'mute' | 'unmute'
       long: boolean
     }
+  | { kind: 'restart'; node: number }
   | { kind: 'wait'; ms: number }
 
 class Session {
@@ -411,6 +412,9 @@ export class ClusterModel {
         break
       case 'moderate':
         await this.moderate(cmd)
+        break
+      case 'restart':
+        await this.restart(cmd)
         break
       case 'wait':
         await Bun.sleep(cmd.ms)
@@ -839,12 +843,24 @@ export class ClusterModel {
     const slot = this.slotFor(ci, (s) => (s.conn?.session.rooms.size ?? 0) > 0)
     const conn = slot.conn
     if (!conn) return
-    const session = conn.session
-    session.awaySince = Date.now()
+    const at = Date.now()
     conn.client.close(1000)
+    this.closed(conn)
+    const members = this.gone(conn.session, at)
+    this.outcome('drop', members.length > 0 ? 'in rooms' : 'in no room')
+    await this.offline(members)
+  }
+
+  /** A connection is closed (model side): no slot or session holds it any more. */
+  private closed(conn: Conn): void {
     conn.open = false
-    slot.conn = undefined
-    session.conn = undefined
+    if (conn.session.conn === conn) conn.session.conn = undefined
+    for (const slot of this.slots) if (slot.conn === conn) slot.conn = undefined
+  }
+
+  /** A session lost its connection at `at`: its members go offline, their grace starts. */
+  private gone(session: Session, at: number): Member[] {
+    session.awaySince = at
     const members = [...session.rooms.values()]
     for (const m of members) {
       m.online = false
@@ -852,14 +868,48 @@ export class ClusterModel {
       this.broadcast(m.room, `presence|${m.room.id}|${m.username}|offline`)
     }
     if (members.length === 0 && session.removed.size === 0) session.expired = true
-    this.outcome('drop', members.length > 0 ? 'in rooms' : 'in no room')
-    // The node marks them offline once it has seen the close: wait for that in Redis.
+    return members
+  }
+
+  /** The node marks members offline once it has seen the close: waits for that in Redis. */
+  private async offline(members: Member[]): Promise<void> {
     for (const m of members) {
       await this.until(`${m.username} offline in ${m.room.id}`, async () => {
         const raw = await this.redis.hget(this.keys.room(m.room.id).members, m.key)
         return raw !== null && (JSON.parse(raw) as { o: number }).o === 0
       })
     }
+  }
+
+  /**
+   * A rolling restart of one node: SIGTERM, every client of it gets `shutdown` and a 1001
+   * close (its members go offline, as on a drop), the process exits 0 and starts again.
+   * Those clients come back on the other node at their next step.
+   */
+  private async restart(cmd: Extract<Command, { kind: 'restart' }>): Promise<void> {
+    const index = cmd.node % 2
+    const node = this.nodes[index]
+    if (!node) return
+    // The new process starts a fresh log: check the old one first.
+    if (node.problems().length > 0) this.fail(`node ${node.id} logged errors`)
+    const leaving = this.conns.filter((c) => c.open && c.node === index)
+    const at = Date.now()
+    // All its sockets close at once: none of them hears about the others going.
+    for (const c of leaving) this.closed(c)
+    const members = leaving.flatMap((c) => this.gone(c.session, at))
+    const code = await node.stop('SIGTERM')
+    if (code !== 0) this.fail(`node ${node.id} exited with ${code} after SIGTERM`)
+    for (const c of leaving) {
+      const closed = await Promise.race([c.client.closed, Bun.sleep(CATCH_UP_MS)])
+      const shutdown = c.client.frames.filter((f) => f.type === 'shutdown')
+      if (closed?.code !== 1001 || shutdown.length !== 1)
+        this.fail(`${c.label}: closed ${JSON.stringify(closed)} after ${JSON.stringify(shutdown)}`)
+    }
+    this.outcome('restart', `${leaving.length} clients`)
+    // ChatNode.start() keeps the old port and would wait for it: the new process has another.
+    node.port = 0
+    await node.start()
+    await this.offline(members)
   }
 
   /** A fresh connection (and session) for the slot; an open one is dropped first. */
