@@ -6,6 +6,8 @@ RUN bun install --frozen-lockfile --production
 COPY tsconfig.json bunfig.toml ./
 COPY src ./src
 COPY scripts ./scripts
+# The server embeds the protocol reference it serves at /docs/protocol.md.
+COPY docs/protocol.md ./docs/protocol.md
 RUN bun run build
 
 # Run: a slim image with only the executable, as a non-root user.

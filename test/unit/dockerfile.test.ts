@@ -77,3 +77,34 @@ describe('Dockerfile', () => {
     }
   })
 })
+
+describe('Dockerfile build context', () => {
+  it('holds everything `bun run build` needs: the build stage, replayed in an empty folder, builds', async () => {
+    // No container engine here: copy exactly what the build stage COPYs (and nothing else)
+    // into an empty folder, then run its RUN lines there.
+    const root = join(import.meta.dir, '../..')
+    const dir = await Bun.$`mktemp -d`.text().then((t) => t.trim())
+    try {
+      for (const args of all(build, 'COPY')) {
+        const parts = args.split(/\s+/)
+        const dest = parts.pop() as string
+        for (const source of parts) {
+          const target =
+            dest.endsWith('/') || parts.length > 1 ? join(dir, dest, source) : join(dir, dest)
+          await Bun.$`mkdir -p ${join(target, '..')} && cp -r ${join(root, source)} ${target}`.quiet()
+        }
+      }
+      for (const command of all(build, 'RUN')) {
+        const run = await Bun.$`sh -c ${command}`.cwd(dir).quiet().nothrow()
+        expect({ command, exit: run.exitCode, stderr: run.stderr.toString().slice(-500) }).toEqual({
+          command,
+          exit: 0,
+          stderr: expect.any(String),
+        })
+      }
+      expect(await Bun.file(join(dir, 'dist/chat-server')).exists()).toBe(true)
+    } finally {
+      await Bun.$`rm -rf ${dir}`.quiet()
+    }
+  }, 120_000)
+})
