@@ -1,27 +1,28 @@
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
-import {
-  type CreateFrame,
-  type HistoryFrame,
-  type JoinFrame,
-  joinedJson,
-  type MessageFrame,
-  type ModerationFrame,
-  type MuteFrame,
-  type Ref,
-  type ResumeFrame,
-  type RoomId,
-  type ServerFrame,
-  type StoredMessage,
-  type UserView,
+import type {
+  CreateFrame,
+  HistoryFrame,
+  JoinFrame,
+  MessageFrame,
+  ModerationFrame,
+  MuteFrame,
+  Ref,
+  ResumeFrame,
+  RoomId,
+  ServerFrame,
+  StoredMessage,
+  UserView,
 } from '../protocol/frames.ts'
 import { Announcer } from './announcer.ts'
 import type { ChatStore, HealthView } from './chat-store.ts'
-import type { Client, Connection } from './client.ts'
+import type { Connection } from './client.ts'
 import type { Clock } from './clock.ts'
+import { EmptyRooms } from './empty-rooms.ts'
 import { Guard } from './guard.ts'
+import { Membership } from './membership.ts'
 import { applyModeration, type ModerationEffects } from './moderation.ts'
-import { normalizeName, slugify, userKey } from './names.ts'
+import { normalizeName, slugify } from './names.ts'
 import {
   type Logger,
   type Metrics,
@@ -30,8 +31,8 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
-import { type Member, Room, type RoomView } from './room.ts'
-import { historyPage, RoomViews, verifyPassword } from './room-views.ts'
+import { Room, type RoomView } from './room.ts'
+import { historyPage, RoomViews } from './room-views.ts'
 import {
   CLOSE,
   type CreateRoomInput,
@@ -40,6 +41,7 @@ import {
   randomToken,
   validateCreateInput,
 } from './rules.ts'
+import { selfCheck } from './self-check.ts'
 import { Sessions } from './sessions.ts'
 
 export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'
@@ -57,8 +59,9 @@ export interface RoomStoreDeps {
  * that expire typing, resume grace and empty rooms. Transports call its methods and
  * render the ChatErrors it throws; everything it has to say goes out through a Peer
  * (to one connection) or the RoomSink (to a room). The rules any store follows are in
- * rules.ts; connections and sessions in sessions.ts, `resume` in resume.ts and the REST
- * views in room-views.ts.
+ * rules.ts; connections and sessions in sessions.ts, `resume` in resume.ts, the REST
+ * views in room-views.ts, joining and leaving in membership.ts, the empty-room timers in
+ * empty-rooms.ts and the invariant check in self-check.ts.
  */
 export class RoomStore implements ChatStore {
   private readonly rooms = new Map<RoomId, Room>()
@@ -72,6 +75,8 @@ export class RoomStore implements ChatStore {
   private readonly moderation: ModerationEffects
   private readonly sessions: Sessions
   private readonly views: RoomViews
+  private readonly emptyRooms: EmptyRooms
+  private readonly membership: Membership
   private draining = false
   readonly startedAt: number
 
@@ -88,14 +93,14 @@ export class RoomStore implements ChatStore {
     this.announce = new Announcer(config, deps.clock, deps.sink)
     this.moderation = {
       now: () => this.clock.now(),
-      evict: (target, how, by, note) => this.evict(target, how, by, note),
-      note: (room, text) => this.systemNote(room, text),
+      evict: (target, how, by, note) => this.membership.evict(target, how, by, note),
+      note: (room, text) => this.membership.systemNote(room, text),
       stopTyping: (member) => this.announce.stopTyping(member),
     }
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
       resumed: (recovered) => this.metrics.resumed(recovered),
-      expireMember: (member) => this.removeMember(member, `${member.username} left`),
+      expireMember: (member) => this.membership.removeMember(member, `${member.username} left`),
     })
     this.views = new RoomViews(
       { rooms: () => this.rooms.values(), room: (id) => this.room(id) },
@@ -103,6 +108,28 @@ export class RoomStore implements ChatStore {
       this.hasher,
       config,
       deps.logger,
+    )
+    this.emptyRooms = new EmptyRooms(
+      this.rooms,
+      config.roomEmptyTtlMs,
+      deps.clock,
+      this.announce,
+      deps.logger,
+    )
+    this.membership = new Membership(
+      {
+        room: (id) => this.room(id),
+        isCurrent: (room) => this.rooms.get(room.id) === room,
+        createRoom: (input, address) => this.createRoom(input, address),
+      },
+      deps.clock,
+      deps.sink,
+      deps.hasher,
+      this.guard,
+      deps.logger,
+      this.announce,
+      this.sessions,
+      this.emptyRooms,
     )
     this.startedAt = deps.clock.now()
     for (const raw of config.defaultRooms) {
@@ -175,7 +202,7 @@ export class RoomStore implements ChatStore {
       this.clock,
     )
     this.rooms.set(id, room)
-    this.scheduleEmptyRoom(room)
+    this.emptyRooms.schedule(room)
     this.logger.info('room created', { room: id, private: isPrivate })
     return { room, token }
   }
@@ -238,169 +265,16 @@ export class RoomStore implements ChatStore {
     return this.views.bansOf(id, token)
   }
 
-  // ── Empty rooms ──────────────────────────────────────────────────────────────
-
-  private scheduleEmptyRoom(room: Room): void {
-    if (room.permanent || room.members.size > 0 || room.emptyTimer !== undefined) return
-    room.emptyTimer = this.clock.setTimeout(() => {
-      room.emptyTimer = undefined
-      if (room.members.size === 0 && this.rooms.get(room.id) === room) {
-        this.announce.clearBatch(room)
-        this.rooms.delete(room.id)
-        this.logger.info('empty room deleted', { room: room.id })
-      }
-    }, this.config.roomEmptyTtlMs)
-  }
-
-  private cancelEmptyRoom(room: Room): void {
-    if (room.emptyTimer !== undefined) this.clock.clearTimeout(room.emptyTimer)
-    room.emptyTimer = undefined
-  }
-
   // ── Frames ───────────────────────────────────────────────────────────────────
 
   /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
-  async join(conn: Connection, frame: JoinFrame): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    const room = this.room(frame.room)
-    const username = normalizeName(frame.username, 'username')
-    const key = userKey(username)
-    if (this.rejoined(client, room, key, frame.ref)) return
-    this.checkBan(room, client, key)
-    let moderator = false
-    if (frame.token !== undefined) {
-      if (!room.checkToken(frame.token))
-        throw new ChatError('not_authorized', 'Wrong moderator token')
-      moderator = true
-    } else if (room.isPrivate) {
-      if (frame.password === undefined)
-        throw new ChatError('not_authorized', 'This room needs a password')
-      this.checkAdmission(room, key)
-      const ok = await verifyPassword(
-        this.hasher,
-        room,
-        frame.password,
-        [client.passwordAttempts, this.guard.passwordBucket(client.address)],
-        this.logger,
-        client.address,
-      )
-      if (!ok) throw new ChatError('not_authorized', 'Wrong password')
-      // The world moved on while we verified: check everything again.
-      if (conn.client !== client || client.peer !== conn.peer) return
-      if (this.rooms.get(room.id) !== room) throw new ChatError('room_not_found')
-      if (this.rejoined(client, room, key, frame.ref)) return
-      this.checkBan(room, client, key)
-    }
-    this.checkAdmission(room, key)
-    this.addMember(client, room, username, moderator, frame.ref)
-  }
-
-  /** A join of a room the client is already in: same name answers `joined` again. */
-  private rejoined(client: Client, room: Room, key: string, ref: Ref | undefined): boolean {
-    const member = client.rooms.get(room.id)
-    if (!member) return false
-    if (member.key !== key) {
-      throw new ChatError('invalid_message', `Already in this room as "${member.username}"`)
-    }
-    this.sendJoined(member, ref)
-    return true
-  }
-
-  private checkBan(room: Room, client: Client, key: string): void {
-    if (room.bans.has(key) || room.bannedClients.has(client)) {
-      throw new ChatError('not_authorized', 'You are banned from this room')
-    }
-  }
-
-  private checkAdmission(room: Room, key: string): void {
-    if (room.members.has(key)) throw new ChatError('username_taken')
-    if (room.members.size >= room.maxUsers) throw new ChatError('room_full')
+  join(conn: Connection, frame: JoinFrame): Promise<void> {
+    return this.membership.join(conn, frame)
   }
 
   /** `create`: creates a room and joins its creator as moderator. */
-  async create(conn: Connection, frame: CreateFrame): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    const username = normalizeName(frame.username, 'username')
-    const { room, token } = await this.createRoom(frame, client.address)
-    if (conn.client !== client || client.peer !== conn.peer) return
-    this.addMember(client, room, username, true, frame.ref, token)
-  }
-
-  private addMember(
-    client: Client,
-    room: Room,
-    username: string,
-    moderator: boolean,
-    ref: Ref | undefined,
-    token?: string,
-  ): void {
-    const member: Member = {
-      client,
-      room,
-      username,
-      key: userKey(username),
-      moderator,
-      typing: false,
-      typingTimer: undefined,
-      lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
-    }
-    this.cancelEmptyRoom(room)
-    // Announce before subscribing, so the newcomer is not told about themselves.
-    room.addMember(member)
-    this.announce.joined(member)
-    client.rooms.set(room.id, member)
-    client.removedWhileAway?.delete(room.id)
-    room.append('system', 'system', `${username} joined`, this.clock.now())
-    client.peer?.subscribe(room.id)
-    this.sessions.clearTimer(client, 'unjoinedTimer')
-    this.sendJoined(member, ref, token)
-  }
-
-  /** Sends `joined`, built around the room's cached user list and history JSON. */
-  private sendJoined(member: Member, ref: Ref | undefined, token?: string): void {
-    const room = member.room
-    member.client.peer?.sendJson(
-      joinedJson(
-        room.id,
-        member.username,
-        member.moderator,
-        room.usersJson(),
-        room.historyJson(),
-        ref,
-        token,
-      ),
-    )
-  }
-
-  /**
-   * Removes a member from its room: stops their typing, unsubscribes them, tells the
-   * others (`user_left`) and stores `note` as a system message. With `broadcast`, the
-   * note also goes out live as a `system` frame (moderation acts).
-   */
-  private removeMember(member: Member, note: string, broadcast = false): void {
-    const { room, client } = member
-    this.announce.stopTyping(member)
-    client.peer?.unsubscribe(room.id)
-    room.removeMember(member)
-    client.rooms.delete(room.id)
-    this.announce.left(member)
-    if (broadcast) this.systemNote(room, note)
-    else room.append('system', 'system', note, this.clock.now())
-    this.scheduleEmptyRoom(room)
-    if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
-  }
-
-  /** The member of `roomId` that this client is, or `room_not_found` / `not_authorized`. */
-  private memberOf(client: Client, roomId: RoomId): Member {
-    const member = client.rooms.get(roomId)
-    if (member) return member
-    // Like join, accept the room's name as well as its id.
-    const room = this.room(roomId)
-    const byName = client.rooms.get(room.id)
-    if (byName) return byName
-    throw new ChatError('not_authorized', 'You have not joined this room')
+  create(conn: Connection, frame: CreateFrame): Promise<void> {
+    return this.membership.create(conn, frame)
   }
 
   /** `message`: stores the message and sends it to every member, the sender included. */
@@ -408,7 +282,7 @@ export class RoomStore implements ChatStore {
     const client = this.sessions.clientOf(conn)
     // Count before the membership check, or messages to a room one is not in would flood freely.
     this.sessions.limit(client, client.messages)
-    const member = this.memberOf(client, frame.room)
+    const member = this.membership.memberOf(client, frame.room)
     const room = member.room
     const mutedUntil = room.mutes.get(member.key)
     if (mutedUntil !== undefined) {
@@ -434,7 +308,7 @@ export class RoomStore implements ChatStore {
   typing(conn: Connection, roomId: RoomId): void {
     const client = this.sessions.clientOf(conn)
     if (!this.sessions.limit(client, client.frames, true)) return
-    const member = this.memberOf(client, roomId)
+    const member = this.membership.memberOf(client, roomId)
     const mutedUntil = member.room.mutes.get(member.key)
     if (mutedUntil !== undefined && mutedUntil > this.clock.now()) return
     this.announce.typing(member)
@@ -444,8 +318,8 @@ export class RoomStore implements ChatStore {
   leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): void {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
-    const member = this.memberOf(client, roomId)
-    this.removeMember(member, `${member.username} left`)
+    const member = this.membership.memberOf(client, roomId)
+    this.membership.removeMember(member, `${member.username} left`)
     const left: ServerFrame = { type: 'left', room: member.room.id }
     if (ref !== undefined) left.ref = ref
     client.peer?.send(left)
@@ -475,35 +349,12 @@ export class RoomStore implements ChatStore {
   moderate(conn: Connection, frame: ModerationFrame | MuteFrame): void {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
-    const mod = this.memberOf(client, frame.room)
+    const mod = this.membership.memberOf(client, frame.room)
     if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
     applyModeration(this.moderation, mod, frame)
     const ack: ServerFrame = { type: 'moderated', room: mod.room.id, action: frame.action }
     if (frame.ref !== undefined) ack.ref = frame.ref
     client.peer?.send(ack)
-  }
-
-  /** Removes a banned or kicked member, telling them first (or on resume if they are away). */
-  private evict(target: Member, how: 'banned' | 'kicked', by: string, note: string): void {
-    const roomId = target.room.id
-    if (target.client.peer) target.client.peer.send({ type: how, room: roomId, by })
-    else {
-      target.client.removedWhileAway ??= new Map()
-      target.client.removedWhileAway.set(roomId, how)
-    }
-    this.removeMember(target, note, true)
-  }
-
-  /** Stores a system message and sends it to the whole room. */
-  private systemNote(room: Room, note: string): void {
-    const stored = room.append('system', 'system', note, this.clock.now())
-    this.sink.publish(room.id, {
-      type: 'system',
-      room: room.id,
-      id: stored.id,
-      content: note,
-      ts: stored.timestamp,
-    })
   }
 
   // ── Resume ───────────────────────────────────────────────────────────────────
@@ -532,35 +383,7 @@ export class RoomStore implements ChatStore {
    * For tests and debugging; it walks everything.
    */
   selfCheck(): string[] {
-    const problems: string[] = []
-    const live = new Set<Client>()
-    for (const conn of this.sessions.connections) if (conn.client) live.add(conn.client)
-    for (const [id, room] of this.rooms) {
-      if (room.id !== id) problems.push(`room ${id} filed under another id`)
-      for (const [key, m] of room.members) {
-        if (m.key !== key || m.room !== room) problems.push(`${id}: member ${key} misfiled`)
-        if (m.client.rooms.get(id) !== m) problems.push(`${id}: ${key} missing from its session`)
-        if (this.sessions.byToken.get(m.client.session) !== m.client) {
-          problems.push(`${id}: ${key} has no session`)
-        }
-      }
-      if (room.members.size === 0 && !room.permanent && room.emptyTimer === undefined) {
-        problems.push(`${id}: empty and not scheduled for deletion`)
-      }
-      if (room.usersJson() !== JSON.stringify(room.users())) problems.push(`${id}: stale user list`)
-    }
-    for (const [token, client] of this.sessions.byToken) {
-      if (client.session !== token) problems.push('session filed under another token')
-      for (const [id, m] of client.rooms) {
-        if (this.rooms.get(id)?.members.get(m.key) !== m)
-          problems.push(`session member of ${id} not in the room`)
-      }
-      if (client.peer && !live.has(client)) problems.push('online session without a connection')
-      if (!client.peer && client.graceTimer === undefined && client.rooms.size > 0) {
-        problems.push('offline session with rooms but no grace timer')
-      }
-    }
-    return problems
+    return selfCheck(this.rooms, this.sessions)
   }
 
   health(): HealthView {
@@ -612,7 +435,7 @@ export class RoomStore implements ChatStore {
     for (const client of this.sessions.byToken.values()) this.sessions.forget(client)
     this.sessions.byToken.clear()
     for (const room of this.rooms.values()) {
-      this.cancelEmptyRoom(room)
+      this.emptyRooms.cancel(room)
       this.announce.clearBatch(room)
       for (const member of room.members.values()) this.announce.clearTyping(member)
     }
