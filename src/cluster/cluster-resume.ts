@@ -1,0 +1,163 @@
+/**
+ * `resume` on a cluster node: the session may have lived on any node. Its record in Redis
+ * names its rooms; each is claimed for this connection (the claim script), and the node
+ * that still held the session closes its old connection.
+ */
+import { userKey } from '../domain/names.ts'
+import { replayFrame } from '../domain/rules.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { Ref, ResumeFrame, ServerFrame, StoredMessage } from '../protocol/frames.ts'
+import { roomKeyArgs, seqOf, usersOf } from './cluster-rooms.ts'
+import type { Delivery } from './delivery.ts'
+import { sessionHash } from './keys.ts'
+import type { ClusterConnection, LocalClient, LocalMember } from './local-session.ts'
+import { type NodeParts, presenceJson } from './node-parts.ts'
+import type { RoomFeed } from './room-feed.ts'
+
+/** What a resume needs of the rest of the store; ClusterStore provides it. */
+export interface ResumeHost {
+  /** Closes this node's connection of a session that was resumed elsewhere. */
+  takenOver(hash: string): void
+  /** The connection still holds this session (it did not close while we waited). */
+  stillLive(conn: ClusterConnection, client: LocalClient): boolean
+  /** Cancels the timeout for connections that join no room. */
+  clearUnjoined(client: LocalClient): void
+  /** A `resumed` frame went out (for the metrics). */
+  resumed(recovered: boolean): void
+}
+
+/** What the claim script returns. */
+type ClaimOut = [string, number, string, string, number, number, string[], string[], string]
+
+export class ClusterResume {
+  constructor(
+    private readonly parts: NodeParts,
+    private readonly delivery: Delivery,
+    private readonly host: ResumeHost,
+  ) {}
+
+  /** `resume` for `fresh`, the session of `conn` (rate limits and Redis already checked). */
+  async resume(conn: ClusterConnection, fresh: LocalClient, frame: ResumeFrame): Promise<void> {
+    if (conn.resumed || fresh.rooms.size > 0) {
+      throw new ChatError(
+        'invalid_message',
+        'Resume must come before any join, once per connection',
+      )
+    }
+    const old = sessionHash(frame.session)
+    if (old === fresh.hash) throw new ChatError('not_authorized', 'Unknown or expired session')
+    const record = await this.parts.link.call(() =>
+      this.parts.link.cmd.hgetall(this.parts.keys.session(old)),
+    )
+    const entries = Object.entries(record)
+    if (entries.length === 0) throw new ChatError('not_authorized', 'Unknown or expired session')
+    conn.resumed = true
+    const claimed: { feed: RoomFeed; out: ClaimOut }[] = []
+    const takeovers = new Set<string>()
+    fresh.banId = record._id ?? old
+    for (const [room, key] of entries) {
+      if (room.startsWith('!') || room === '_id') continue
+      const feed = await this.delivery.acquire(room).catch(() => undefined)
+      if (!feed) continue
+      feed.meta ??= await this.parts.rooms.meta(room).catch(() => undefined)
+      const k = this.parts.keys.room(room)
+      const out = (await this.parts.link
+        .script('claim', roomKeyArgs(k), [
+          room,
+          key,
+          old,
+          fresh.hash,
+          this.parts.config.nodeId,
+          k.channel,
+        ])
+        .catch(() => ['gone'])) as ClaimOut
+      if (out[0] !== 'ok') {
+        this.delivery.release(feed)
+        continue
+      }
+      if (out[1] === 1) takeovers.add(out[2])
+      claimed.push({ feed, out })
+    }
+    const removed = entries.filter(([room]) => room.startsWith('!'))
+    if (claimed.length === 0 && removed.length === 0) {
+      conn.resumed = false
+      throw new ChatError('not_authorized', 'Unknown or expired session')
+    }
+    for (const node of takeovers) {
+      // Here: at once, so the old connection's typing ends before the resumer is subscribed.
+      if (node === this.parts.config.nodeId) this.host.takenOver(old)
+      else
+        await this.parts.link
+          .call(() =>
+            this.parts.link.cmd.publish(this.parts.keys.nodeChannel(node), `takeover|${old}`),
+          )
+          .catch(() => {})
+    }
+    const next: Record<string, string> = {}
+    for (const { feed, out } of claimed) next[feed.room] = userKey(out[3])
+    if (fresh.banId !== fresh.hash) next._id = fresh.banId
+    const rename = this.parts.link.cmd.multi().del(this.parts.keys.session(old))
+    if (claimed.length > 0) rename.hset(this.parts.keys.session(fresh.hash), next)
+    await this.parts.link.call(() => rename.exec()).catch(() => {})
+    if (!this.host.stillLive(conn, fresh)) {
+      for (const { feed } of claimed) this.delivery.release(feed)
+      return
+    }
+    for (const [room, how] of removed) {
+      const err: ServerFrame = {
+        type: 'error',
+        code: 'not_authorized',
+        message:
+          how === 'banned' ? 'You were banned from this room' : 'You were kicked from this room',
+        room: room.slice(1),
+      }
+      if (frame.ref !== undefined) err.ref = frame.ref
+      fresh.peer?.send(err)
+    }
+    for (const { feed, out } of claimed) {
+      this.resumeRoom(fresh, feed, out, frame.last_ids?.[feed.room], frame.ref)
+    }
+    if (fresh.rooms.size > 0) this.host.clearUnjoined(fresh)
+  }
+
+  private resumeRoom(
+    client: LocalClient,
+    feed: RoomFeed,
+    out: ClaimOut,
+    lastId: string | undefined,
+    ref: Ref | undefined,
+  ): void {
+    const [, , , username, moderator, seq, members, history, muteEnd] = out
+    const member: LocalMember = {
+      room: feed.room,
+      username,
+      key: userKey(username),
+      moderator: moderator === 1,
+      typing: false,
+      typingTimer: undefined,
+      lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+      mutedUntil: Number(muteEnd) || 0,
+    }
+    this.delivery.addLocal(client, member)
+    // Back online: the script told the other nodes; this node tells its own members, before
+    // the resumer is subscribed (they see no presence frame about themselves).
+    if (out[1] === 0)
+      this.delivery.publishLocal(feed.room, presenceJson(feed.room, username, 'online'))
+    const stored = history.map((h) => JSON.parse(h) as StoredMessage)
+    const seen = lastId !== undefined && /^\d{1,16}$/.test(lastId) ? Number(lastId) : 0
+    const first = seq - stored.length + 1
+    const resumed: ServerFrame = {
+      type: 'resumed',
+      room: feed.room,
+      username,
+      moderator: member.moderator,
+      recovered: seen + 1 >= first,
+      users: usersOf(members),
+    }
+    if (ref !== undefined) resumed.ref = ref
+    client.peer?.send(resumed)
+    this.host.resumed(resumed.recovered)
+    for (const m of stored) if (seqOf(m) > seen) client.peer?.send(replayFrame(m))
+    this.delivery.admit(feed, client, seq)
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * The frames of a member on a cluster node: join and create (the join script admits them,
+ * then the room's feed), message, typing, leave, history and the moderation acts.
+ */
+import type { Guard } from '../domain/guard.ts'
+import { normalizeName, slugify, userKey } from '../domain/names.ts'
+import { checkContent } from '../domain/rules.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
+import { ChatError } from '../protocol/errors.ts'
+import {
+  type CreateFrame,
+  type HistoryFrame,
+  type JoinFrame,
+  joinedJson,
+  type MessageFrame,
+  type ModerationFrame,
+  type MuteFrame,
+  type Ref,
+  type RoomId,
+  type ServerFrame,
+} from '../protocol/frames.ts'
+import { type RoomMeta, roomKeyArgs, usersOf } from './cluster-rooms.ts'
+import type { Delivery, TopicSink } from './delivery.ts'
+import type { ClusterConnection, LocalClient, LocalMember } from './local-session.ts'
+import type { NodeParts } from './node-parts.ts'
+import type { SessionRecords } from './session-records.ts'
+
+/** What the frames need of the store's connections; ClusterStore provides it. */
+export interface FramesHost {
+  readonly guard: Guard
+  isDraining(): boolean
+  /** The connection's session; `not_authorized` once it closed. */
+  clientOf(conn: ClusterConnection): LocalClient
+  /** Takes a token from the bucket, or refuses (`rate_limited`, or false when silent). */
+  limit(client: LocalClient, bucket: TokenBucket, silent?: boolean): boolean
+  /** Frames that change shared state wait for Redis and for this node's repair after it. */
+  needRedis(): void
+  /** The connection still holds this session (it did not close while we waited). */
+  stillLive(conn: ClusterConnection, client: LocalClient): boolean
+  /** Redis work that `close` waits for. */
+  track(p: Promise<unknown>): void
+  /** Closes the connection if it joins no room in time. */
+  watchUnjoined(client: LocalClient): void
+  clearUnjoined(client: LocalClient): void
+}
+
+export class MemberFrames {
+  constructor(
+    private readonly parts: NodeParts,
+    private readonly sink: TopicSink,
+    private readonly delivery: Delivery,
+    private readonly records: SessionRecords,
+    private readonly host: FramesHost,
+  ) {}
+
+  async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const username = normalizeName(frame.username, 'username')
+    const key = userKey(username)
+    const meta = await this.parts.rooms.meta(frame.room)
+    const current = client.rooms.get(meta.id)
+    if (current) {
+      if (current.key !== key)
+        throw new ChatError('invalid_message', `Already in this room as "${current.username}"`)
+    }
+    let moderator = current?.moderator ?? false
+    if (!current && frame.token !== undefined) {
+      if (!this.parts.rooms.checkToken(meta, frame.token))
+        throw new ChatError('not_authorized', 'Wrong moderator token')
+      moderator = true
+    } else if (!current && meta.is_private) {
+      if (frame.password === undefined)
+        throw new ChatError('not_authorized', 'This room needs a password')
+      const ok = await this.parts.rooms.verifyPassword(meta, frame.password, [
+        client.passwordAttempts,
+        this.host.guard.passwordBucket(client.address),
+      ])
+      if (!ok) throw new ChatError('not_authorized', 'Wrong password')
+      if (!this.host.stillLive(conn, client)) return
+    }
+    await this.admitMember(conn, client, meta, username, moderator, frame.ref, undefined)
+  }
+
+  async create(conn: ClusterConnection, frame: CreateFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const username = normalizeName(frame.username, 'username')
+    if (this.host.isDraining()) throw new ChatError('shutting_down')
+    const { meta, token } = await this.parts.rooms.create(frame, client.address)
+    if (!this.host.stillLive(conn, client)) return
+    await this.admitMember(conn, client, meta, username, true, frame.ref, token)
+  }
+
+  private async admitMember(
+    conn: ClusterConnection,
+    client: LocalClient,
+    meta: RoomMeta,
+    username: string,
+    moderator: boolean,
+    ref: Ref | undefined,
+    token: string | undefined,
+  ): Promise<void> {
+    const key = userKey(username)
+    const feed = await this.delivery.acquire(meta.id)
+    feed.meta = meta
+    const k = this.parts.keys.room(meta.id)
+    let out: [string, number, string[], string[], string]
+    try {
+      out = (await this.parts.link.script('join', roomKeyArgs(k), [
+        meta.id,
+        key,
+        username,
+        this.parts.config.nodeId,
+        client.hash,
+        moderator ? 1 : 0,
+        meta.max_users,
+        this.parts.config.historyLimit,
+        this.parts.clock.now(),
+        k.channel,
+        client.banId,
+      ])) as typeof out
+    } catch (e) {
+      this.delivery.release(feed)
+      throw e
+    }
+    const [code, seq, members, history, muteEnd] = out
+    if (code !== 'ok' && code !== 'again') {
+      this.delivery.release(feed)
+      if (code === 'banned') throw new ChatError('not_authorized', 'You are banned from this room')
+      if (code === 'room_not_found') throw new ChatError('room_not_found')
+      throw new ChatError(code === 'room_full' ? 'room_full' : 'username_taken')
+    }
+    const already = client.rooms.get(meta.id)
+    if (already || !this.host.stillLive(conn, client)) {
+      // A rejoin under the same name, or the connection went away while we waited.
+      this.delivery.release(feed)
+      if (!already) {
+        if (code === 'ok')
+          this.host.track(
+            this.records.markGone({ hash: client.hash, rooms: [{ room: meta.id, key, username }] }),
+          )
+        return
+      }
+    } else {
+      const member: LocalMember = {
+        room: meta.id,
+        username,
+        key,
+        moderator,
+        typing: false,
+        typingTimer: undefined,
+        lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+        mutedUntil: Number(muteEnd) || 0,
+      }
+      this.delivery.addLocal(client, member)
+      this.host.clearUnjoined(client)
+      this.host.track(this.records.recordRoom(client, meta.id, key))
+    }
+    const mod = already?.moderator ?? moderator
+    client.peer?.sendJson(
+      joinedJson(
+        meta.id,
+        already?.username ?? username,
+        mod,
+        JSON.stringify(usersOf(members)),
+        `[${history.join(',')}]`,
+        ref,
+        token,
+      ),
+    )
+    if (!already) this.delivery.admit(feed, client, seq)
+  }
+
+  /** The local member of `roomId` (by id, or by a name that slugs to it). */
+  private memberOf(client: LocalClient, roomId: RoomId): LocalMember | undefined {
+    return client.rooms.get(roomId) ?? client.rooms.get(slugify(roomId))
+  }
+
+  /** Not a member: `room_not_found` if the room does not exist, else `not_authorized`. */
+  private async notJoined(roomId: RoomId): Promise<never> {
+    await this.parts.rooms.meta(roomId)
+    throw new ChatError('not_authorized', 'You have not joined this room')
+  }
+
+  message(conn: ClusterConnection, frame: MessageFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.messages)
+    this.host.needRedis()
+    const member = this.memberOf(client, frame.room)
+    if (!member) return this.notJoined(frame.room)
+    if (member.mutedUntil > this.parts.clock.now())
+      throw new ChatError('not_authorized', 'You are muted in this room')
+    checkContent(frame.content, this.parts.config.maxContentChars)
+    this.stopTyping(client, member)
+    return this.send(client, member, frame.content)
+  }
+
+  private async send(client: LocalClient, member: LocalMember, content: string): Promise<void> {
+    const k = this.parts.keys.room(member.room)
+    const now = this.parts.clock.now()
+    const room = JSON.stringify(member.room)
+    const sender = JSON.stringify(member.username)
+    const text = JSON.stringify(content)
+    const out = (await this.parts.link.script('message', roomKeyArgs(k), [
+      member.key,
+      client.hash,
+      this.parts.config.historyLimit,
+      room,
+      sender,
+      text,
+      now,
+      k.channel,
+      this.parts.config.nodeId,
+    ])) as [string, number]
+    if (out[0] === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
+    if (out[0] !== 'ok') throw new ChatError('not_authorized', 'You have not joined this room')
+  }
+
+  typing(conn: ClusterConnection, roomId: RoomId): Promise<void> | undefined {
+    const client = this.host.clientOf(conn)
+    if (!this.host.limit(client, client.frames, true)) return
+    const member = this.memberOf(client, roomId)
+    if (!member) return this.notJoined(roomId)
+    if (member.mutedUntil > this.parts.clock.now()) return
+    this.clearTyping(member)
+    member.typingTimer = this.parts.clock.setTimeout(() => {
+      member.typingTimer = undefined
+      this.stopTyping(client, member)
+    }, this.parts.config.typingTimeoutMs)
+    const now = this.parts.clock.now()
+    if (now - member.lastTypingBroadcastAt < this.parts.config.typingThrottleMs) return
+    member.lastTypingBroadcastAt = now
+    member.typing = true
+    this.event(client, member, {
+      type: 'typing',
+      room: member.room,
+      username: member.username,
+      active: true,
+    })
+  }
+
+  stopTyping(client: LocalClient, member: LocalMember): void {
+    this.clearTyping(member)
+    if (!member.typing) return
+    member.typing = false
+    this.event(client, member, {
+      type: 'typing',
+      room: member.room,
+      username: member.username,
+      active: false,
+    })
+  }
+
+  clearTyping(member: LocalMember): void {
+    if (member.typingTimer !== undefined) this.parts.clock.clearTimeout(member.typingTimer)
+    member.typingTimer = undefined
+  }
+
+  /** An unstored event from a member: to the others here at once, and to the other nodes. */
+  private event(client: LocalClient, member: LocalMember, frame: ServerFrame): void {
+    const json = JSON.stringify(frame)
+    if (client.peer) client.peer.publishToOthers(member.room, frame)
+    else this.sink.publishJson(member.room, json)
+    if (!this.parts.link.isUp) return
+    const channel = this.parts.keys.room(member.room).channel
+    this.parts.link.cmd
+      .publish(channel, `e|0|${this.parts.config.nodeId}|-||${json}`)
+      .catch(() => {})
+  }
+
+  async leave(conn: ClusterConnection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const member = this.memberOf(client, roomId) ?? (await this.notJoined(roomId))
+    const k = this.parts.keys.room(member.room)
+    // Off the room's topic first, so the leaver does not hear their own user_left.
+    client.peer?.unsubscribe(member.room)
+    let count: number
+    try {
+      const out = (await this.parts.link.script('leave', roomKeyArgs(k), [
+        member.room,
+        member.key,
+        client.hash,
+        this.parts.config.historyLimit,
+        this.parts.clock.now(),
+        k.channel,
+        this.parts.config.nodeId,
+      ])) as [string, number, number]
+      count = out[0] === 'ok' ? out[2] : -1
+    } catch (e) {
+      if (client.rooms.get(member.room) === member) client.peer?.subscribe(member.room)
+      throw e
+    }
+    this.stopTyping(client, member)
+    this.delivery.dropLocal(client, member)
+    const record = this.parts.keys.session(client.hash)
+    this.host.track(
+      this.parts.link
+        .call(() =>
+          client.rooms.size === 0
+            ? this.parts.link.cmd.del(record)
+            : this.parts.link.cmd.hdel(record, member.room),
+        )
+        .catch(() => {}),
+    )
+    if (count === 0) this.host.track(this.records.expireEmpty(member.room))
+    if (client.rooms.size === 0 && client.peer) this.host.watchUnjoined(client)
+    const left: ServerFrame = { type: 'left', room: member.room }
+    if (ref !== undefined) left.ref = ref
+    client.peer?.send(left)
+  }
+
+  async history(conn: ClusterConnection, frame: HistoryFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    const meta = await this.parts.rooms.meta(frame.room)
+    if (meta.is_private && !client.rooms.has(meta.id))
+      throw new ChatError('not_authorized', 'You have not joined this room')
+    const { messages, has_more } = await this.parts.rooms.page(meta.id, frame.before, frame.limit)
+    const reply: ServerFrame = { type: 'history', room: meta.id, messages, has_more }
+    if (frame.ref !== undefined) reply.ref = frame.ref
+    client.peer?.send(reply)
+  }
+
+  async moderate(conn: ClusterConnection, frame: ModerationFrame | MuteFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const mod = this.memberOf(client, frame.room) ?? (await this.notJoined(frame.room))
+    if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
+    const name = normalizeName(frame.username, 'username')
+    const key = userKey(name)
+    const k = this.parts.keys.room(mod.room)
+    const out = (await this.parts.link.script('moderate', roomKeyArgs(k), [
+      mod.room,
+      frame.action,
+      mod.key,
+      client.hash,
+      key,
+      name,
+      this.parts.clock.now(),
+      this.parts.config.historyLimit,
+      k.channel,
+      this.parts.config.nodeId,
+      frame.action === 'mute' ? frame.duration_ms : 0,
+    ])) as [string, number, string, number | string, number]
+    const [code, , targetSession, count, targetOnline] = out
+    switch (code) {
+      case 'ok':
+        break
+      case 'self':
+        throw new ChatError('invalid_message', `You cannot ${frame.action} yourself`)
+      case 'no_user':
+        throw new ChatError('invalid_message', `No user "${name}" in this room`)
+      case 'not_banned':
+        throw new ChatError('invalid_message', `"${name}" is not banned here`)
+      case 'not_muted':
+        throw new ChatError('invalid_message', `"${name}" is not muted here`)
+      case 'not_moderator':
+        throw new ChatError('not_authorized', 'Only a moderator may do that')
+      default:
+        throw new ChatError('not_authorized', 'You have not joined this room')
+    }
+    if ((frame.action === 'ban' || frame.action === 'kick') && targetSession) {
+      // The evicted session no longer has this room; if it is away, it is told on resume.
+      const record = this.parts.keys.session(targetSession)
+      await this.parts.link.call(() => this.parts.link.cmd.hdel(record, mod.room))
+      if (targetOnline === 0) {
+        const how = frame.action === 'ban' ? 'banned' : 'kicked'
+        await this.parts.link.call(() => this.parts.link.cmd.hset(record, `!${mod.room}`, how))
+        await this.parts.link.call(() =>
+          this.parts.link.cmd.pexpire(record, this.records.ttlMs, 'LT'),
+        )
+      }
+    }
+    if (count === 0) this.host.track(this.records.expireEmpty(mod.room))
+    const ack: ServerFrame = { type: 'moderated', room: mod.room, action: frame.action }
+    if (frame.ref !== undefined) ack.ref = frame.ref
+    client.peer?.send(ack)
+  }
+}

@@ -1,0 +1,21 @@
+import type { Config } from '../config.ts'
+import type { Clock } from '../domain/clock.ts'
+import type { Logger } from '../domain/ports.ts'
+import type { ClusterRooms } from './cluster-rooms.ts'
+import type { Keys } from './keys.ts'
+import type { RedisLink } from './redis-link.ts'
+
+/** What every piece of a cluster node's store works with: its settings and its Redis. */
+export interface NodeParts {
+  readonly config: Config
+  readonly keys: Keys
+  readonly link: RedisLink
+  readonly rooms: ClusterRooms
+  readonly clock: Clock
+  readonly logger: Logger
+}
+
+/** A member's `presence` frame, as this node sends it to its own members. */
+export function presenceJson(room: string, username: string, status: 'online' | 'offline'): string {
+  return JSON.stringify({ type: 'presence', room, username, status })
+}
