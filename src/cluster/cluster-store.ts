@@ -17,7 +17,13 @@ import {
   type Peer,
 } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
-import { CLOSE, type CreateRoomInput, type RoomCredentials, randomToken } from '../domain/rules.ts'
+import {
+  CLOSE,
+  type CreateRoomInput,
+  type RoomCredentials,
+  randomToken,
+  takeFrame,
+} from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
@@ -271,13 +277,7 @@ export class ClusterStore implements ChatStore {
   }
 
   private limit(client: LocalClient, bucket: TokenBucket, silent = false): boolean {
-    if (bucket.take()) return true
-    if (!client.patience.take()) {
-      this.logger.info('closing flooding connection', { address: client.address })
-      client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
-    }
-    if (silent) return false
-    throw new ChatError('rate_limited', undefined, bucket.retryAfterS())
+    return takeFrame(client, bucket, this.logger, silent)
   }
 
   countFrame(conn: ClusterConnection): void {

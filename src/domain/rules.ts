@@ -4,6 +4,8 @@ import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
 import { parseId } from './history.ts'
 import { normalizeName, slugify } from './names.ts'
+import type { Logger, Peer } from './ports.ts'
+import type { TokenBucket } from './token-bucket.ts'
 
 // The rules any room store follows, in-memory or shared: pure functions and constants, no state.
 
@@ -143,4 +145,31 @@ export function replayFrame(m: StoredMessage): ServerFrame {
         ts: m.timestamp,
       }
     : { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+}
+
+/** What the flood check needs of a session: its patience, its connection, its address. */
+export interface Limited {
+  readonly patience: TokenBucket
+  readonly peer: Peer | undefined
+  readonly address: string
+}
+
+/**
+ * Counts a frame against `bucket`. Past it: throws `rate_limited` (or, `silent`, returns
+ * false), and each refusal also drains the session's patience; when that runs dry the
+ * connection is closed with 1008 as a flood, logged once at `warn` with the address.
+ */
+export function takeFrame(
+  client: Limited,
+  bucket: TokenBucket,
+  logger: Logger,
+  silent = false,
+): boolean {
+  if (bucket.take()) return true
+  if (!client.patience.take()) {
+    logger.warn('closing flooding connection', { address: client.address })
+    client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
+  }
+  if (silent) return false
+  throw new ChatError('rate_limited', undefined, bucket.retryAfterS())
 }

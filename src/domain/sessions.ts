@@ -8,7 +8,7 @@ import type { Guard } from './guard.ts'
 import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
 import type { Member } from './room.ts'
-import { CLOSE, randomToken } from './rules.ts'
+import { CLOSE, randomToken, takeFrame } from './rules.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
 type SessionsConfig = Pick<
@@ -151,13 +151,7 @@ export class Sessions {
    * connection that keeps flooding with 1008.
    */
   limit(client: Client, bucket: TokenBucket, silent = false): boolean {
-    if (bucket.take()) return true
-    if (!client.patience.take()) {
-      this.logger.warn('closing flooding connection', { address: client.address })
-      client.peer?.close(CLOSE.policy, 'Flooding: too many refused frames')
-    }
-    if (silent) return false
-    throw new ChatError('rate_limited', undefined, bucket.retryAfterS())
+    return takeFrame(client, bucket, this.logger, silent)
   }
 
   /** Rate-limits a frame that is not a chat message or typing frame. */
