@@ -232,11 +232,11 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
   }
 }
 
-/** Processes started by runs that have not stopped yet (for the test file's afterEach). */
-const live = new Set<ClusterModel>()
+/** How to stop what the runs started and have not stopped yet (for the test file's afterEach). */
+const live = new Set<() => Promise<void>>()
 
 export async function stopAll(): Promise<void> {
-  await Promise.all([...live].map((m) => m.stop()))
+  await Promise.all([...live].map((stop) => stop()))
 }
 
 export class ClusterModel {
@@ -251,6 +251,7 @@ export class ClusterModel {
   /** What happened so far, for failure messages. */
   readonly log: string[] = []
   private stopped = false
+  private readonly stopper = () => this.stop()
   private stepStartedAt = 0
   /** Outcomes by command (`join:ok`, `join:username_taken`…), summed over runs. */
   static readonly outcomes = new Map<string, number>()
@@ -281,21 +282,28 @@ export class ClusterModel {
   private static async startOnce(slotCount: number): Promise<ClusterModel> {
     const redisServer = new RedisServer()
     const nodes = [0, 1].map((i) => new ChatNode(redisServer, { env: NODE_ENV }, `model-${i + 1}`))
+    // Until the model owns them (a test timing out mid-start must not leave them running).
+    const starting = async () => {
+      await Promise.allSettled(nodes.map((n) => n.stop('SIGKILL')))
+      await redisServer.stop()
+    }
+    live.add(starting)
     try {
       await redisServer.start()
       await Promise.all(nodes.map((n) => n.start()))
       const client = new Redis(redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
       await client.connect()
       const model = new ClusterModel(redisServer, nodes, client)
-      live.add(model)
+      live.delete(starting)
+      live.add(model.stopper)
       for (let i = 0; i < slotCount; i++) {
         const conn = await model.open(i % 2, `c${i}`)
         model.slots.push({ index: i, conn, session: conn.session, spent: [], lastNode: i % 2 })
       }
       return model
     } catch (e) {
-      await Promise.allSettled(nodes.map((n) => n.stop('SIGKILL')))
-      await redisServer.stop()
+      live.delete(starting)
+      await starting()
       throw e
     }
   }
@@ -304,7 +312,7 @@ export class ClusterModel {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    live.delete(this)
+    live.delete(this.stopper)
     for (const c of this.conns) if (c.open) c.client.close()
     this.redis.disconnect()
     await Promise.allSettled(this.nodes.map((n) => n.stop('SIGKILL')))
