@@ -128,6 +128,7 @@ export class ChatNode {
   /** Starts the node and waits until its /health says it has registered. */
   async start(): Promise<void> {
     this.output = ''
+    this.port = 0
     const proc = Bun.spawn(['bun', 'src/main.ts'], {
       cwd: ROOT,
       env: {
