@@ -116,22 +116,50 @@ export class ClusterRooms {
    * window, then the local buckets (address, session). A right password refunds the
    * local buckets.
    */
-  async verifyPassword(meta: RoomMeta, password: string, buckets: TokenBucket[]): Promise<boolean> {
-    if (!buckets.every((b) => b.peek())) {
-      throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
+  async verifyPassword(
+    meta: RoomMeta,
+    password: string,
+    buckets: TokenBucket[],
+    address: string,
+  ): Promise<boolean> {
+    const throttled = () => {
+      this.logger.warn('password attempts throttled', { address, room: meta.id })
+      return new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
     }
+    if (!buckets.every((b) => b.peek())) throw throttled()
     const allowed = await this.link.script(
       'passwordAttempt',
       [this.keys.room(meta.id).passwords],
       [ROOM_PASSWORD_ATTEMPTS, ROOM_PASSWORD_WINDOW_MS],
     )
-    if (allowed !== 1) {
-      throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
-    }
+    if (allowed !== 1) throw throttled()
     for (const b of buckets) b.take()
     const ok = meta.pw !== undefined && (await this.hasher.verify(password, meta.pw))
     if (ok) for (const b of buckets) b.refund()
     return ok
+  }
+
+  /**
+   * The checks a join makes before a password or token, in the single-node order: banned
+   * (by name or by session), then, with `admission`, name taken and room full. The join
+   * script checks all of them again, atomically; this only keeps a refused joiner from
+   * spending a password attempt, and answers as one node would.
+   */
+  async precheck(meta: RoomMeta, key: string, banId: string, admission: boolean): Promise<void> {
+    const k = this.keys.room(meta.id)
+    const pipe = this.link.cmd
+      .pipeline()
+      .hexists(k.bans, key)
+      .hexists(k.bannedSessions, banId)
+      .hexists(k.members, key)
+      .hlen(k.members)
+    const out = (await this.link.call(() => pipe.exec())) ?? []
+    const [banned, bannedSession, taken, count] = out.map(([err, v]) => (err ? 0 : Number(v)))
+    if (banned || bannedSession)
+      throw new ChatError('not_authorized', 'You are banned from this room')
+    if (!admission) return
+    if (taken) throw new ChatError('username_taken')
+    if ((count ?? 0) >= meta.max_users) throw new ChatError('room_full')
   }
 
   /** Creates a room in the registry and starts its state; returns its meta and moderator token. */
@@ -292,9 +320,12 @@ export class ClusterRooms {
             401,
           )
         }
-        const ok = await this.verifyPassword(meta, credentials.password, [
-          this.guard.passwordBucket(address),
-        ])
+        const ok = await this.verifyPassword(
+          meta,
+          credentials.password,
+          [this.guard.passwordBucket(address)],
+          address,
+        )
         if (!ok) throw new ChatError('not_authorized', 'Wrong password')
       }
     }

@@ -66,6 +66,11 @@ export class MemberFrames {
         throw new ChatError('invalid_message', `Already in this room as "${current.username}"`)
     }
     let moderator = current?.moderator ?? false
+    const guarded = !current && (frame.token !== undefined || meta.is_private)
+    if (guarded) {
+      const admission = frame.token === undefined && frame.password !== undefined
+      await this.parts.rooms.precheck(meta, key, client.banId, admission)
+    }
     if (!current && frame.token !== undefined) {
       if (!this.parts.rooms.checkToken(meta, frame.token))
         throw new ChatError('not_authorized', 'Wrong moderator token')
@@ -73,10 +78,12 @@ export class MemberFrames {
     } else if (!current && meta.is_private) {
       if (frame.password === undefined)
         throw new ChatError('not_authorized', 'This room needs a password')
-      const ok = await this.parts.rooms.verifyPassword(meta, frame.password, [
-        client.passwordAttempts,
-        this.host.guard.passwordBucket(client.address),
-      ])
+      const ok = await this.parts.rooms.verifyPassword(
+        meta,
+        frame.password,
+        [client.passwordAttempts, this.host.guard.passwordBucket(client.address)],
+        client.address,
+      )
       if (!ok) throw new ChatError('not_authorized', 'Wrong password')
       if (!this.host.stillLive(conn, client)) return
     }

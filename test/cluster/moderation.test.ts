@@ -82,6 +82,13 @@ describe('cluster: moderation and private rooms', () => {
     )
     expect(wrong).toMatchObject({ type: 'error', code: 'not_authorized' })
     expect((await x.join('secret', 'x', { password: 'open sesame' })).room).toBe('secret')
+    // As on one node: a taken name is said before any password is checked.
+    const y = await connect(a)
+    const taken = await y.request(
+      { action: 'join', room: 'secret', username: 'X', password: 'nope' },
+      ['joined'],
+    )
+    expect(taken).toMatchObject({ type: 'error', code: 'username_taken' })
     const list = (await (await fetch(`${b.httpUrl}/rooms`)).json()) as Frame
     expect(list.rooms.map((r: Frame) => r.id)).not.toContain('secret')
   }, 20_000)

@@ -17,11 +17,13 @@ import { fastHasher } from '../support/server.ts'
 
 const redis = new RedisServer()
 const links: RedisLink[] = []
+const loggers: RecordingLogger[] = []
 const noMetrics = { redisUp() {}, redisCommandFailed() {}, redisMessageReceived() {} }
 
 async function node(name: string): Promise<ClusterRooms> {
   const config = defaultConfig({ redisUrl: redis.url, nodeId: name, roomCreatePerMin: 1000 })
   const logger = new RecordingLogger()
+  loggers.push(logger)
   const link = new RedisLink(
     redis.url,
     `t:node:${name}`,
@@ -59,11 +61,17 @@ describe('cluster: the wrong-password window of a room', () => {
     let wrong = 0
     for (let i = 0; i < 100; i++) {
       // A fresh local bucket each time: only the room's shared window can refuse.
-      const ok = await (i % 2 ? a : b).verifyPassword(meta, 'wrong', [])
+      const ok = await (i % 2 ? a : b).verifyPassword(meta, 'wrong', [], '10.0.0.2')
       if (!ok) wrong += 1
     }
     expect(wrong).toBe(100)
-    const refused = await b.verifyPassword(meta, 'right', []).catch((e) => e)
+    const refused = await b.verifyPassword(meta, 'right', [], '10.0.0.3').catch((e) => e)
     expect(refused).toMatchObject({ code: 'rate_limited' })
+    // An operator sees the throttle, with the address.
+    expect(loggers[1]?.entries).toContainEqual({
+      level: 'warn',
+      message: 'password attempts throttled',
+      fields: { address: '10.0.0.3', room: 'vault' },
+    })
   })
 })
