@@ -45,15 +45,25 @@ export class Janitor {
   /** How often the janitor wakes: a fraction of the shortest deadline it keeps. */
   get intervalMs(): number {
     const shortest = Math.min(
-      this.config.nodeTtlMs,
+      this.config.nodeTtlMs / 2,
       this.config.resumeGraceMs || this.config.nodeTtlMs,
       this.config.roomEmptyTtlMs || this.config.nodeTtlMs,
     )
     return Math.max(50, Math.min(1000, Math.floor(shortest / 5)))
   }
 
+  /** Heartbeats every fifth of NODE_TTL_MS: a node misses three before it is taken for dead. */
   private get beatMs(): number {
-    return Math.max(100, Math.floor(this.config.nodeTtlMs / 3))
+    return Math.max(100, Math.floor(this.config.nodeTtlMs / 5))
+  }
+
+  /**
+   * A heartbeat older than this is a dead node. Less than NODE_TTL_MS by a heartbeat and a
+   * janitor round, so that a node killed at any moment is cleaned up (its members shown
+   * offline) within NODE_TTL_MS of its death, not of its last heartbeat.
+   */
+  private get deadAfterMs(): number {
+    return Math.max(this.beatMs * 3, this.config.nodeTtlMs - this.beatMs - this.intervalMs)
   }
 
   start(): void {
@@ -103,10 +113,8 @@ export class Janitor {
     this.running = true
     try {
       const now = this.clock.now()
-      if (now - this.lastBeat >= this.beatMs) {
-        await this.heartbeat()
-        await this.reapDeadNodes()
-      }
+      if (now - this.lastBeat >= this.beatMs) await this.heartbeat()
+      await this.reapDeadNodes()
       if (now - this.lastFullSweep >= FULL_SWEEP_MS) {
         this.lastFullSweep = now
         if (await this.lock('sweep', FULL_SWEEP_MS)) await this.sweepAll([])
@@ -127,7 +135,7 @@ export class Janitor {
   }
 
   private async reapDeadNodes(): Promise<void> {
-    const cutoff = this.clock.now() - this.config.nodeTtlMs
+    const cutoff = this.clock.now() - this.deadAfterMs
     const dead = (
       await this.link.call(() => this.link.cmd.zrangebyscore(this.keys.nodes, '-inf', cutoff))
     ).filter((n) => n !== this.config.nodeId)

@@ -92,7 +92,7 @@ describe('cluster: failures', () => {
   }, 20_000)
 
   it('shows the members of a SIGKILLed node offline within NODE_TTL_MS, then gone after the grace', async () => {
-    const env = { NODE_TTL_MS: '1500', RESUME_GRACE_MS: '1500' }
+    const env = { NODE_TTL_MS: '3000', RESUME_GRACE_MS: '1500' }
     const [a, b] = await start(2, { env })
     if (!a || !b) throw new Error('nodes')
     const alice = await connect(a)
@@ -104,7 +104,8 @@ describe('cluster: failures', () => {
     await b.stop('SIGKILL')
     const offline = await alice.next('presence', (f) => f.username === 'bob', 6000)
     expect(offline.status).toBe('offline')
-    expect(Date.now() - killedAt).toBeLessThan(1500 + 1500)
+    // Within NODE_TTL_MS of the kill, whenever in its heartbeat cycle the node died.
+    expect(Date.now() - killedAt).toBeLessThan(3000)
     await alice.next('user_left', (f) => f.username === 'bob', 6000)
     const details = (await (await fetch(`${a.httpUrl}/rooms/general`)).json()) as Frame
     expect(details.user_count).toBe(1)
