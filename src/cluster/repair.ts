@@ -55,6 +55,8 @@ export class Repair {
           feed.syncing = true
           await this.delivery.sync(feed)
         }
+        // Again, so /health counts the rooms just put back.
+        await this.heartbeat()
         this.registered = true
         this.parts.logger.info('node registered', { node: this.parts.config.nodeId })
       } catch (e) {

@@ -32,6 +32,9 @@ describe('cluster: rooms and messages across nodes', () => {
       expect(joined.users.map((u: { username: string }) => u.username)).toEqual(['alice', 'bob'])
       expect((await alice.next('user_joined')).username).toBe('bob')
       for (const node of [a, b]) {
+        const health = await json(`${node.httpUrl}/health`)
+        expect(health.body).toMatchObject({ status: 'ok', node: node.id })
+        expect(health.body.rooms).toBeGreaterThanOrEqual(1)
         const list = await json(`${node.httpUrl}/rooms`)
         const room = (list.body.rooms as { id: string; user_count: number }[]).find(
           (r) => r.id === 'team-room',
