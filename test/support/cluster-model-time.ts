@@ -10,10 +10,14 @@ import {
   EMPTY_TTL_MS,
   GRACE_MS,
   GUARD_MS,
+  type Member,
   type RoomModel,
   type Session,
   until,
 } from './cluster-model-state.ts'
+
+/** Graces ending within this of each other may end on the server in either order. */
+const GRACE_TIE_MS = 500
 
 export class ModelTime extends ModelBase {
   /**
@@ -24,11 +28,11 @@ export class ModelTime extends ModelBase {
   async settle(): Promise<void> {
     for (;;) {
       const now = Date.now()
-      const events: { at: number; run: () => Promise<void> }[] = []
+      const events: { at: number; run: () => Promise<void>; grace?: Session }[] = []
       for (const s of this.sessions) {
         if (s.awaySince === undefined || s.expired) continue
         const at = s.awaySince + GRACE_MS
-        if (now >= at - GUARD_MS) events.push({ at, run: () => this.expire(s, at) })
+        if (now >= at - GUARD_MS) events.push({ at, run: () => this.expire([s], at), grace: s })
       }
       for (const room of this.rooms.values()) {
         if (!room.exists) continue
@@ -45,15 +49,32 @@ export class ModelTime extends ModelBase {
       }
       if (events.length === 0) return
       events.sort((a, b) => a.at - b.at)
-      await events[0]?.run()
+      const first = events[0] as (typeof events)[number]
+      // Graces that end close together were started by drops that different nodes (or one
+      // node's close events) handled in no fixed order: they end together, in the server's.
+      const together = first.grace
+        ? events.filter((e) => e.grace && e.at - first.at <= GRACE_TIE_MS)
+        : []
+      if (together.length > 1) {
+        await this.expire(
+          together.map((e) => e.grace as Session),
+          first.at,
+        )
+        continue
+      }
+      await first.run()
     }
   }
 
-  /** A session's grace ends: its members leave every room (after the server has done it). */
-  protected async expire(session: Session, at: number): Promise<void> {
-    const members = [...session.rooms.values()]
+  /**
+   * Sessions' graces end: their members leave every room (after the server has done it).
+   * Several sessions' notes in one room go into the model in the order the server wrote
+   * them (their drops had no order between them).
+   */
+  protected async expire(sessions: Session[], at: number): Promise<void> {
+    const members = sessions.flatMap((s) => [...s.rooms.values()])
     if (members.length === 0) {
-      // Nothing to see in the rooms: only the token dies.
+      // Nothing to see in the rooms: only the tokens die.
       await Bun.sleep(Math.max(0, at + 200 - Date.now()))
     }
     for (const m of members) {
@@ -66,14 +87,30 @@ export class ModelTime extends ModelBase {
         GRACE_MS + CATCH_UP_MS,
       )
     }
-    session.expired = true
-    session.removed.clear()
+    if (sessions.length > 1) {
+      const position = new Map<Member, number>()
+      for (const roomId of new Set(members.map((m) => m.room.id))) {
+        const stored = await this.redis.lrange(this.keys.room(roomId).history, 0, -1)
+        stored.forEach((raw, i) => {
+          const { content } = JSON.parse(raw) as { content: string }
+          for (const m of members)
+            if (m.room.id === roomId && content === `${m.username} left`) position.set(m, i)
+        })
+      }
+      members.sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0))
+    }
+    for (const session of sessions) {
+      session.expired = true
+      session.removed.clear()
+    }
     for (const m of members) {
-      this.remove(m, `${m.username} left`, at)
+      this.remove(m, `${m.username} left`, (m.session.awaySince ?? at - GRACE_MS) + GRACE_MS)
       this.broadcast(m.room, `user_left|${m.room.id}|${m.username}`)
     }
-    this.log.push(`   (grace of session ${session.id} ended)`)
-    this.outcome('time', 'grace ended')
+    for (const session of sessions) {
+      this.log.push(`   (grace of session ${session.id} ended)`)
+      this.outcome('time', 'grace ended')
+    }
   }
 
   protected async deleteRoom(room: RoomModel): Promise<void> {
