@@ -23,7 +23,13 @@ afterAll(() => {
 })
 
 const RUNS = Number(Bun.env.CLUSTER_MODEL_RUNS ?? 6)
-const SEED = Bun.env.CLUSTER_MODEL_SEED ? Number(Bun.env.CLUSTER_MODEL_SEED) : undefined
+// CI replays one known sequence of runs, so that its verdict does not depend on the draw;
+// elsewhere every run draws new ones, to keep looking.
+const SEED = Bun.env.CLUSTER_MODEL_SEED
+  ? Number(Bun.env.CLUSTER_MODEL_SEED)
+  : Bun.env.CI
+    ? 20_261_129
+    : undefined
 const PATH = Bun.env.CLUSTER_MODEL_PATH
 /** Past this, fast-check stops (shrinking included) and reports what it has. */
 const TIME_LIMIT_MS = 40_000
