@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'bun:test'
 import { useCluster } from '../support/cluster.ts'
 
-const { start, connect } = useCluster()
+const { start, connect, pair } = useCluster()
 const T = 20_000
 
 async function json(url: string, init?: RequestInit) {
@@ -52,11 +52,7 @@ describe('cluster: rooms and messages across nodes', () => {
     async () => {
       const [a, b] = await start(2)
       if (!a || !b) throw new Error('nodes')
-      const alice = await connect(a)
-      const bob = await connect(b)
-      await alice.join('general', 'alice')
-      await bob.join('general', 'bob')
-      await alice.next('user_joined')
+      const { alice, bob } = await pair(a, b)
       for (let i = 0; i < 10; i++) {
         alice.send({ action: 'message', room: 'general', content: `a${i}` })
         bob.send({ action: 'message', room: 'general', content: `b${i}` })
@@ -83,11 +79,7 @@ describe('cluster: rooms and messages across nodes', () => {
     async () => {
       const [a, b] = await start(2, { env: { RESUME_GRACE_MS: '30000' } })
       if (!a || !b) throw new Error('nodes')
-      const alice = await connect(a)
-      const bob = await connect(b)
-      await alice.join('general', 'alice')
-      await bob.join('general', 'bob')
-      await alice.next('user_joined')
+      const { alice, bob } = await pair(a, b)
       bob.send({ action: 'typing', room: 'general' })
       expect(await alice.next('typing')).toMatchObject({ username: 'bob', active: true })
       bob.send({ action: 'message', room: 'general', content: 'hi' })
@@ -137,11 +129,7 @@ describe('cluster: rooms and messages across nodes', () => {
     async () => {
       const [a, b] = await start(2, { env: { TYPING_TIMEOUT_MS: '300' } })
       if (!a || !b) throw new Error('nodes')
-      const alice = await connect(a)
-      const bob = await connect(b)
-      await alice.join('general', 'alice')
-      await bob.join('general', 'bob')
-      await alice.next('user_joined')
+      const { alice, bob } = await pair(a, b)
       bob.send({ action: 'typing', room: 'general' })
       expect(await alice.next('typing')).toMatchObject({ username: 'bob', active: true })
       expect(await alice.next('typing')).toMatchObject({ username: 'bob', active: false })

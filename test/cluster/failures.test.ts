@@ -7,7 +7,7 @@ import { describe, expect, it } from 'bun:test'
 import { type ChatNode, useCluster } from '../support/cluster.ts'
 import { type Frame, TestClient } from '../support/ws-client.ts'
 
-const { start, node, connect, redis } = useCluster()
+const { start, node, connect, redis, pair } = useCluster()
 /** A steady load of 100 messages a second from one user: above the default rate limit. */
 const LOAD = { RATE_LIMIT_PER_SEC: '1000' }
 
@@ -36,11 +36,7 @@ describe('cluster: failures', () => {
   it('resumes on another node with every missed message once, shown online again, never a leave', async () => {
     const [a, b] = await start(2)
     if (!a || !b) throw new Error('nodes')
-    const alice = await connect(a)
-    const bob = await connect(b)
-    await alice.join('general', 'alice')
-    await bob.join('general', 'bob')
-    await alice.next('user_joined')
+    const { alice, bob } = await pair(a, b)
     bob.send({ action: 'message', room: 'general', content: 'before' })
     const before = await alice.next('message')
     alice.close()
@@ -95,11 +91,7 @@ describe('cluster: failures', () => {
     const env = { NODE_TTL_MS: '3000', RESUME_GRACE_MS: '1500' }
     const [a, b] = await start(2, { env })
     if (!a || !b) throw new Error('nodes')
-    const alice = await connect(a)
-    const bob = await connect(b)
-    await alice.join('general', 'alice')
-    await bob.join('general', 'bob')
-    await alice.next('user_joined')
+    const { alice } = await pair(a, b)
     const killedAt = Date.now()
     await b.stop('SIGKILL')
     const offline = await alice.next('presence', (f) => f.username === 'bob', 6000)
@@ -116,11 +108,7 @@ describe('cluster: failures', () => {
   it('lets every client of a node in a rolling restart resume elsewhere with nothing lost or twice', async () => {
     const [a, b] = await start(2, { env: LOAD })
     if (!a || !b) throw new Error('nodes')
-    const alice = await connect(a)
-    const bob = await connect(b)
-    await alice.join('general', 'alice')
-    await bob.join('general', 'bob')
-    await alice.next('user_joined')
+    const { alice, bob } = await pair(a, b)
     const sent: string[] = []
     let sending = true
     const load = (async () => {
@@ -160,11 +148,7 @@ describe('cluster: failures', () => {
   it('keeps sockets open and refuses with unavailable while Redis is down, then repairs and loses nothing acknowledged', async () => {
     const [a, b] = await start(2, { env: LOAD })
     if (!a || !b) throw new Error('nodes')
-    const alice = await connect(a)
-    const bob = await connect(b)
-    await alice.join('general', 'alice')
-    await bob.join('general', 'bob')
-    await alice.next('user_joined')
+    const { alice, bob } = await pair(a, b)
     let sending = true
     let count = 0
     const load = (async () => {

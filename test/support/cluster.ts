@@ -197,6 +197,8 @@ export interface ClusterHarness {
   start(count: number, options?: NodeOptions): Promise<ChatNode[]>
   node(options?: NodeOptions): Promise<ChatNode>
   connect(node: ChatNode): Promise<TestClient>
+  /** alice on `a` and bob on `b`, both in `room`; alice has seen bob join. */
+  pair(a: ChatNode, b: ChatNode, room?: string): Promise<{ alice: TestClient; bob: TestClient }>
 }
 
 /**
@@ -240,6 +242,14 @@ export function useCluster(): ClusterHarness {
       const c = await TestClient.connect(node.wsUrl)
       clients.push(c)
       return c
+    },
+    async pair(a, b, room = 'general') {
+      const alice = await harness.connect(a)
+      const bob = await harness.connect(b)
+      await alice.join(room, 'alice')
+      await bob.join(room, 'bob')
+      await alice.next('user_joined')
+      return { alice, bob }
     },
   }
   return harness
