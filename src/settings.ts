@@ -1,0 +1,433 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Config } from './config.ts'
+
+// The settings table: each setting's default, variable, flag, meaning and value parser, and
+// the `--help` text and README table made from it. Pure data and parsers: reading the
+// environment and the command line is config.ts's job alone.
+
+/** The default of every setting; `defaultConfig` in config.ts starts from it. */
+export const DEFAULTS: Config = {
+  port: 3000,
+  host: '0.0.0.0',
+  defaultRooms: ['general'],
+  defaultMaxUsers: 1000,
+  maxUsersLimit: 10_000,
+  maxRooms: 10_000,
+  historyLimit: 100,
+  maxContentChars: 4000,
+  maxPayloadBytes: 16 * 1024,
+  rateLimitPerSec: 10,
+  rateLimitBurst: 10,
+  floodTolerance: 100,
+  maxConnectionsPerIp: 100,
+  roomCreatePerMin: 30,
+  allowedOrigins: [],
+  trustProxy: false,
+  typingTimeoutMs: 5000,
+  typingThrottleMs: 1000,
+  heartbeatTimeoutMs: 30_000,
+  resumeGraceMs: 30_000,
+  roomEmptyTtlMs: 300_000,
+  unjoinedTimeoutMs: 60_000,
+  backpressureLimitBytes: 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+  shutdownReconnectSpreadMs: 5000,
+  presenceDiffMinMembers: 200,
+  presenceDiffIntervalMs: 100,
+  maxBodyBytes: 64 * 1024,
+  metricsToken: undefined,
+  logLevel: 'info',
+  logFormat: 'auto',
+  redisUrl: undefined,
+  redisKeyPrefix: 'chat:',
+  nodeId: 'node',
+  nodeTtlMs: 15_000,
+}
+
+/** One setting: its Config field, its variable (the flag is its kebab-case), default and meaning. */
+export interface Setting {
+  readonly key: keyof Config
+  /** The environment variable, e.g. `RATE_LIMIT_PER_SEC`; the flag is `--rate-limit-per-sec`. */
+  readonly env: string
+  /** The default as shown to people; `literal` ones are values, the rest are notes. */
+  readonly default: string
+  readonly literal: boolean
+  /** What it does; may hold `code` spans (the README shows them, --help strips the backticks). */
+  readonly meaning: string
+  /** Parses the raw text (undefined or blank: not set); `sofar` holds the settings above it. */
+  readonly read: (raw: string | undefined, sofar: Partial<Config>) => unknown
+}
+
+/** The flag of a setting: `RATE_LIMIT_PER_SEC` → `rate-limit-per-sec`. */
+export function flagOf(env: string): string {
+  return env.toLowerCase().replaceAll('_', '-')
+}
+
+const DAY_MS = 24 * 3600 * 1000
+
+function blank(raw: string | undefined): raw is undefined {
+  return raw === undefined || raw.trim() === ''
+}
+
+function int(key: keyof Config, env: string, min: number, max: number, meaning: string): Setting {
+  const fallback = DEFAULTS[key] as number
+  return {
+    key,
+    env,
+    default: String(fallback),
+    literal: true,
+    meaning,
+    read: (raw) => {
+      if (blank(raw)) return fallback
+      const n = Number(raw)
+      if (!Number.isInteger(n) || n < min || n > max) {
+        throw new Error(`${env} must be a whole number from ${min} to ${max}, got "${raw}"`)
+      }
+      return n
+    },
+  }
+}
+
+function list(key: keyof Config, env: string, defaultText: string, meaning: string): Setting {
+  const fallback = DEFAULTS[key] as readonly string[]
+  return {
+    key,
+    env,
+    default: defaultText,
+    literal: fallback.length > 0,
+    meaning,
+    read: (raw) =>
+      raw === undefined
+        ? fallback
+        : raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+  }
+}
+
+function oneOf<T extends string>(
+  key: keyof Config,
+  env: string,
+  values: readonly T[],
+  meaning: string,
+): Setting {
+  const fallback = DEFAULTS[key] as T
+  return {
+    key,
+    env,
+    default: fallback,
+    literal: true,
+    meaning,
+    read: (raw) => {
+      if (blank(raw)) return fallback
+      const v = raw.trim().toLowerCase()
+      if (!(values as readonly string[]).includes(v)) {
+        throw new Error(`${env} must be ${values.join(', ')}, got "${raw}"`)
+      }
+      return v
+    },
+  }
+}
+
+/**
+ * Every setting, in the order of `--help` and the README's table. A flag `--x-y` sets the
+ * variable `X_Y` and wins over it.
+ */
+export const SETTINGS: readonly Setting[] = [
+  int(
+    'port',
+    'PORT',
+    0,
+    65_535,
+    'TCP port (0 picks a free one; the log line `listening` says which)',
+  ),
+  {
+    key: 'host',
+    env: 'HOST',
+    default: DEFAULTS.host,
+    literal: true,
+    meaning: 'address to bind',
+    read: (raw) => (blank(raw) ? DEFAULTS.host : raw.trim()),
+  },
+  list(
+    'defaultRooms',
+    'DEFAULT_ROOMS',
+    'general',
+    'comma-separated room names that exist from the start and are never deleted',
+  ),
+  int(
+    'defaultMaxUsers',
+    'DEFAULT_MAX_USERS',
+    1,
+    1_000_000,
+    '`max_users` of the default rooms and of rooms created without one',
+  ),
+  int('maxUsersLimit', 'MAX_USERS_LIMIT', 1, 1_000_000, 'largest `max_users` a room may ask for'),
+  int('maxRooms', 'MAX_ROOMS', 1, 10_000_000, 'rooms the server holds at most'),
+  int('historyLimit', 'HISTORY_LIMIT', 1, 100_000, 'messages kept per room'),
+  int('maxContentChars', 'MAX_CONTENT_CHARS', 1, 1_000_000, 'longest message, in characters'),
+  int(
+    'maxPayloadBytes',
+    'MAX_PAYLOAD_BYTES',
+    1024,
+    16 * 1024 * 1024,
+    'largest inbound WebSocket frame in bytes (bigger → close 1009)',
+  ),
+  int(
+    'maxBodyBytes',
+    'MAX_BODY_BYTES',
+    1024,
+    128 * 1024 * 1024,
+    'largest REST request body in bytes (bigger → 413 `payload_too_large`; nothing past it is buffered)',
+  ),
+  int('rateLimitPerSec', 'RATE_LIMIT_PER_SEC', 1, 10_000, 'messages per second per user'),
+  {
+    key: 'rateLimitBurst',
+    env: 'RATE_LIMIT_BURST',
+    default: '= RATE_LIMIT_PER_SEC',
+    literal: false,
+    meaning: 'messages a user may send at once',
+    read: (raw, sofar) =>
+      blank(raw)
+        ? (sofar.rateLimitPerSec ?? DEFAULTS.rateLimitPerSec)
+        : int('rateLimitBurst', 'RATE_LIMIT_BURST', 1, 100_000, '').read(raw, sofar),
+  },
+  int(
+    'floodTolerance',
+    'FLOOD_TOLERANCE',
+    1,
+    1_000_000,
+    'refused frames (refilled at `RATE_LIMIT_PER_SEC`) before a close with 1008',
+  ),
+  int(
+    'maxConnectionsPerIp',
+    'MAX_CONNECTIONS_PER_IP',
+    1,
+    10_000_000,
+    'open WebSockets per client address',
+  ),
+  int(
+    'roomCreatePerMin',
+    'ROOM_CREATE_PER_MIN',
+    1,
+    1_000_000,
+    'rooms one address may create per minute (REST and WS together)',
+  ),
+  list(
+    'allowedOrigins',
+    'ALLOWED_ORIGINS',
+    '(empty: any)',
+    'comma-separated Origins allowed to open a WebSocket',
+  ),
+  {
+    key: 'trustProxy',
+    env: 'TRUST_PROXY',
+    default: 'false',
+    literal: true,
+    meaning:
+      'behind a reverse proxy, take the client address (for per-address limits) from the first `X-Forwarded-For` entry; leave off when clients connect directly, as anyone can send that header',
+    read: (raw) => {
+      if (blank(raw)) return DEFAULTS.trustProxy
+      const v = raw.trim().toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true
+      if (['0', 'false', 'no', 'off'].includes(v)) return false
+      throw new Error(`TRUST_PROXY must be true or false, got "${raw}"`)
+    },
+  },
+  int(
+    'typingTimeoutMs',
+    'TYPING_TIMEOUT_MS',
+    100,
+    DAY_MS,
+    'a typist shows as stopped this long after their last typing frame',
+  ),
+  int(
+    'typingThrottleMs',
+    'TYPING_THROTTLE_MS',
+    0,
+    DAY_MS,
+    'least time between two typing broadcasts of a user in a room',
+  ),
+  int(
+    'heartbeatTimeoutMs',
+    'HEARTBEAT_TIMEOUT_MS',
+    0,
+    960_000,
+    'a connection silent this long (no pong) is closed; whole seconds, at least 8 s, 0 = off',
+  ),
+  int(
+    'resumeGraceMs',
+    'RESUME_GRACE_MS',
+    0,
+    DAY_MS,
+    'how long a dropped user keeps their names and may resume (0 = leave at once)',
+  ),
+  int(
+    'roomEmptyTtlMs',
+    'ROOM_EMPTY_TTL_MS',
+    0,
+    30 * DAY_MS,
+    'an empty room is deleted after this long',
+  ),
+  int(
+    'unjoinedTimeoutMs',
+    'UNJOINED_TIMEOUT_MS',
+    100,
+    DAY_MS,
+    'a connection in no room is closed (4000) after this long',
+  ),
+  int(
+    'backpressureLimitBytes',
+    'BACKPRESSURE_LIMIT_BYTES',
+    64 * 1024,
+    1024 * 1024 * 1024,
+    'unsent bytes for one client before it is closed',
+  ),
+  int(
+    'shutdownTimeoutMs',
+    'SHUTDOWN_TIMEOUT_MS',
+    1000,
+    600_000,
+    'the process exits by then after SIGTERM/SIGINT',
+  ),
+  int(
+    'shutdownReconnectSpreadMs',
+    'SHUTDOWN_RECONNECT_SPREAD_MS',
+    0,
+    600_000,
+    'clients are told to reconnect after 1 s + a random share of this',
+  ),
+  int(
+    'presenceDiffMinMembers',
+    'PRESENCE_DIFF_MIN_MEMBERS',
+    0,
+    10_000_000,
+    'rooms this big get batched `presence_diff` frames (0 = never)',
+  ),
+  int(
+    'presenceDiffIntervalMs',
+    'PRESENCE_DIFF_INTERVAL_MS',
+    10,
+    60_000,
+    'how often batched presence is sent',
+  ),
+  {
+    key: 'metricsToken',
+    env: 'METRICS_TOKEN',
+    default: '(unset: open)',
+    literal: false,
+    meaning:
+      'when set, `GET /metrics` needs `Authorization: Bearer <token>` (401 without, 403 wrong)',
+    read: (raw) => (blank(raw) ? undefined : raw.trim()),
+  },
+  oneOf(
+    'logLevel',
+    'LOG_LEVEL',
+    ['debug', 'info', 'warn', 'error'],
+    'least level logged: `debug`, `info`, `warn` or `error`',
+  ),
+  oneOf(
+    'logFormat',
+    'LOG_FORMAT',
+    ['auto', 'json', 'pretty'],
+    '`json` (one object per line), `pretty` (colourised text for people) or `auto` (pretty on a terminal, else JSON)',
+  ),
+  {
+    key: 'redisUrl',
+    env: 'REDIS_URL',
+    default: '(unset: one process)',
+    literal: false,
+    meaning:
+      'Redis to share rooms with other nodes, `redis://[:password@]host:port[/db]` or `rediss://…`; unset = one process, all in memory',
+    read: (raw) => redisUrl(raw),
+  },
+  {
+    key: 'redisKeyPrefix',
+    env: 'REDIS_KEY_PREFIX',
+    default: DEFAULTS.redisKeyPrefix,
+    literal: true,
+    meaning: 'prefix of every Redis key and channel, so deployments can share one Redis',
+    read: (raw) => raw ?? DEFAULTS.redisKeyPrefix,
+  },
+  {
+    key: 'nodeId',
+    env: 'NODE_ID',
+    default: 'host name + random suffix',
+    literal: false,
+    meaning: "this node's name in `/health`, logs and Redis: 1–64 letters, digits, `.`, `_`, `-`",
+    read: (raw) => nodeId(raw),
+  },
+  int(
+    'nodeTtlMs',
+    'NODE_TTL_MS',
+    1000,
+    DAY_MS,
+    'a node whose Redis heartbeat is older than this is dead and cleaned up after',
+  ),
+]
+
+function redisUrl(raw: string | undefined): string | undefined {
+  if (blank(raw)) return undefined
+  const text = raw.trim()
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new Error(`REDIS_URL must be redis://[:password@]host:port[/db], got "${text}"`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new Error(`REDIS_URL must start with redis:// or rediss://, got "${text}"`)
+  }
+  const db = url.pathname.replace(/^\//, '')
+  if (db !== '' && !/^\d{1,2}$/.test(db)) {
+    throw new Error(`REDIS_URL's database must be a number, got "${db}"`)
+  }
+  return text
+}
+
+function nodeId(raw: string | undefined): string {
+  if (!blank(raw)) {
+    const text = raw.trim()
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(text)) {
+      throw new Error(`NODE_ID must be 1-64 letters, digits, ".", "_" or "-", got "${text}"`)
+    }
+    return text
+  }
+  const host = (hostname().replace(/[^A-Za-z0-9._-]/g, '') || 'node').slice(0, 48)
+  return `${host}-${randomBytes(3).toString('hex')}`
+}
+
+/** The settings as the README's Markdown table. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((s) => {
+    const def = s.literal ? `\`${s.default}\`` : `*${s.default}*`
+    return `| \`${s.env}\` | \`--${flagOf(s.env)}\` | ${def} | ${s.meaning} |`
+  })
+  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n')
+}
+
+/** The `--help` text. */
+export function helpText(version: string): string {
+  const lines = [
+    `chat-server ${version}: a real-time chat server (WebSocket at /ws, REST, /metrics, /health)`,
+    '',
+    'Usage: chat-server [--name=VALUE ...]',
+    '       chat-server --help | --version | --health-check',
+    '',
+    'Each setting is a flag or an environment variable; the flag wins.',
+    '',
+    '  -h, --help          print this help and exit',
+    '  -v, --version       print the version and exit',
+    '  --health-check      GET /health on this host and port; exit 0 on 200, else 1',
+    '',
+    'Settings:',
+  ]
+  for (const s of SETTINGS) {
+    lines.push(`  --${flagOf(s.env)}=VALUE`)
+    lines.push(`      ${s.env}, default ${s.default}`)
+    lines.push(`      ${s.meaning.replaceAll('`', '')}`)
+  }
+  return `${lines.join('\n')}\n`
+}
