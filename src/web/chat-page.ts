@@ -1,29 +1,16 @@
 /**
  * The chat page's controller: one ChatClient, the public room list, the join and create
- * forms, a RoomView per joined room, the composer, and the status and alert regions.
+ * forms (entry-forms.ts), a RoomView per joined room, the composer (composer.ts), and the
+ * status and alert regions.
  * The accessible names used here are the page's contract (README, "The chat page").
  */
-import {
-  ChatClient,
-  ChatRequestError,
-  type ConnectionState,
-  type JoinedFrame,
-} from '../client/index.ts'
+import { ChatClient, type ConnectionState, type JoinedFrame } from '../client/index.ts'
+import { Composer } from './composer.ts'
 import { byId } from './dom.ts'
-import { type ErrorContext, needsPassword, plainError } from './plain-errors.ts'
+import { EntryForms } from './entry-forms.ts'
+import { asRequestError, type ErrorContext, plainError } from './plain-errors.ts'
 import { RoomList } from './room-list.ts'
 import { RoomView } from './room-view.ts'
-
-/** Least time between two `typing` frames for one room (the server drops any within 1 s). */
-const TYPING_EVERY_MS = 1100
-const USERNAME_KEY = 'chat.username'
-
-type EntryMode = 'join' | 'password' | 'create'
-
-const asRequestError = (error: unknown): ChatRequestError =>
-  error instanceof ChatRequestError
-    ? error
-    : new ChatRequestError('internal_error', error instanceof Error ? error.message : String(error))
 
 export class ChatPage {
   private client: ChatClient | undefined
@@ -31,60 +18,50 @@ export class ChatPage {
   private active: string | undefined
   /** Room id → name, from the room list and from what people typed to join. */
   private readonly names = new Map<string, string>()
-  /** Per room, when we last sent `typing`. */
-  private readonly lastTyping = new Map<string, number>()
-  private typingTimer: ReturnType<typeof setTimeout> | undefined
-  /** The private room the password form is for. */
-  private passwordRoom = ''
   /** The connection closed for good while rooms were open (not the idle close of 4000). */
   private lost = false
 
-  private readonly username = byId('username', HTMLInputElement)
   private readonly rooms = new RoomList(
     byId('rooms', HTMLUListElement),
     byId('rooms-empty', HTMLParagraphElement),
     {
       open: (room) => {
         if (this.views.has(room.id)) this.select(room.id)
-        else void this.join(room.id)
+        else void this.forms.join(room.id)
       },
       named: (room) => this.setName(room.id, room.name),
       joined: (id) => this.views.has(id),
       current: () => this.active,
     },
   )
-  private readonly entry = byId('entry', HTMLElement)
-  private readonly createForm = byId('create-form', HTMLFormElement)
-  private readonly entryModes: Record<EntryMode, HTMLElement> = {
-    join: byId('join-mode', HTMLDivElement),
-    password: byId('password-form', HTMLFormElement),
-    create: this.createForm,
-  }
-  private readonly joinForm = byId('join-form', HTMLFormElement)
-  private readonly createOpen = byId('create-open', HTMLButtonElement)
-  private readonly createCancel = byId('create-cancel', HTMLButtonElement)
-  private readonly passwordCancel = byId('password-cancel', HTMLButtonElement)
-  private readonly joinRoom = byId('join-room', HTMLInputElement)
-  private readonly passwordPrompt = byId('password-prompt', HTMLParagraphElement)
-  private readonly joinPassword = byId('join-password', HTMLInputElement)
-  private readonly createName = byId('create-name', HTMLInputElement)
-  private readonly createPrivate = byId('create-private', HTMLInputElement)
-  private readonly createPassword = byId('create-password', HTMLInputElement)
+  private readonly forms = new EntryForms({
+    connected: () => this.connected(),
+    hasName: (room) => this.names.has(room),
+    setName: (room, name) => this.setName(room, name),
+    nameOf: (room, fallback) => this.nameOf(room, fallback),
+    entered: (joined) => this.entered(joined),
+    fail: (text, focus) => this.fail(text, focus),
+    clearError: () => this.clearError(),
+  })
   private readonly alert = byId('alert', HTMLDivElement)
   private readonly tabs = byId('tabs', HTMLDivElement)
   private readonly noRoom = byId('no-room', HTMLParagraphElement)
   private readonly panels = byId('panels', HTMLDivElement)
   private readonly connectionStatus = byId('connection-status', HTMLSpanElement)
   private readonly typingStatus = byId('typing-status', HTMLSpanElement)
-  private readonly message = byId('message', HTMLTextAreaElement)
-  private readonly sendButton = byId('send', HTMLButtonElement)
+  private readonly composer = new Composer({
+    active: () => this.active,
+    client: () => this.client,
+    nameOf: (room) => this.nameOf(room),
+    fail: (text) => this.fail(text),
+    clearError: () => this.clearError(),
+  })
 
   constructor(private readonly wsUrl: string) {
-    // Every element is found above, before showEntry takes two of the forms out.
-    this.username.value = localStorage.getItem(USERNAME_KEY) ?? ''
-    this.showEntry('join', false)
-    this.wireForms()
-    this.wireComposer()
+    // Every element is found above, before forms.show takes two of the forms out.
+    this.forms.show('join', false)
+    this.forms.wire()
+    this.composer.wire()
     this.wireTabs()
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) return
@@ -95,58 +72,7 @@ export class ChatPage {
     })
   }
 
-  // ── Forms ──────────────────────────────────────────────────────────────────
-
-  private wireForms(): void {
-    this.joinForm.addEventListener('submit', (e) => {
-      e.preventDefault()
-      const room = this.joinRoom.value.trim()
-      if (!room) return this.fail('Type the name of the room to join.', this.joinRoom)
-      void this.join(room)
-    })
-    this.entryModes.password.addEventListener('submit', (e) => {
-      e.preventDefault()
-      void this.join(this.passwordRoom, this.joinPassword.value)
-    })
-    this.passwordCancel.addEventListener('click', () => this.showEntry('join'))
-    this.createOpen.addEventListener('click', () => this.showEntry('create'))
-    this.createCancel.addEventListener('click', () => this.showEntry('join'))
-    this.createForm.addEventListener('submit', (e) => {
-      e.preventDefault()
-      const name = this.createName.value.trim()
-      if (!name) return this.fail('Give the new room a name.', this.createName)
-      void this.create(name, this.createPrivate.checked, this.createPassword.value)
-    })
-    this.username.addEventListener('change', () => {
-      localStorage.setItem(USERNAME_KEY, this.username.value.trim())
-    })
-  }
-
-  /** Shows one of the join, password and create forms; the others leave the page. */
-  private showEntry(mode: EntryMode, focus = true): void {
-    const node = this.entryModes[mode]
-    this.entry.replaceChildren(node)
-    if (mode === 'create') this.createForm.reset()
-    if (mode === 'password') this.joinPassword.value = ''
-    if (!focus) return
-    const first = {
-      join: this.joinRoom,
-      password: this.joinPassword,
-      create: this.createName,
-    }[mode]
-    first.focus()
-  }
-
-  /** The username, or undefined (and an alert) if none was chosen. */
-  private requireName(): string | undefined {
-    const name = this.username.value.trim()
-    if (!name) {
-      this.fail('Choose a username first.', this.username)
-      return undefined
-    }
-    localStorage.setItem(USERNAME_KEY, name)
-    return name
-  }
+  // ── Joining ────────────────────────────────────────────────────────────────
 
   private async connected(): Promise<ChatClient> {
     if (!this.client) {
@@ -157,57 +83,11 @@ export class ChatPage {
     return this.client
   }
 
-  private async join(room: string, password?: string): Promise<void> {
-    const username = this.requireName()
-    if (!username) return
-    this.clearError()
-    try {
-      const client = await this.connected()
-      const joined = await client.join(room, username, password === undefined ? {} : { password })
-      if (!this.names.has(joined.room)) this.setName(joined.room, room)
-      this.joinRoom.value = ''
-      this.entered(joined)
-    } catch (error) {
-      const e = asRequestError(error)
-      if (password === undefined && needsPassword(e.code, e.message)) {
-        this.passwordRoom = room
-        this.passwordPrompt.textContent = `“${this.nameOf(e.room, room)}” is private. Enter its password to join.`
-        this.showEntry('password')
-        return
-      }
-      const ctx = { room: this.nameOf(e.room, room), username, action: 'join' } as const
-      this.fail(
-        plainError(e.code, e.message, ctx),
-        password === undefined ? undefined : this.joinPassword,
-      )
-      if (password !== undefined) this.joinPassword.value = ''
-    }
-  }
-
-  private async create(name: string, isPrivate: boolean, password: string): Promise<void> {
-    const username = this.requireName()
-    if (!username) return
-    this.clearError()
-    try {
-      const client = await this.connected()
-      // A password alone makes the room private; send neither flag nor password unset.
-      const joined = await client.create(name, username, {
-        is_private: isPrivate || undefined,
-        password: password || undefined,
-      })
-      this.setName(joined.room, name)
-      this.entered(joined)
-    } catch (error) {
-      const e = asRequestError(error)
-      this.fail(plainError(e.code, e.message, { room: name, username, action: 'create' }))
-    }
-  }
-
   /** After a join or create: show the room, put the forms back, go to the composer. */
   private entered(joined: JoinedFrame): void {
     this.select(joined.room)
-    this.showEntry('join', false)
-    this.message.focus()
+    this.forms.show('join', false)
+    this.composer.focus()
     this.rooms.soon()
   }
 
@@ -341,8 +221,7 @@ export class ChatPage {
     view.setActive(true)
     view.setUnread(0)
     this.noRoom.hidden = true
-    this.message.disabled = false
-    this.sendButton.disabled = false
+    this.composer.setEnabled(true)
     this.updateTitle()
     this.renderStatus()
     this.rooms.mark()
@@ -360,8 +239,7 @@ export class ChatPage {
       if (!next.done) this.select(next.value)
       else {
         this.noRoom.hidden = false
-        this.message.disabled = true
-        this.sendButton.disabled = true
+        this.composer.setEnabled(false)
       }
     }
     this.updateTitle()
@@ -455,57 +333,7 @@ export class ChatPage {
     this.views.get(room)?.rename(name)
   }
 
-  // ── Composer, status, alert ──────────────────────────────────────────────────
-
-  private wireComposer(): void {
-    const form = byId('composer', HTMLFormElement)
-    this.message.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-        e.preventDefault()
-        form.requestSubmit()
-      }
-    })
-    this.message.addEventListener('input', () => this.typed())
-    form.addEventListener('submit', (e) => {
-      e.preventDefault()
-      void this.send()
-    })
-  }
-
-  /**
-   * Tells the room we type: at once, or, within the server's throttle of the last one
-   * (a frame sooner would be dropped), when it has passed.
-   */
-  private typed(): void {
-    const room = this.active
-    if (!room || !this.message.value.trim() || this.typingTimer !== undefined) return
-    const wait = (this.lastTyping.get(room) ?? 0) + TYPING_EVERY_MS - Date.now()
-    const tell = () => {
-      this.typingTimer = undefined
-      if (this.active !== room || !this.message.value.trim() || this.client?.state !== 'open')
-        return
-      this.lastTyping.set(room, Date.now())
-      this.client.typing(room)
-    }
-    if (wait <= 0) tell()
-    else this.typingTimer = setTimeout(tell, wait)
-  }
-
-  private async send(): Promise<void> {
-    const room = this.active
-    const text = this.message.value
-    if (!room || !this.client || !text.trim()) return
-    this.clearError()
-    this.message.value = ''
-    try {
-      await this.client.send(room, text)
-    } catch (error) {
-      // Give the text back unless something new was typed meanwhile.
-      if (!this.message.value) this.message.value = text
-      const e = asRequestError(error)
-      this.fail(plainError(e.code, e.message, { room: this.nameOf(room), action: 'send' }))
-    }
-  }
+  // ── Status, alert ────────────────────────────────────────────────────────────
 
   private renderStatus(): void {
     const state = this.client?.state

@@ -2,6 +2,7 @@
  * Every error the page can meet, in plain words. Pure (no DOM), so it is unit-tested.
  * The codes are the protocol's (docs/protocol.md, "Error codes") and ChatClient's own.
  */
+import { ChatRequestError } from '../client/index.ts'
 
 /** What the page was doing, to say which room or name an error is about. */
 export interface ErrorContext {
@@ -11,6 +12,12 @@ export interface ErrorContext {
   /** The failed request: a few codes read differently for a message than for a join. */
   action?: 'join' | 'create' | 'send' | 'moderate' | 'leave' | 'history'
 }
+
+/** Whatever a request threw, as a ChatRequestError: a code to put in plain words. */
+export const asRequestError = (error: unknown): ChatRequestError =>
+  error instanceof ChatRequestError
+    ? error
+    : new ChatRequestError('internal_error', error instanceof Error ? error.message : String(error))
 
 const quoted = (text: string | undefined) => (text ? `“${text}”` : 'this room')
 
