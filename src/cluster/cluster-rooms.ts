@@ -85,6 +85,9 @@ export function seqOf(stored: StoredMessage): number {
 }
 
 export class ClusterRooms {
+  /** Called when this node added a room to the registry (for the node's room count). */
+  onCreated: () => void = () => {}
+
   constructor(
     private readonly config: Config,
     private readonly keys: Keys,
@@ -191,6 +194,7 @@ export class ClusterRooms {
       throw new ChatError('room_exists', `A room with id "${id}" already exists`)
     if (result === 'limit') throw new ChatError('room_limit_reached')
     await this.init(meta, 'fresh', 0)
+    this.onCreated()
     this.logger.info('room created', { room: id, private: isPrivate })
     return { meta, token }
   }

@@ -7,7 +7,7 @@
  */
 import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
-import type { Clock } from '../domain/clock.ts'
+import { type Clock, systemClock } from '../domain/clock.ts'
 import { Guard } from '../domain/guard.ts'
 import {
   type Logger,
@@ -109,7 +109,8 @@ export class ClusterStore implements ChatStore {
       config.redisUrl,
       this.keys.nodeChannel(config.nodeId),
       Math.max(1000, Math.floor(config.nodeTtlMs / 3)),
-      deps.clock,
+      // The deafness probe measures Redis, in wall-clock time, whatever clock the rules use.
+      systemClock,
       deps.logger,
       {
         up: () => this.repair.run(),
@@ -138,6 +139,9 @@ export class ClusterStore implements ChatStore {
       deps.logger,
       () => this.repair.run(),
     )
+    this.rooms.onCreated = () => {
+      this.janitor.roomCount += 1
+    }
     const parts: NodeParts = {
       config,
       keys: this.keys,
@@ -176,11 +180,8 @@ export class ClusterStore implements ChatStore {
   }
 
   /** Resolves once this node has registered in Redis (for tests and startup logs). */
-  async ready(): Promise<void> {
-    while (!this.repair.registered) {
-      if (this.repair.repairing) await this.repair.repairing.catch(() => {})
-      else await new Promise<void>((r) => this.clock.setTimeout(() => r(), 20))
-    }
+  ready(): Promise<void> {
+    return this.repair.firstRegistered.promise
   }
 
   get isDraining(): boolean {

@@ -2,6 +2,7 @@
  * Each room's stream on this node: the subscription to its channel (a RoomFeed), and the
  * delivery of what it carries to this node's members of the room, in sequence order.
  */
+import { systemClock } from '../domain/clock.ts'
 import { userKey } from '../domain/names.ts'
 import { replayFrame } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -65,7 +66,9 @@ export class Delivery implements FeedHost {
   }
 
   private async startFeed(feed: RoomFeed): Promise<void> {
-    const { keys, link, clock } = this.parts
+    const { keys, link } = this.parts
+    // Time spent waiting on Redis is wall-clock time, whatever clock the chat rules run on.
+    const clock = systemClock
     const k = keys.room(feed.room)
     if (!link.isUp) throw new ChatError('unavailable')
     let timer: unknown
@@ -156,7 +159,7 @@ export class Delivery implements FeedHost {
   /** FeedHost: reads the history after the feed's position and delivers what it missed. */
   requestSync(feed: RoomFeed, lazy = false): void {
     if (lazy) {
-      this.parts.clock.setTimeout(() => {
+      systemClock.setTimeout(() => {
         if (this.feeds.get(feed.room) === feed && !feed.syncing) {
           feed.syncing = true
           void this.sync(feed)
@@ -253,6 +256,15 @@ export class Delivery implements FeedHost {
         if (client.rooms.has(room)) client.peer?.subscribe(room)
       },
     )
+  }
+
+  /** Resolves once the room's stream has delivered `seq` here (or the feed is gone). */
+  reached(room: RoomId, seq: number): Promise<void> {
+    const feed = this.feeds.get(room)
+    if (!feed) return Promise.resolve()
+    const { promise, resolve } = Promise.withResolvers<void>()
+    feed.when(seq, resolve)
+    return promise
   }
 
   private emitTo(client: LocalClient, payload: string): void {

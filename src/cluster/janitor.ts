@@ -29,7 +29,7 @@ export class Janitor {
   private lastFullSweep = 0
   private running = false
   private stopped = false
-  /** Rooms in the registry at the last heartbeat (for /health). */
+  /** Rooms in the registry at the last heartbeat, and since then as this node saw them (for /health). */
   roomCount = 0
 
   constructor(
@@ -188,6 +188,7 @@ export class Janitor {
     if (code === 'delete' || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
       await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))
       await this.link.script('purge', roomKeyArgs(k), [k.channel])
+      this.roomCount = Math.max(0, this.roomCount - 1)
       this.logger.info('empty room deleted', { room: meta.id })
       return
     }

@@ -284,24 +284,20 @@ export class MemberFrames {
     this.host.needRedis()
     const member = this.memberOf(client, roomId) ?? (await this.notJoined(roomId))
     const k = this.parts.keys.room(member.room)
-    // Off the room's topic first, so the leaver does not hear their own user_left.
+    const out = (await this.parts.link.script('leave', roomKeyArgs(k), [
+      member.room,
+      member.key,
+      client.hash,
+      this.parts.config.historyLimit,
+      this.parts.clock.now(),
+      k.channel,
+      this.parts.config.nodeId,
+    ])) as [string, number, number]
+    const count = out[0] === 'ok' ? out[2] : -1
+    // The leaver still gets everything stored before their leave (their own last message
+    // among it), and not their own user_left: off the room's topic just before it.
+    if (out[0] === 'ok') await this.delivery.reached(member.room, out[1] - 1)
     client.peer?.unsubscribe(member.room)
-    let count: number
-    try {
-      const out = (await this.parts.link.script('leave', roomKeyArgs(k), [
-        member.room,
-        member.key,
-        client.hash,
-        this.parts.config.historyLimit,
-        this.parts.clock.now(),
-        k.channel,
-        this.parts.config.nodeId,
-      ])) as [string, number, number]
-      count = out[0] === 'ok' ? out[2] : -1
-    } catch (e) {
-      if (client.rooms.get(member.room) === member) client.peer?.subscribe(member.room)
-      throw e
-    }
     this.stopTyping(client, member)
     this.delivery.dropLocal(client, member)
     const record = this.parts.keys.session(client.hash)

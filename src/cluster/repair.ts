@@ -15,6 +15,8 @@ const LOST_DATA_SEQ_MARGIN = 1000
 export class Repair {
   /** This node is registered in Redis and repaired since it last reconnected. */
   registered = false
+  /** Resolves the first time this node has registered (see `ready`). */
+  readonly firstRegistered = Promise.withResolvers<void>()
   /** The repair under way, if any. */
   repairing: Promise<void> | undefined
   private epoch: string | undefined
@@ -58,6 +60,7 @@ export class Repair {
         // Again, so /health counts the rooms just put back.
         await this.heartbeat()
         this.registered = true
+        this.firstRegistered.resolve()
         this.parts.logger.info('node registered', { node: this.parts.config.nodeId })
       } catch (e) {
         this.parts.logger.warn('cluster repair failed; retrying', { error: (e as Error).message })

@@ -72,6 +72,8 @@ export class RoomFeed {
   syncing = false
   private buffer: Envelope[] = []
   private waiters: Waiter[] = []
+  /** Callbacks of `when`, each waiting for the stream to reach its `seq`. */
+  private landmarks: Waiter[] = []
   /** Recent sequenced entries, so a newcomer whose script ran behind the stream can catch up. */
   private recent: Envelope[] = []
   ready: Promise<void> | undefined
@@ -178,7 +180,29 @@ export class RoomFeed {
     this.host.requestSync(this, true)
   }
 
+  /**
+   * Calls `reached` once the stream has delivered `seq` here (at once if it has), or when
+   * the feed is cleared: a leaver is unsubscribed only after everything sent before their
+   * leave, as on one node.
+   */
+  when(seq: number, reached: () => void): void {
+    if (this.lastSeq !== undefined && seq <= this.lastSeq) {
+      reached()
+      return
+    }
+    this.landmarks.push({ seq, admit: reached })
+    this.host.requestSync(this, true)
+  }
+
   private release(): void {
+    if (this.landmarks.length > 0 && this.lastSeq !== undefined) {
+      const last = this.lastSeq
+      const due = this.landmarks.filter((w) => w.seq <= last)
+      if (due.length > 0) {
+        this.landmarks = this.landmarks.filter((w) => w.seq > last)
+        for (const w of due) w.admit()
+      }
+    }
     if (this.waiters.length === 0 || this.lastSeq === undefined) return
     const last = this.lastSeq
     const due = this.waiters.filter((w) => w.seq <= last)
@@ -188,7 +212,7 @@ export class RoomFeed {
   }
 
   get waiting(): boolean {
-    return this.waiters.length > 0
+    return this.waiters.length > 0 || this.landmarks.length > 0
   }
 
   /** Forgets everything (the room was deleted, or no member is left here). */
@@ -196,5 +220,8 @@ export class RoomFeed {
     this.buffer = []
     this.waiters = []
     this.recent = []
+    const landmarks = this.landmarks
+    this.landmarks = []
+    for (const w of landmarks) w.admit()
   }
 }

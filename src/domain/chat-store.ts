@@ -3,7 +3,9 @@
  * memory, synchronous where it can be) or `ClusterStore` (state shared through Redis, so
  * most frames await a round trip). The REST and WS adapters hold a ChatStore and do not know
  * which one they have; a frame handler may return a promise, and the WS adapter then keeps
- * that connection's later frames waiting behind it.
+ * that connection's later frames waiting behind it. `message` is the exception: a store
+ * puts the message in line before it returns (later frames of the connection cannot
+ * overtake it), so its promise holds nothing up and only carries the answer.
  */
 import type {
   CreateFrame,

@@ -160,7 +160,14 @@ export function wsPlugin(
           metrics.messageAccepted()
           return
         }
-        return pending.then(() => metrics.messageAccepted())
+        // The store has already put the message in line (the Redis engine's one command
+        // connection keeps the order), so the connection's next frames need not wait for
+        // its answer: a burst is pipelined, and an error still comes back with its ref.
+        pending.then(
+          () => metrics.messageAccepted(),
+          (e) => reply(conn, e, frame),
+        )
+        return
       }
       case 'typing':
         return awaited(store.typing(conn, frame.room))
