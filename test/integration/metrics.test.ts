@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { defaultConfig } from '../../src/config.ts'
 import { ServerMetrics } from '../../src/metrics.ts'
+import { testEngine } from '../support/engine.ts'
 import { useServer } from '../support/harness.ts'
 import { metric, parseMetrics, type Sample } from '../support/metrics.ts'
 
@@ -93,8 +94,8 @@ describe('GET /metrics', () => {
     expect(metric(samples, 'chat_event_loop_lag_p99_seconds')).toBeGreaterThanOrEqual(0)
     expect(metric(samples, 'chat_event_loop_lag_max_seconds')).toBeGreaterThanOrEqual(0)
     expect(metric(samples, 'chat_build_info', { bun: Bun.version })).toBe(1)
-    // No Redis metrics without REDIS_URL.
-    expect(samples.some((s) => s.name.startsWith('chat_redis_'))).toBe(false)
+    // Redis metrics only with REDIS_URL (the Redis engine).
+    expect(samples.some((s) => s.name.startsWith('chat_redis_'))).toBe(testEngine === 'redis')
   })
 
   it('keeps a fixed set of series however many rooms, users and close codes there are', async () => {

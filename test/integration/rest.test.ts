@@ -19,6 +19,7 @@ async function call(
     init.body = typeof body === 'string' ? body : JSON.stringify(body)
     ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
   }
+  await harness.server.ready
   const res = await harness.server.app.handle(new Request(`http://localhost${path}`, init))
   const text = await res.text()
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }

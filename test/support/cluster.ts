@@ -90,6 +90,12 @@ export class RedisServer {
     await proc.exited
   }
 
+  /** Kills Redis at once, without waiting (for a process exit hook). */
+  kill(): void {
+    this.proc?.kill('SIGKILL')
+    this.proc = undefined
+  }
+
   async restart(): Promise<void> {
     await this.stop()
     await this.start()

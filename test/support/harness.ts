@@ -1,8 +1,11 @@
 import { afterEach, expect } from 'bun:test'
 import type { AppDeps } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
+import { redis } from './engine.ts'
 import { startServer, type TestServer } from './server.ts'
-import { type Frame, TestClient } from './ws-client.ts'
+import { type Frame, SENTINEL, TestClient } from './ws-client.ts'
+
+let sentinels = 0
 
 /** What `useServer` gives a test file: the running server and fixtures built on it, in steps. */
 export interface ServerHarness {
@@ -51,6 +54,30 @@ export function useServer(defaults: Partial<Config> = {}): ServerHarness {
     expect(server.logger.errors()).toEqual([])
   }
 
+  const bus = redis
+  if (bus) {
+    // On the Redis engine a frame reaches the other members through Redis: `sync` first
+    // lets every client's frames reach the server (a ping each), then sends a sentinel
+    // through the stream of each of the client's rooms, as the cluster model test does.
+    TestClient.barrier = async (client) => {
+      const server = current
+      if (!server) return
+      const open = clients.filter((c) => c !== client && c.ws.readyState === WebSocket.OPEN)
+      await Promise.all(open.map((c) => c.ping(true)))
+      for (const room of client.rooms) {
+        const ref = `${SENTINEL}${++sentinels}`
+        const got = client.next('pong', (f) => f.ref === ref)
+        const channel = `${server.config.redisKeyPrefix}{${room}}:ch`
+        await bus.command(
+          'PUBLISH',
+          channel,
+          `e|0|test|-||${JSON.stringify({ type: 'pong', ref })}`,
+        )
+        await got
+      }
+    }
+  }
+
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close()
     const server = current
@@ -64,8 +91,11 @@ export function useServer(defaults: Partial<Config> = {}): ServerHarness {
     return current
   }
 
-  const http = (path: string, init: RequestInit = {}): Promise<Response> =>
-    fetch(`${running().httpUrl}${path}`, init)
+  const http = async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const server = running()
+    await server.ready
+    return fetch(`${server.httpUrl}${path}`, init)
+  }
 
   const postRoom = (body: Frame): Promise<Response> =>
     http('/rooms', {
@@ -75,7 +105,9 @@ export function useServer(defaults: Partial<Config> = {}): ServerHarness {
     })
 
   const connect = async (headers?: Record<string, string>): Promise<TestClient> => {
-    const c = await TestClient.connect(running().wsUrl, headers)
+    const server = running()
+    await server.ready
+    const c = await TestClient.connect(server.wsUrl, headers)
     clients.push(c)
     return c
   }

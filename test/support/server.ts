@@ -1,11 +1,18 @@
 import { type AppDeps, createApp } from '../../src/app.ts'
 import { type Config, defaultConfig } from '../../src/config.ts'
 import type { PasswordHasher } from '../../src/domain/ports.ts'
+import { engineSettings } from './engine.ts'
 import { RecordingLogger } from './logger.ts'
 
 /** Config for tests: defaults, quiet logs, changed by `overrides`. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return defaultConfig({ port: 0, host: '127.0.0.1', logLevel: 'error', ...overrides })
+  return defaultConfig({
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'error',
+    ...engineSettings(),
+    ...overrides,
+  })
 }
 
 /**
@@ -19,10 +26,13 @@ export const fastHasher: PasswordHasher = {
 }
 
 export interface TestServer {
+  config: Config
   app: ReturnType<typeof createApp>['app']
   store: ReturnType<typeof createApp>['store']
   logger: RecordingLogger
   port: number
+  /** Resolves when the store takes frames (at once in memory; once registered in Redis). */
+  ready: Promise<void>
   wsUrl: string
   httpUrl: string
   stop(): Promise<void>
@@ -31,15 +41,19 @@ export interface TestServer {
 /** Starts the real app in-process on a free loopback port. */
 export function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): TestServer {
   const logger = new RecordingLogger()
-  const { app, store } = createApp(testConfig(overrides), { hasher: fastHasher, logger, ...deps })
+  const config = testConfig(overrides)
+  const { app, store } = createApp(config, { hasher: fastHasher, logger, ...deps })
   app.listen({ port: 0, hostname: '127.0.0.1' })
   const port = app.server?.port
   if (!port) throw new Error('server did not start')
   return {
+    config,
     app,
     store,
     logger,
     port,
+    ready:
+      'ready' in store && typeof store.ready === 'function' ? store.ready() : Promise.resolve(),
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     httpUrl: `http://127.0.0.1:${port}`,
     stop: async () => {

@@ -12,6 +12,9 @@ const WAIT_MS = 2500
 
 let refCounter = 0
 
+/** The ref prefix of the harness's sentinels (never kept among the frames a test reads). */
+export const SENTINEL = 'sentinel-'
+
 export class TestClient {
   /** Every frame received, in order. */
   readonly frames: Frame[] = []
@@ -20,6 +23,13 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>
   /** The welcome frame's session token. */
   session = ''
+  /** The rooms this connection is in, as its frames tell (joined/resumed, left/kicked/banned). */
+  readonly rooms = new Set<string>()
+  /**
+   * Set by the harness on the Redis engine: after `sync`'s ping, waits until whatever the
+   * cluster published before has reached this client (a sentinel through each room's stream).
+   */
+  static barrier: ((client: TestClient) => Promise<void>) | undefined
 
   private constructor(readonly ws: WebSocket) {
     this.closed = new Promise((resolve) => {
@@ -27,12 +37,16 @@ export class TestClient {
     })
     ws.addEventListener('message', (e) => {
       const frame = JSON.parse(String(e.data)) as Frame
-      this.frames.push(frame)
+      const isSentinel = frame.type === 'pong' && String(frame.ref).startsWith(SENTINEL)
+      if (!isSentinel) this.frames.push(frame)
+      if (frame.type === 'joined' || frame.type === 'resumed') this.rooms.add(frame.room)
+      else if (['left', 'kicked', 'banned', 'room_deleted'].includes(frame.type))
+        this.rooms.delete(frame.room)
       const i = this.waiters.findIndex((w) => w.match(frame))
       if (i >= 0) {
         const [w] = this.waiters.splice(i, 1)
         w?.resolve(frame)
-      } else this.unread.push(frame)
+      } else if (!isSentinel) this.unread.push(frame)
     })
   }
 
@@ -105,13 +119,22 @@ export class TestClient {
    * that proves a frame was not delivered, without sleeping.
    */
   async sync(): Promise<Frame[]> {
-    const ref = `sync-${++refCounter}`
-    const pong = this.next('pong', (f) => f.ref === ref)
-    this.send({ action: 'ping', ref })
-    await pong
+    await this.ping()
+    if (TestClient.barrier) await TestClient.barrier(this)
     const before = this.unread
     this.unread = []
     return before
+  }
+
+  /**
+   * Round-trips a ping: the server has handled every frame this client sent before it.
+   * `orRefusal`: a ping refused (`rate_limited`, with its ref) proves that just as well.
+   */
+  async ping(orRefusal = false): Promise<void> {
+    const ref = `sync-${++refCounter}`
+    const pong = this.next(orRefusal ? ['pong', 'error'] : 'pong', (f) => f.ref === ref)
+    this.send({ action: 'ping', ref })
+    await pong
   }
 
   /** Joins a room and returns the `joined` frame (throws with the error frame if refused). */
