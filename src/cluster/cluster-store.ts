@@ -9,6 +9,7 @@ import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
 import { type Clock, systemClock } from '../domain/clock.ts'
 import { Guard } from '../domain/guard.ts'
+import { userKey } from '../domain/names.ts'
 import {
   type Logger,
   type Metrics,
@@ -40,7 +41,7 @@ import type {
   UserView,
 } from '../protocol/frames.ts'
 import { ClusterResume } from './cluster-resume.ts'
-import { ClusterRooms } from './cluster-rooms.ts'
+import { ClusterRooms, usersOf } from './cluster-rooms.ts'
 import { Delivery, type TopicSink } from './delivery.ts'
 import { Janitor } from './janitor.ts'
 import { Keys, sessionHash } from './keys.ts'
@@ -101,8 +102,16 @@ export class ClusterStore implements ChatStore {
     this.metrics = deps.metrics ?? noMetrics
     this.startedAt = deps.clock.now()
     this.keys = new Keys(config.redisKeyPrefix)
-    this.presence = new PresenceBatcher(config, deps.clock, (room, json) =>
-      deps.sink.publishJson(room, json),
+    this.presence = new PresenceBatcher(
+      config,
+      deps.clock,
+      (room, json) => deps.sink.publishJson(room, json),
+      async (room) => {
+        const views = new Map<string, UserView>()
+        for (const view of usersOf(await this.rooms.members(room)))
+          views.set(userKey(view.username), view)
+        return views
+      },
     )
     this.guard = new Guard(deps.clock, config)
     this.link = new RedisLink(

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
+import { userKey } from '../domain/names.ts'
 import type { RoomId, UserView } from '../protocol/frames.ts'
 
 interface Batch {
@@ -16,6 +17,9 @@ interface Batch {
 
 const PRESENCE_PREFIXES = ['{"type":"user_joined"', '{"type":"user_left"', '{"type":"presence"']
 
+/** The room's members as the user list shows them, by user key; from Redis. */
+export type MemberViews = (room: RoomId) => Promise<Map<string, UserView>>
+
 export class PresenceBatcher {
   private readonly batches = new Map<RoomId, Batch>()
 
@@ -23,6 +27,8 @@ export class PresenceBatcher {
     private readonly config: Pick<Config, 'presenceDiffMinMembers' | 'presenceDiffIntervalMs'>,
     private readonly clock: Clock,
     private readonly publish: (room: RoomId, json: string) => void,
+    /** Read at each flush, so a join says what one node says: the member as they are now. */
+    private readonly views: MemberViews,
   ) {}
 
   /**
@@ -68,14 +74,27 @@ export class PresenceBatcher {
   private flush(room: RoomId, batch: Batch): void {
     if (this.batches.get(room) === batch) this.batches.delete(room)
     if (batch.joins.size === 0 && batch.leaves.size === 0) return
-    this.publish(
-      room,
-      JSON.stringify({
-        type: 'presence_diff',
+    const send = (joins: UserView[]) =>
+      this.publish(
         room,
-        joins: [...batch.joins.values()],
-        leaves: [...batch.leaves],
-      }),
+        JSON.stringify({ type: 'presence_diff', room, joins, leaves: [...batch.leaves] }),
+      )
+    if (batch.joins.size === 0) {
+      send([])
+      return
+    }
+    // As on one node: each joiner as the member list has them now (moderator, status), and
+    // none who is no longer a member. Without Redis, as the frames said.
+    this.views(room).then(
+      (views) => {
+        const joins: UserView[] = []
+        for (const name of batch.joins.keys()) {
+          const view = views.get(userKey(name))
+          if (view) joins.push(view)
+        }
+        if (joins.length > 0 || batch.leaves.size > 0) send(joins)
+      },
+      () => send([...batch.joins.values()]),
     )
   }
 

@@ -46,6 +46,16 @@ describe('presence in big rooms', () => {
     expect(unexpected).toEqual([])
   })
 
+  it('says who is a moderator in presence_diff, as in the user list', async () => {
+    const room = await harness.createRoom({ name: 'Staff' })
+    const alice = await harness.member('staff', 'alice')
+    await harness.member('staff', 'bob')
+    await alice.next('user_joined')
+    const diff = alice.next('presence_diff')
+    await harness.member('staff', 'mod', { token: room.moderator_token })
+    expect((await diff).joins).toEqual([{ username: 'mod', status: 'online', moderator: true }])
+  })
+
   it('batches many joins and leaves into few frames and keeps every user list right', async () => {
     const alice = await member('alice')
     const joined = alice.frames.find((f) => f.type === 'joined') as Frame
