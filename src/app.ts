@@ -5,7 +5,7 @@ import { ClusterStore } from './cluster/cluster-store.ts'
 import type { Config } from './config.ts'
 import type { ChatStore } from './domain/chat-store.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
-import type { Logger, PasswordHasher } from './domain/ports.ts'
+import type { Logger, PasswordHasher, RoomSink } from './domain/ports.ts'
 import { RoomStore } from './domain/room-store.ts'
 import { createLogger } from './logger.ts'
 import { ServerMetrics } from './metrics.ts'
@@ -74,15 +74,13 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     server.publish(topic, json)
   }
   // With REDIS_URL the rooms are shared with the other nodes; without it, all in memory.
+  const sink: RoomSink = {
+    publishJson,
+    publish: (room, frame) => publishJson(room, JSON.stringify(frame)),
+  }
   const store: ChatStore = config.redisUrl
-    ? new ClusterStore(config, { clock, hasher, logger, metrics, sink: { publishJson } })
-    : new RoomStore(config, {
-        clock,
-        hasher,
-        logger,
-        metrics,
-        sink: { publish: (room, frame) => publishJson(room, JSON.stringify(frame)) },
-      })
+    ? new ClusterStore(config, { clock, hasher, logger, metrics, sink })
+    : new RoomStore(config, { clock, hasher, logger, metrics, sink })
 
   /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */
   const clientAddress = (request: Request): string => {

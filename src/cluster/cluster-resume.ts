@@ -10,18 +10,18 @@ import type { Ref, ResumeFrame, ServerFrame, StoredMessage } from '../protocol/f
 import { roomKeyArgs, seqOf, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import { sessionHash } from './keys.ts'
-import type { ClusterConnection, LocalClient, LocalMember } from './local-session.ts'
+import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import { type NodeParts, presenceJson } from './node-parts.ts'
 import type { RoomFeed } from './room-feed.ts'
 
 /** What a resume needs of the rest of the store; ClusterStore provides it. */
-export interface ResumeHost {
+export interface ClusterResumeHost {
   /** Closes this node's connection of a session that was resumed elsewhere. */
   takenOver(hash: string): void
   /** The connection still holds this session (it did not close while we waited). */
-  stillLive(conn: ClusterConnection, client: LocalClient): boolean
+  stillLive(conn: ClusterConnection, client: LocalSession): boolean
   /** Cancels the timeout for connections that join no room. */
-  clearUnjoined(client: LocalClient): void
+  clearUnjoined(client: LocalSession): void
   /** A `resumed` frame went out (for the metrics). */
   resumed(recovered: boolean): void
 }
@@ -33,11 +33,11 @@ export class ClusterResume {
   constructor(
     private readonly parts: NodeParts,
     private readonly delivery: Delivery,
-    private readonly host: ResumeHost,
+    private readonly host: ClusterResumeHost,
   ) {}
 
   /** `resume` for `fresh`, the session of `conn` (rate limits and Redis already checked). */
-  async resume(conn: ClusterConnection, fresh: LocalClient, frame: ResumeFrame): Promise<void> {
+  async resume(conn: ClusterConnection, fresh: LocalSession, frame: ResumeFrame): Promise<void> {
     if (conn.resumed || fresh.rooms.size > 0) {
       throw new ChatError(
         'invalid_message',
@@ -121,7 +121,7 @@ export class ClusterResume {
   }
 
   private resumeRoom(
-    client: LocalClient,
+    client: LocalSession,
     feed: RoomFeed,
     out: ClaimOut,
     lastId: string | undefined,

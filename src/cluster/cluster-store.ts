@@ -13,9 +13,10 @@ import { userKey } from '../domain/names.ts'
 import {
   type Logger,
   type Metrics,
-  noMetrics as noStoreMetrics,
+  noMetrics,
   type PasswordHasher,
   type Peer,
+  type RoomSink,
 } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
 import {
@@ -40,31 +41,29 @@ import type {
   StoredMessage,
   UserView,
 } from '../protocol/frames.ts'
+import { ClusterFrames } from './cluster-frames.ts'
 import { ClusterResume } from './cluster-resume.ts'
 import { ClusterRooms, usersOf } from './cluster-rooms.ts'
-import { Delivery, type TopicSink } from './delivery.ts'
+import { Delivery } from './delivery.ts'
 import { Janitor } from './janitor.ts'
 import { Keys, sessionHash } from './keys.ts'
-import { ClusterConnection, LocalClient } from './local-session.ts'
-import { MemberFrames } from './member-frames.ts'
+import { ClusterConnection, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
 import { PresenceBatcher } from './presence-batch.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { Repair } from './repair.ts'
 import { type Dropped, SessionRecords } from './session-records.ts'
 
-export type { TopicSink } from './delivery.ts'
-
 export interface ClusterStoreDeps {
   clock: Clock
-  sink: TopicSink
+  sink: RoomSink
   hasher: PasswordHasher
   logger: Logger
   metrics?: LinkMetrics & Metrics
 }
 
-const noMetrics: LinkMetrics & Metrics = {
-  ...noStoreMetrics,
+const noClusterMetrics: LinkMetrics & Metrics = {
+  ...noMetrics,
   redisUp: () => {},
   redisCommandFailed: () => {},
   redisMessageReceived: () => {},
@@ -81,14 +80,14 @@ export class ClusterStore implements ChatStore {
   private readonly metrics: LinkMetrics & Metrics
   private readonly connections = new Set<ClusterConnection>()
   /** Live local sessions by their hash (for takeovers from other nodes). */
-  private readonly sessions = new Map<string, LocalClient>()
+  private readonly sessions = new Map<string, LocalSession>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly presence: PresenceBatcher
   private readonly delivery: Delivery
   private readonly records: SessionRecords
   private readonly repair: Repair
   private readonly resumer: ClusterResume
-  private readonly frames: MemberFrames
+  private readonly frames: ClusterFrames
   private draining = false
   private readonly startedAt: number
 
@@ -99,7 +98,7 @@ export class ClusterStore implements ChatStore {
     if (!config.redisUrl) throw new Error('ClusterStore needs REDIS_URL')
     this.clock = deps.clock
     this.logger = deps.logger
-    this.metrics = deps.metrics ?? noMetrics
+    this.metrics = deps.metrics ?? noClusterMetrics
     this.startedAt = deps.clock.now()
     this.keys = new Keys(config.redisKeyPrefix)
     this.presence = new PresenceBatcher(
@@ -173,7 +172,7 @@ export class ClusterStore implements ChatStore {
       clearUnjoined: (client) => this.clearUnjoined(client),
       resumed: (recovered) => this.metrics.resumed(recovered),
     })
-    this.frames = new MemberFrames(parts, deps.sink, this.delivery, this.records, {
+    this.frames = new ClusterFrames(parts, deps.sink, this.delivery, this.records, {
       guard: this.guard,
       isDraining: () => this.draining,
       clientOf: (conn) => this.clientOf(conn),
@@ -220,7 +219,7 @@ export class ClusterStore implements ChatStore {
 
   connect(peer: Peer): ClusterConnection {
     const token = randomToken()
-    const client = new LocalClient(peer, token, sessionHash(token), this.clock, this.config)
+    const client = new LocalSession(peer, token, sessionHash(token), this.clock, this.config)
     const conn = new ClusterConnection(peer, client)
     this.connections.add(conn)
     this.sessions.set(client.hash, client)
@@ -257,7 +256,7 @@ export class ClusterStore implements ChatStore {
     void p.finally(() => this.inflight.delete(p)).catch(() => {})
   }
 
-  private watchUnjoined(client: LocalClient): void {
+  private watchUnjoined(client: LocalSession): void {
     this.clearUnjoined(client)
     client.unjoinedTimer = this.clock.setTimeout(() => {
       client.unjoinedTimer = undefined
@@ -265,12 +264,12 @@ export class ClusterStore implements ChatStore {
     }, this.config.unjoinedTimeoutMs)
   }
 
-  private clearUnjoined(client: LocalClient): void {
+  private clearUnjoined(client: LocalSession): void {
     if (client.unjoinedTimer !== undefined) this.clock.clearTimeout(client.unjoinedTimer)
     client.unjoinedTimer = undefined
   }
 
-  private clientOf(conn: ClusterConnection): LocalClient {
+  private clientOf(conn: ClusterConnection): LocalSession {
     const client = conn.client
     if (!client || client.peer !== conn.peer)
       throw new ChatError('not_authorized', 'Connection closed')
@@ -282,11 +281,11 @@ export class ClusterStore implements ChatStore {
     if (!this.link.isUp || !this.repair.registered) throw new ChatError('unavailable')
   }
 
-  private stillLive(conn: ClusterConnection, client: LocalClient): boolean {
+  private stillLive(conn: ClusterConnection, client: LocalSession): boolean {
     return conn.client === client && client.peer === conn.peer
   }
 
-  private limit(client: LocalClient, bucket: TokenBucket, silent = false): boolean {
+  private limit(client: LocalSession, bucket: TokenBucket, silent = false): boolean {
     return takeFrame(client, bucket, this.logger, silent)
   }
 

@@ -4,11 +4,12 @@
  */
 import { systemClock } from '../domain/clock.ts'
 import { userKey } from '../domain/names.ts'
+import type { RoomSink } from '../domain/ports.ts'
 import { replayFrame } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import { seqOf } from './cluster-rooms.ts'
-import type { LocalClient, LocalMember } from './local-session.ts'
+import type { LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
 import type { PresenceBatcher } from './presence-batch.ts'
 import { type Envelope, type FeedHost, parseEnvelope, RoomFeed } from './room-feed.ts'
@@ -18,16 +19,11 @@ const SUBSCRIBE_TIMEOUT_MS = 2000
 /** A newcomer waits this long for the stream before the node reads the history instead. */
 const ADMIT_WAIT_MS = 250
 
-/** Delivery to this node's members of a room (Bun's topic publish). */
-export interface TopicSink {
-  publishJson(room: RoomId, json: string): void
-}
-
 /** What delivery needs of the rest of the store; ClusterStore provides it. */
 export interface DeliveryHost {
-  stopTyping(client: LocalClient, member: LocalMember): void
+  stopTyping(client: LocalSession, member: LocalMember): void
   /** Closes the connection if it joins no room in time. */
-  watchUnjoined(client: LocalClient): void
+  watchUnjoined(client: LocalSession): void
   /** Another node (or this one) resumed a session this node still holds. */
   takenOver(hash: string): void
   /** Redis work that `close` waits for. */
@@ -37,11 +33,11 @@ export interface DeliveryHost {
 export class Delivery implements FeedHost {
   readonly feeds = new Map<RoomId, RoomFeed>()
   /** Local members per room, by user key (the targets of moderation acts). */
-  readonly locals = new Map<RoomId, Map<string, LocalClient>>()
+  readonly locals = new Map<RoomId, Map<string, LocalSession>>()
 
   constructor(
     private readonly parts: NodeParts,
-    private readonly sink: TopicSink,
+    private readonly sink: RoomSink,
     private readonly presence: PresenceBatcher,
     private readonly host: DeliveryHost,
   ) {}
@@ -218,7 +214,7 @@ export class Delivery implements FeedHost {
     }
   }
 
-  addLocal(client: LocalClient, member: LocalMember): void {
+  addLocal(client: LocalSession, member: LocalMember): void {
     client.rooms.set(member.room, member)
     let map = this.locals.get(member.room)
     if (!map) {
@@ -229,7 +225,7 @@ export class Delivery implements FeedHost {
   }
 
   /** Forgets a local member (unsubscribed); the feed goes when its last member does. */
-  dropLocal(client: LocalClient, member: LocalMember): void {
+  dropLocal(client: LocalSession, member: LocalMember): void {
     client.peer?.unsubscribe(member.room)
     client.rooms.delete(member.room)
     const map = this.locals.get(member.room)
@@ -245,7 +241,7 @@ export class Delivery implements FeedHost {
    * Subscribes a newcomer at the point of the stream its `joined`/`resumed` reached:
    * what the stream delivered since then is sent to it alone first.
    */
-  admit(feed: RoomFeed, client: LocalClient, seq: number): void {
+  admit(feed: RoomFeed, client: LocalSession, seq: number): void {
     const room = feed.room
     feed.admit(
       seq,
@@ -267,7 +263,7 @@ export class Delivery implements FeedHost {
     return promise
   }
 
-  private emitTo(client: LocalClient, payload: string): void {
+  private emitTo(client: LocalSession, payload: string): void {
     for (const line of payload.split('\n')) client.peer?.sendJson(line)
   }
 

@@ -21,7 +21,7 @@ export interface LocalMember {
   mutedUntil: number
 }
 
-export class LocalClient {
+export class LocalSession {
   /** Undefined once the connection closed or another connection resumed the session. */
   peer: Peer | undefined
   readonly rooms = new Map<RoomId, LocalMember>()
@@ -75,12 +75,12 @@ export class LocalClient {
 }
 
 export class ClusterConnection {
-  client: LocalClient | undefined
+  client: LocalSession | undefined
   resumed = false
 
   constructor(
     readonly peer: Peer,
-    client: LocalClient,
+    client: LocalSession,
   ) {
     this.client = client
   }

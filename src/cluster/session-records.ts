@@ -4,7 +4,7 @@
  */
 import type { RoomId } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
-import type { LocalClient } from './local-session.ts'
+import type { LocalSession } from './local-session.ts'
 import { type NodeParts, presenceJson } from './node-parts.ts'
 
 /** Sessions that dropped while Redis was out of reach, to be marked offline once it is back. */
@@ -97,7 +97,7 @@ export class SessionRecords {
   }
 
   /** Notes in the session's record (for a resume on any node) that it is in `room` as `key`. */
-  async recordRoom(client: LocalClient, room: RoomId, key: string): Promise<void> {
+  async recordRoom(client: LocalSession, room: RoomId, key: string): Promise<void> {
     const fields: Record<string, string> = { [room]: key }
     if (client.banId !== client.hash) fields._id = client.banId
     await this.parts.link

@@ -7,7 +7,6 @@ import {
   type RoomId,
 } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
-import type { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import type { EmptyRooms } from './empty-rooms.ts'
 import type { Guard } from './guard.ts'
@@ -15,6 +14,7 @@ import { normalizeName, userKey } from './names.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import type { Member, Room } from './room.ts'
 import { verifyPassword } from './room-views.ts'
+import type { Connection, Session } from './session.ts'
 import type { Sessions } from './sessions.ts'
 
 /** What membership needs of the rest of the store; RoomStore provides it. */
@@ -83,7 +83,7 @@ export class Membership {
   }
 
   /** A join of a room the client is already in: same name answers `joined` again. */
-  private rejoined(client: Client, room: Room, key: string, ref: Ref | undefined): boolean {
+  private rejoined(client: Session, room: Room, key: string, ref: Ref | undefined): boolean {
     const member = client.rooms.get(room.id)
     if (!member) return false
     if (member.key !== key) {
@@ -93,7 +93,7 @@ export class Membership {
     return true
   }
 
-  private checkBan(room: Room, client: Client, key: string): void {
+  private checkBan(room: Room, client: Session, key: string): void {
     if (room.bans.has(key) || room.bannedClients.has(client)) {
       throw new ChatError('not_authorized', 'You are banned from this room')
     }
@@ -115,7 +115,7 @@ export class Membership {
   }
 
   private addMember(
-    client: Client,
+    client: Session,
     room: Room,
     username: string,
     moderator: boolean,
@@ -179,7 +179,7 @@ export class Membership {
   }
 
   /** The member of `roomId` that this client is, or `room_not_found` / `not_authorized`. */
-  memberOf(client: Client, roomId: RoomId): Member {
+  memberOf(client: Session, roomId: RoomId): Member {
     const member = client.rooms.get(roomId)
     if (member) return member
     // Like join, accept the room's name as well as its id.

@@ -21,9 +21,11 @@ export interface Peer {
   close(code: number, reason: string): void
 }
 
-/** The one fan-out path: sends a frame to every subscriber of a room. */
+/** The one fan-out path: sends a frame to every subscriber of a room on this server. */
 export interface RoomSink {
   publish(room: RoomId, frame: ServerFrame): void
+  /** The same for a frame that is already JSON (the Redis engine relays frames as text). */
+  publishJson(room: RoomId, json: string): void
 }
 
 /** Password hashing; async so that a slow hash does not hold up other rooms. */

@@ -1,27 +1,27 @@
 import { ChatError } from '../protocol/errors.ts'
 import type { ResumeFrame, ServerFrame } from '../protocol/frames.ts'
-import type { Client, Connection } from './client.ts'
 import { parseId } from './history.ts'
 import type { Member } from './room.ts'
 import { CLOSE, replayFrame } from './rules.ts'
+import type { Connection, Session } from './session.ts'
 
 /** What a resume needs of the store's sessions and connections; RoomStore provides it. */
 export interface ResumeHost {
   /** Live and away sessions by their token. */
-  readonly sessions: Map<string, Client>
+  readonly sessions: Map<string, Session>
   /** Every open connection. */
   readonly connections: Iterable<Connection>
   stopTyping(member: Member): void
   /** Tells the member's room that they are online again. */
   presence(member: Member): void
   /** Cancels the session's resume grace timer. */
-  clearGrace(client: Client): void
+  clearGrace(client: Session): void
   /** Drops a session: its timers, its typing and its token. */
-  forget(client: Client): void
+  forget(client: Session): void
   /** A `resumed` frame went out (for the metrics). */
   resumed(recovered: boolean): void
   /** Closes the connection if it joins no room in time. */
-  watchUnjoined(client: Client): void
+  watchUnjoined(client: Session): void
 }
 
 /**
@@ -34,7 +34,7 @@ export interface ResumeHost {
 export function resumeSession(
   host: ResumeHost,
   conn: Connection,
-  fresh: Client,
+  fresh: Session,
   frame: ResumeFrame,
 ): void {
   if (conn.resumed || fresh.rooms.size > 0) {

@@ -16,7 +16,6 @@ import type {
 } from '../protocol/frames.ts'
 import { Announcer } from './announcer.ts'
 import type { ChatStore, HealthView } from './chat-store.ts'
-import type { Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import { EmptyRooms } from './empty-rooms.ts'
 import { Guard } from './guard.ts'
@@ -42,6 +41,7 @@ import {
   validateCreateInput,
 } from './rules.ts'
 import { selfCheck } from './self-check.ts'
+import type { Connection } from './session.ts'
 import { Sessions } from './sessions.ts'
 
 export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'

@@ -1,13 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
-import type { Client } from './client.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import { formatId, History } from './history.ts'
+import type { Session } from './session.ts'
 import { TokenBucket } from './token-bucket.ts'
 
 /** One user in one room. A client may be a member of several rooms, under a name in each. */
 export interface Member {
-  readonly client: Client
+  readonly client: Session
   readonly room: Room
   readonly username: string
   /** `userKey(username)`: the case-insensitive key in `room.members`. */
@@ -71,7 +71,7 @@ export class Room {
   /** Banned usernames by key. */
   readonly bans = new Map<string, Ban>()
   /** Banned clients (sessions), with the username key they were banned under. */
-  readonly bannedClients = new Map<Client, string>()
+  readonly bannedClients = new Map<Session, string>()
   /** Muted username keys, with the time the mute ends. */
   readonly mutes = new Map<string, number>()
   /** Wrong-password attempts against this room. */

@@ -1,6 +1,6 @@
 import type { RoomId } from '../protocol/frames.ts'
-import type { Client } from './client.ts'
 import type { Room } from './room.ts'
+import type { Session } from './session.ts'
 import type { Sessions } from './sessions.ts'
 
 /**
@@ -14,7 +14,7 @@ export function selfCheck(
   sessions: Pick<Sessions, 'connections' | 'byToken'>,
 ): string[] {
   const problems: string[] = []
-  const live = new Set<Client>()
+  const live = new Set<Session>()
   for (const conn of sessions.connections) if (conn.client) live.add(conn.client)
   for (const [id, room] of rooms) {
     if (room.id !== id) problems.push(`room ${id} filed under another id`)

@@ -2,13 +2,13 @@ import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
-import { Client, Connection } from './client.ts'
 import type { Clock } from './clock.ts'
 import type { Guard } from './guard.ts'
 import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
 import type { Member } from './room.ts'
 import { CLOSE, randomToken, takeFrame } from './rules.ts'
+import { Connection, Session } from './session.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
 type SessionsConfig = Pick<
@@ -34,7 +34,7 @@ export class Sessions {
   /** Every open connection. */
   readonly connections = new Set<Connection>()
   /** Live and away sessions, by their resume token. */
-  readonly byToken = new Map<string, Client>()
+  readonly byToken = new Map<string, Session>()
   private readonly resumeHost: ResumeHost
 
   constructor(
@@ -65,7 +65,7 @@ export class Sessions {
 
   /** Registers a new connection and sends it `welcome`. */
   connect(peer: Peer): Connection {
-    const client = new Client(peer, randomToken(), this.clock, this.config)
+    const client = new Session(peer, randomToken(), this.clock, this.config)
     const conn = new Connection(peer, client)
     this.connections.add(conn)
     this.byToken.set(client.session, client)
@@ -109,14 +109,14 @@ export class Sessions {
   }
 
   /** The grace ran out: the user leaves each room for good. */
-  private expire(client: Client): void {
+  private expire(client: Session): void {
     client.graceTimer = undefined
     for (const member of [...client.rooms.values()]) this.hooks.expireMember(member)
     this.forget(client)
   }
 
   /** Drops a session: its timers, its typing indicators and its token. */
-  forget(client: Client): void {
+  forget(client: Session): void {
     this.clearTimer(client, 'graceTimer')
     this.clearTimer(client, 'unjoinedTimer')
     for (const member of client.rooms.values()) this.announce.clearTyping(member)
@@ -124,13 +124,13 @@ export class Sessions {
   }
 
   /** Cancels one of the session's timers. */
-  clearTimer(client: Client, key: 'graceTimer' | 'unjoinedTimer'): void {
+  clearTimer(client: Session, key: 'graceTimer' | 'unjoinedTimer'): void {
     if (client[key] !== undefined) this.clock.clearTimeout(client[key])
     client[key] = undefined
   }
 
   /** A connection in no room is closed after `unjoinedTimeoutMs`, so idle sockets do not pile up. */
-  watchUnjoined(client: Client): void {
+  watchUnjoined(client: Session): void {
     this.clearTimer(client, 'unjoinedTimer')
     client.unjoinedTimer = this.clock.setTimeout(() => {
       client.unjoinedTimer = undefined
@@ -139,7 +139,7 @@ export class Sessions {
   }
 
   /** The live session of a connection; `not_authorized` once it was closed or taken over. */
-  clientOf(conn: Connection): Client {
+  clientOf(conn: Connection): Session {
     const client = conn.client
     if (!client || client.peer !== conn.peer)
       throw new ChatError('not_authorized', 'Connection closed')
@@ -150,7 +150,7 @@ export class Sessions {
    * Counts a frame against `bucket`; past it, throws `rate_limited`, and closes a
    * connection that keeps flooding with 1008.
    */
-  limit(client: Client, bucket: TokenBucket, silent = false): boolean {
+  limit(client: Session, bucket: TokenBucket, silent = false): boolean {
     return takeFrame(client, bucket, this.logger, silent)
   }
 

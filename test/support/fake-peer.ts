@@ -7,6 +7,9 @@ export class Hub implements RoomSink {
   publish(room: RoomId, frame: ServerFrame): void {
     for (const p of this.peers) if (p.rooms.has(room)) p.frames.push(frame)
   }
+  publishJson(room: RoomId, json: string): void {
+    this.publish(room, JSON.parse(json) as ServerFrame)
+  }
 }
 
 export class FakePeer implements Peer {

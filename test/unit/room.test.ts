@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
-import type { Client } from '../../src/domain/client.ts'
 import { type Member, Room } from '../../src/domain/room.ts'
+import type { Session } from '../../src/domain/session.ts'
 import { FakeClock } from '../support/fake-clock.ts'
 
 function room(): Room {
@@ -20,7 +20,7 @@ function room(): Room {
 }
 
 function member(r: Room, username: string, online = true): Member {
-  const client = { peer: online ? {} : undefined } as unknown as Client
+  const client = { peer: online ? {} : undefined } as unknown as Session
   return {
     client,
     room: r,

@@ -5,7 +5,7 @@ import type { Member } from './room.ts'
 import { SmallMap } from './small-map.ts'
 import { TokenBucket } from './token-bucket.ts'
 
-export interface ClientLimits {
+export interface SessionLimits {
   rateLimitPerSec: number
   rateLimitBurst: number
   floodTolerance: number
@@ -15,7 +15,7 @@ export interface ClientLimits {
  * One user's session: their memberships, limits and resume token. It outlives its
  * connection by the resume grace, and a resuming connection takes it over.
  */
-export class Client {
+export class Session {
   /** The live connection; undefined while the user is away (offline, in grace). */
   peer: Peer | undefined
   /** The token a new connection presents to take this session over. */
@@ -32,13 +32,13 @@ export class Client {
   private messagesBucket: TokenBucket | undefined
   /**
    * The two buckets few sessions ever need, in one field: JSC sizes an object by its
-   * field count (9–12 fields take 112 bytes, 13–14 take 160), and this keeps Client at 12.
+   * field count (9–12 fields take 112 bytes, 13–14 take 160), and this keeps Session at 12.
    */
   private rare: { patience?: TokenBucket; password?: TokenBucket } | undefined
   private readonly clock: Clock
-  private readonly limits: ClientLimits
+  private readonly limits: SessionLimits
 
-  constructor(peer: Peer, session: string, clock: Clock, limits: ClientLimits) {
+  constructor(peer: Peer, session: string, clock: Clock, limits: SessionLimits) {
     this.peer = peer
     this.session = session
     this.address = peer.address
@@ -87,12 +87,12 @@ export class Client {
 
 /** One WebSocket connection. After a resume it serves the session it took over. */
 export class Connection {
-  client: Client | undefined
+  client: Session | undefined
   resumed = false
 
   constructor(
     readonly peer: Peer,
-    client: Client,
+    client: Session,
   ) {
     this.client = client
   }

@@ -4,6 +4,7 @@
  */
 import type { Guard } from '../domain/guard.ts'
 import { normalizeName, slugify, userKey } from '../domain/names.ts'
+import type { RoomSink } from '../domain/ports.ts'
 import { checkContent } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -20,37 +21,37 @@ import {
   type ServerFrame,
 } from '../protocol/frames.ts'
 import { type RoomMeta, roomKeyArgs, usersOf } from './cluster-rooms.ts'
-import type { Delivery, TopicSink } from './delivery.ts'
-import type { ClusterConnection, LocalClient, LocalMember } from './local-session.ts'
+import type { Delivery } from './delivery.ts'
+import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
 import type { SessionRecords } from './session-records.ts'
 
 /** What the frames need of the store's connections; ClusterStore provides it. */
-export interface FramesHost {
+export interface ClusterFramesHost {
   readonly guard: Guard
   isDraining(): boolean
   /** The connection's session; `not_authorized` once it closed. */
-  clientOf(conn: ClusterConnection): LocalClient
+  clientOf(conn: ClusterConnection): LocalSession
   /** Takes a token from the bucket, or refuses (`rate_limited`, or false when silent). */
-  limit(client: LocalClient, bucket: TokenBucket, silent?: boolean): boolean
+  limit(client: LocalSession, bucket: TokenBucket, silent?: boolean): boolean
   /** Frames that change shared state wait for Redis and for this node's repair after it. */
   needRedis(): void
   /** The connection still holds this session (it did not close while we waited). */
-  stillLive(conn: ClusterConnection, client: LocalClient): boolean
+  stillLive(conn: ClusterConnection, client: LocalSession): boolean
   /** Redis work that `close` waits for. */
   track(p: Promise<unknown>): void
   /** Closes the connection if it joins no room in time. */
-  watchUnjoined(client: LocalClient): void
-  clearUnjoined(client: LocalClient): void
+  watchUnjoined(client: LocalSession): void
+  clearUnjoined(client: LocalSession): void
 }
 
-export class MemberFrames {
+export class ClusterFrames {
   constructor(
     private readonly parts: NodeParts,
-    private readonly sink: TopicSink,
+    private readonly sink: RoomSink,
     private readonly delivery: Delivery,
     private readonly records: SessionRecords,
-    private readonly host: FramesHost,
+    private readonly host: ClusterFramesHost,
   ) {}
 
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
@@ -103,7 +104,7 @@ export class MemberFrames {
 
   private async admitMember(
     conn: ClusterConnection,
-    client: LocalClient,
+    client: LocalSession,
     meta: RoomMeta,
     username: string,
     moderator: boolean,
@@ -182,7 +183,7 @@ export class MemberFrames {
   }
 
   /** The local member of `roomId` (by id, or by a name that slugs to it). */
-  private memberOf(client: LocalClient, roomId: RoomId): LocalMember | undefined {
+  private memberOf(client: LocalSession, roomId: RoomId): LocalMember | undefined {
     return client.rooms.get(roomId) ?? client.rooms.get(slugify(roomId))
   }
 
@@ -205,7 +206,7 @@ export class MemberFrames {
     return this.send(client, member, frame.content)
   }
 
-  private async send(client: LocalClient, member: LocalMember, content: string): Promise<void> {
+  private async send(client: LocalSession, member: LocalMember, content: string): Promise<void> {
     const k = this.parts.keys.room(member.room)
     const now = this.parts.clock.now()
     const room = JSON.stringify(member.room)
@@ -249,7 +250,7 @@ export class MemberFrames {
     })
   }
 
-  stopTyping(client: LocalClient, member: LocalMember): void {
+  stopTyping(client: LocalSession, member: LocalMember): void {
     this.clearTyping(member)
     if (!member.typing) return
     member.typing = false
@@ -267,7 +268,7 @@ export class MemberFrames {
   }
 
   /** An unstored event from a member: to the others here at once, and to the other nodes. */
-  private event(client: LocalClient, member: LocalMember, frame: ServerFrame): void {
+  private event(client: LocalSession, member: LocalMember, frame: ServerFrame): void {
     const json = JSON.stringify(frame)
     if (client.peer) client.peer.publishToOthers(member.room, frame)
     else this.sink.publishJson(member.room, json)
