@@ -8,6 +8,7 @@ import type { Config } from '../config.ts'
 import type { Guard } from '../domain/guard.ts'
 import { parseId } from '../domain/history.ts'
 import { slugify } from '../domain/names.ts'
+import { checkPassword, ROOM_PASSWORD_BUCKET, type RoomBucket } from '../domain/password-check.ts'
 import type { Logger, PasswordHasher } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
 import {
@@ -48,10 +49,6 @@ export interface StoredMember {
   o: number
   j: number
 }
-
-/** Wrong passwords one room takes per window, cluster-wide, before `rate_limited`. */
-const ROOM_PASSWORD_ATTEMPTS = 100
-const ROOM_PASSWORD_WINDOW_MS = 20_000
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex')
@@ -114,32 +111,31 @@ export class ClusterRooms {
     return timingSafeEqual(Buffer.from(sha256Hex(token), 'hex'), Buffer.from(meta.tk, 'hex'))
   }
 
-  /**
-   * Verifies a room password, throttled before the (slow) hash: the room's cluster-wide
-   * window, then the local buckets (address, session). A right password refunds the
-   * local buckets.
-   */
-  async verifyPassword(
+  /** Verifies a room password against the room's shared bucket and the caller's; see checkPassword. */
+  verifyPassword(
     meta: RoomMeta,
     password: string,
     buckets: TokenBucket[],
     address: string,
   ): Promise<boolean> {
-    const throttled = () => {
-      this.logger.warn('password attempts throttled', { address, room: meta.id })
-      return new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
+    const key = [this.keys.room(meta.id).passwords]
+    const { capacity, perSecond } = ROOM_PASSWORD_BUCKET
+    const bucket: RoomBucket = {
+      take: async () =>
+        (await this.link.script('passwordTake', key, [capacity, perSecond, this.now()])) === 1,
+      refund: async () => {
+        await this.link.script('passwordRefund', key, [capacity])
+      },
     }
-    if (!buckets.every((b) => b.peek())) throw throttled()
-    const allowed = await this.link.script(
-      'passwordAttempt',
-      [this.keys.room(meta.id).passwords],
-      [ROOM_PASSWORD_ATTEMPTS, ROOM_PASSWORD_WINDOW_MS],
-    )
-    if (allowed !== 1) throw throttled()
-    for (const b of buckets) b.take()
-    const ok = meta.pw !== undefined && (await this.hasher.verify(password, meta.pw))
-    if (ok) for (const b of buckets) b.refund()
-    return ok
+    return checkPassword({
+      hasher: this.hasher,
+      hash: meta.pw,
+      password,
+      room: { id: meta.id, bucket },
+      local: buckets,
+      logger: this.logger,
+      address,
+    })
   }
 
   /**

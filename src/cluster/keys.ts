@@ -22,7 +22,7 @@ export interface RoomKeys {
   mutes: string
   /** Sorted set: user key → end of their resume grace (ms). */
   grace: string
-  /** Counter of wrong passwords in the current window. */
+  /** Hash: the room's wrong-password bucket (tokens, at), shared by every node. */
   passwords: string
   /** Pub/sub channel of the room's events. */
   channel: string

@@ -371,13 +371,44 @@ redis.call('PUBLISH', ARGV[1], envelope('d', 0, '-', 0, '', ''))
 return 1
 `)
 
-/** One wrong-password attempt against a room, in a window. ARGV: limit, window ms. 1 = allowed. */
-export const passwordAttempt: ScriptSpec = {
+/**
+ * Takes one token from a room's wrong-password bucket (the TokenBucket of one node, kept in
+ * a hash shared by every node): refilled at `per second` since the last take, up to
+ * `capacity`; the key goes once the bucket would be full again. ARGV: capacity, per
+ * second, now (ms, the rules' clock). Returns 1 if a token was taken, else 0.
+ */
+export const passwordTake: ScriptSpec = {
   numberOfKeys: 1,
   lua: `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if n > tonumber(ARGV[1]) then return 0 end
+local cap, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(v[1]) or cap, tonumber(v[2]) or now
+if now > at then
+  tokens = tokens + (now - at) * rate / 1000
+  local whole = math.floor(tokens + 0.5)
+  if math.abs(tokens - whole) < 1e-9 then tokens = whole end
+  if tokens > cap then tokens = cap end
+  at = now
+end
+local took = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  took = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
+redis.call('PEXPIRE', KEYS[1], math.ceil(cap / rate * 1000))
+return took
+`,
+}
+
+/** Gives back a token taken for a right password. ARGV: capacity. Returns 1 if the bucket is there. */
+export const passwordRefund: ScriptSpec = {
+  numberOfKeys: 1,
+  lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens')) + 1
+if tokens > tonumber(ARGV[1]) then tokens = tonumber(ARGV[1]) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens))
 return 1
 `,
 }
@@ -404,7 +435,8 @@ export const SCRIPTS = {
   moderate,
   tick,
   purge,
-  passwordAttempt,
+  passwordTake,
+  passwordRefund,
   popDue,
 } as const
 

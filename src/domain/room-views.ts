@@ -2,6 +2,7 @@ import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Guard } from './guard.ts'
+import { checkPassword } from './password-check.ts'
 import type { Logger, PasswordHasher } from './ports.ts'
 import type { Room, RoomView } from './room.ts'
 import {
@@ -21,13 +22,8 @@ export interface ViewSource {
   room(id: RoomId): Room
 }
 
-/**
- * Verifies a room password. Each attempt first takes a token from the room's, the
- * address's and the session's bucket, before any hash is checked: one argon2id verify
- * costs ~100 ms of CPU, so wrong passwords must be throttled before they cost that.
- * A right password gives the tokens back.
- */
-export async function verifyPassword(
+/** Verifies a room password against the room's bucket and the caller's; see checkPassword. */
+export function verifyPassword(
   hasher: PasswordHasher,
   room: Room,
   password: string,
@@ -35,15 +31,15 @@ export async function verifyPassword(
   logger: Logger,
   address: string,
 ): Promise<boolean> {
-  const all = [room.passwordAttempts, ...buckets]
-  if (!all.every((b) => b.peek())) {
-    logger.warn('password attempts throttled', { address, room: room.id })
-    throw new ChatError('rate_limited', 'Too many password attempts, wait a little', 5)
-  }
-  for (const b of all) b.take()
-  const ok = room.passwordHash !== undefined && (await hasher.verify(password, room.passwordHash))
-  if (ok) for (const b of all) b.refund()
-  return ok
+  return checkPassword({
+    hasher,
+    hash: room.passwordHash,
+    password,
+    room: { id: room.id, bucket: room.passwordAttempts },
+    local: buckets,
+    logger,
+    address,
+  })
 }
 
 /**

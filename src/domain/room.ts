@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import { formatId, History } from './history.ts'
+import { ROOM_PASSWORD_BUCKET } from './password-check.ts'
 import type { Session } from './session.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -92,7 +93,11 @@ export class Room {
     this.tokenHash = sha256(init.moderatorToken)
     this.createdAt = clock.now()
     this.history = new History(historyLimit)
-    this.passwordAttempts = new TokenBucket(clock, 100, 5)
+    this.passwordAttempts = new TokenBucket(
+      clock,
+      ROOM_PASSWORD_BUCKET.capacity,
+      ROOM_PASSWORD_BUCKET.perSecond,
+    )
   }
 
   /** Whether `token` is this room's moderator token (constant-time compare). */

@@ -125,6 +125,31 @@ describe('private rooms', () => {
     expect(counting.verifies()).toBe(limitedAt)
   })
 
+  it('limits wrong passwords per room: 100, then 5 a second; a right one gives its token back', async () => {
+    const clock = new FakeClock()
+    const counting = countingHasher()
+    serve({ trustProxy: true }, { clock, hasher: counting.hasher })
+    await createRoom({ name: 'Vault', is_private: true, password: 'hunter2' })
+    let n = 0
+    // A new connection from a new address each time: only the room's bucket can refuse.
+    const attempt = async (password: string) => {
+      n++
+      const c = await connect({ 'x-forwarded-for': `10.0.${n >> 8}.${n & 255}` })
+      const reply = await tryJoin(c, 'vault', `guest${n}`, { password })
+      c.close()
+      return reply
+    }
+    for (let i = 0; i < 100; i++) expect((await attempt('wrong')).code).toBe('not_authorized')
+    expect(await attempt('hunter2')).toMatchObject({ code: 'rate_limited' })
+    expect(counting.verifies()).toBe(100)
+    clock.advance(200)
+    expect((await attempt('hunter2')).type).toBe('joined')
+    // The right password took the one token and gave it back: one more attempt is let in.
+    expect((await attempt('wrong')).code).toBe('not_authorized')
+    expect((await attempt('wrong')).code).toBe('rate_limited')
+    expect(counting.verifies()).toBe(102)
+  })
+
   it('refuses a private room without a password at creation', async () => {
     serve()
     const res = await postRoom({ name: 'Vault', is_private: true })
