@@ -1,0 +1,53 @@
+local room, now, limit, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local ttl, permanent, deadList, graceMs = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
+if redis.call('HEXISTS', S, 'epoch') == 0 then return {'gone', -1} end
+if redis.call('HEXISTS', S, 'deleting') == 1 then return {'delete', -1} end
+if deadList ~= '' then
+  local dead = {}
+  for n in string.gmatch(deadList, '[^,]+') do dead[n] = true end
+  local all = redis.call('HGETALL', M)
+  for i = 1, #all, 2 do
+    local m = cjson.decode(all[i + 1])
+    if dead[m.n] and m.o == 1 then
+      m.o = 0
+      redis.call('HSET', M, all[i], cjson.encode(m))
+      redis.call('ZADD', G, now + graceMs, all[i])
+      redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', presenceFrame(room, m.u, 'offline')))
+    end
+  end
+end
+local out = {'ok', -1}
+local due = redis.call('ZRANGEBYSCORE', G, '-inf', now)
+for _, key in ipairs(due) do
+  redis.call('ZREM', G, key)
+  local cur = redis.call('HGET', M, key)
+  if cur then
+    local m = cjson.decode(cur)
+    if m.o == 0 then
+      redis.call('HDEL', M, key)
+      local seq = append(S, H, limit, room, m.u .. ' left', now)
+      local count = redis.call('HLEN', M)
+      if count == 0 then redis.call('HSET', S, 'emptied', now) end
+      redis.call('PUBLISH', channel, envelope('s', seq, '-', count, '', userFrame('user_left', room, m.u)))
+      table.insert(out, m.s)
+    end
+  end
+end
+local nextAt = -1
+local first = redis.call('ZRANGE', G, 0, 0, 'WITHSCORES')
+if first[2] then nextAt = tonumber(first[2]) end
+if redis.call('HLEN', M) == 0 and permanent ~= '1' then
+  local since = tonumber(redis.call('HGET', S, 'emptied') or '-1')
+  if since < 0 then
+    redis.call('HSET', S, 'emptied', now)
+    since = now
+  end
+  if now - since >= ttl then
+    redis.call('HSET', S, 'deleting', now)
+    out[1] = 'delete'
+    return out
+  end
+  if nextAt < 0 or since + ttl < nextAt then nextAt = since + ttl end
+end
+out[2] = nextAt
+return out
