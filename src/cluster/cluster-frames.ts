@@ -2,8 +2,10 @@
  * The frames of a member on a cluster node: join and create (the join script admits them,
  * then the room's feed), message, typing, leave, history and the moderation acts.
  */
+
 import type { Guard } from '../domain/guard.ts'
 import { normalizeName, slugify, userKey } from '../domain/names.ts'
+import { NOTES, template } from '../domain/notes.ts'
 import type { RoomSink } from '../domain/ports.ts'
 import { checkContent } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
@@ -129,6 +131,7 @@ export class ClusterFrames {
         this.parts.clock.now(),
         k.channel,
         client.banId,
+        NOTES.joined(username),
       ])) as typeof out
     } catch (e) {
       this.delivery.release(feed)
@@ -293,6 +296,7 @@ export class ClusterFrames {
       this.parts.clock.now(),
       k.channel,
       this.parts.config.nodeId,
+      template(NOTES.left),
     ])) as [string, number, number]
     const count = out[0] === 'ok' ? out[2] : -1
     // The leaver still gets everything stored before their leave (their own last message
@@ -351,6 +355,7 @@ export class ClusterFrames {
       k.channel,
       this.parts.config.nodeId,
       frame.action === 'mute' ? frame.duration_ms : 0,
+      moderationNote(frame),
     ])) as [string, number, string, number | string, number]
     const [code, , targetSession, count, targetOnline] = out
     switch (code) {
@@ -385,5 +390,21 @@ export class ClusterFrames {
     const ack: ServerFrame = { type: 'moderated', room: mod.room, action: frame.action }
     if (frame.ref !== undefined) ack.ref = frame.ref
     client.peer?.send(ack)
+  }
+}
+
+/** The note of a moderation act, as a template the moderate script fills with the names. */
+function moderationNote(frame: ModerationFrame | MuteFrame): string {
+  switch (frame.action) {
+    case 'ban':
+      return template(NOTES.banned)
+    case 'kick':
+      return template(NOTES.kicked)
+    case 'unban':
+      return template(NOTES.unbanned)
+    case 'mute':
+      return template((name, by) => NOTES.muted(name, by, frame.duration_ms))
+    case 'unmute':
+      return template(NOTES.unmuted)
   }
 }

@@ -8,8 +8,10 @@
  * heartbeat is older than NODE_TTL_MS is dead; one node (under a lock) sweeps every room
  * for its members, who go offline and, after the resume grace, leave.
  */
+
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
+import { NOTES, template } from '../domain/notes.ts'
 import type { Logger } from '../domain/ports.ts'
 import type { ClusterRooms, RoomMeta } from './cluster-rooms.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
@@ -177,6 +179,7 @@ export class Janitor {
       meta.permanent ? 1 : 0,
       dead.join(','),
       this.config.resumeGraceMs,
+      template(NOTES.left),
     ])) as [string, number, ...string[]]
     const [code, next, ...expired] = out
     for (const session of expired) {

@@ -70,14 +70,15 @@ export const initRoom = roomScript(`\n${initRoomLua}`)
 /**
  * Admits a member. ARGV: room, key, username, node, session, moderator (1|0), max users,
  * history limit, now, channel, ban identity (the session's first hash, kept across
- * resumes). Returns {code, seq, members, history, mute end}: code `ok`, `again` (already
+ * resumes), the join's note. Returns {code, seq, members, history, mute end}: code `ok`, `again` (already
  * a member with this session), `room_not_found`, `banned`, `username_taken`, `room_full`.
  */
 export const join = roomScript(`\n${joinLua}`)
 
 /**
  * A member leaves for good (a leave frame, or a resume grace of 0). ARGV: room, key,
- * session, history limit, now, channel, origin. Returns {code, seq, count}: `ok` or `gone`.
+ * session, history limit, now, channel, origin, the note's template (src/domain/notes.ts).
+ * Returns {code, seq, count}: `ok` or `gone`.
  */
 export const leave = roomScript(`\n${leaveLua}`)
 
@@ -111,7 +112,8 @@ export const restore = roomScript(`\n${restoreLua}`)
 
 /**
  * A moderator's act. ARGV: room, action, moderator key, moderator session, target key,
- * target name, now, history limit, channel, origin, mute ms. Returns {code, seq, target
+ * target name, now, history limit, channel, origin, mute ms, the act's note template
+ * (src/domain/notes.ts). Returns {code, seq, target
  * session, count}; code `ok`, `not_member`, `not_moderator`, `self`, `no_user`,
  * `not_banned`, `not_muted`.
  */
@@ -121,7 +123,8 @@ export const moderate = roomScript(`\n${moderateLua}`)
  * The janitor's pass over one room: members of dead nodes go offline (their grace starts),
  * members whose grace ended leave, and an empty room past its TTL is marked for deletion.
  * ARGV: room, now, history limit, channel, empty TTL, permanent (1|0), dead nodes
- * (comma-separated), grace ms. Returns {code, next deadline or -1, expired sessions…};
+ * (comma-separated), grace ms, the leave note's template. Returns {code, next deadline or
+ * -1, expired sessions…};
  * code `ok` or `delete`.
  */
 export const tick = roomScript(`\n${tickLua}`)

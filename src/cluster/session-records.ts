@@ -2,6 +2,7 @@
  * A session's record in Redis (the rooms it is in, for a resume on any node) and what
  * happens to its members when its connection goes away: offline for their grace, or gone.
  */
+import { NOTES, template } from '../domain/notes.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { LocalSession } from './local-session.ts'
@@ -45,6 +46,7 @@ export class SessionRecords {
             this.parts.clock.now(),
             k.channel,
             this.parts.config.nodeId,
+            template(NOTES.left),
           ])) as [string, number, number]
           if (out[0] === 'ok' && out[2] === 0) await this.expireEmpty(room)
           continue

@@ -11,6 +11,7 @@ import type { Clock } from './clock.ts'
 import type { EmptyRooms } from './empty-rooms.ts'
 import type { Guard } from './guard.ts'
 import { normalizeName, userKey } from './names.ts'
+import { NOTES } from './notes.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import type { Member, Room } from './room.ts'
 import { verifyPassword } from './room-views.ts'
@@ -138,7 +139,7 @@ export class Membership {
     this.announce.joined(member)
     client.rooms.set(room.id, member)
     client.removedWhileAway?.delete(room.id)
-    room.append('system', 'system', `${username} joined`, this.clock.now())
+    room.append('system', 'system', NOTES.joined(username), this.clock.now())
     client.peer?.subscribe(room.id)
     this.sessions.clearTimer(client, 'unjoinedTimer')
     this.sendJoined(member, ref, token)

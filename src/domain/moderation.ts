@@ -1,6 +1,7 @@
 import { ChatError } from '../protocol/errors.ts'
 import type { ModerationFrame, MuteFrame } from '../protocol/frames.ts'
 import { normalizeName, userKey } from './names.ts'
+import { NOTES } from './notes.ts'
 import type { Member, Room } from './room.ts'
 
 /** What a moderation act may do to the world; RoomStore provides it. */
@@ -35,7 +36,7 @@ export function applyModeration(
   switch (frame.action) {
     case 'ban': {
       room.bans.set(key, { username: shown, by, at: fx.now() })
-      const note = `${shown} was banned by ${by}`
+      const note = NOTES.banned(shown, by)
       if (target) {
         room.bannedClients.set(target.client, key)
         fx.evict(target, 'banned', by, note)
@@ -44,7 +45,7 @@ export function applyModeration(
     }
     case 'kick': {
       if (!target) throw new ChatError('invalid_message', `No user "${name}" in this room`)
-      fx.evict(target, 'kicked', by, `${target.username} was kicked by ${by}`)
+      fx.evict(target, 'kicked', by, NOTES.kicked(target.username, by))
       return
     }
     case 'unban': {
@@ -53,19 +54,19 @@ export function applyModeration(
       for (const [banned, bannedKey] of room.bannedClients) {
         if (bannedKey === key) room.bannedClients.delete(banned)
       }
-      fx.note(room, `${name} was unbanned by ${by}`)
+      fx.note(room, NOTES.unbanned(name, by))
       return
     }
     case 'mute': {
       room.mutes.set(key, fx.now() + frame.duration_ms)
       if (target) fx.stopTyping(target)
-      fx.note(room, `${shown} was muted by ${by} for ${Math.ceil(frame.duration_ms / 1000)} s`)
+      fx.note(room, NOTES.muted(shown, by, frame.duration_ms))
       return
     }
     case 'unmute': {
       if (!room.mutes.delete(key))
         throw new ChatError('invalid_message', `"${name}" is not muted here`)
-      fx.note(room, `${shown} was unmuted by ${by}`)
+      fx.note(room, NOTES.unmuted(shown, by))
       return
     }
   }

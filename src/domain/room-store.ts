@@ -22,6 +22,7 @@ import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
 import { applyModeration, type ModerationEffects } from './moderation.ts'
 import { normalizeName, slugify } from './names.ts'
+import { NOTES } from './notes.ts'
 import {
   type Logger,
   type Metrics,
@@ -100,7 +101,7 @@ export class RoomStore implements ChatStore {
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
       resumed: (recovered) => this.metrics.resumed(recovered),
-      expireMember: (member) => this.membership.removeMember(member, `${member.username} left`),
+      expireMember: (member) => this.membership.removeMember(member, NOTES.left(member.username)),
     })
     this.views = new RoomViews(
       { rooms: () => this.rooms.values(), room: (id) => this.room(id) },
@@ -319,7 +320,7 @@ export class RoomStore implements ChatStore {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
     const member = this.membership.memberOf(client, roomId)
-    this.membership.removeMember(member, `${member.username} left`)
+    this.membership.removeMember(member, NOTES.left(member.username))
     const left: ServerFrame = { type: 'left', room: member.room.id }
     if (ref !== undefined) left.ref = ref
     client.peer?.send(left)

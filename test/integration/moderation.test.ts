@@ -155,6 +155,16 @@ describe('ban', () => {
     expect(await tryJoin(bob, 'general', 'bob')).toMatchObject({ type: 'joined' })
   })
 
+  it('keeps the names in the notes as written: any script, spaces and - _ .', async () => {
+    const { alice } = await moderatedRoom()
+    const odd = await connect()
+    await odd.join('mod-room', 'Zoë Ωmega_-.1')
+    await alice.next('user_joined', (f) => f.username === 'Zoë Ωmega_-.1')
+    const system = alice.next('system')
+    await act(alice, 'kick', 'Zoë Ωmega_-.1')
+    expect((await system).content).toBe('Zoë Ωmega_-.1 was kicked by alice')
+  })
+
   it('bans a name that is not in the room, before it comes', async () => {
     const { alice } = await moderatedRoom()
     const system = alice.next('system')

@@ -1,5 +1,6 @@
 local room, action, modKey, modSess, key, name = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local now, limit, channel, origin, muteMs = ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10], tonumber(ARGV[11])
+local noteTemplate = ARGV[12]
 local modCur = redis.call('HGET', M, modKey)
 if not modCur then return {'not_member'} end
 local mod = cjson.decode(modCur)
@@ -22,14 +23,14 @@ local function evict(how)
 end
 if action == 'ban' then
   redis.call('HSET', B, key, cjson.encode({username = shown, by = by, at = tonumber(now)}))
-  note = shown .. ' was banned by ' .. by
+  note = fill(noteTemplate, shown, by)
   if t then
     redis.call('HSET', BS, t.b or t.s, key)
     evict('banned')
   end
 elseif action == 'kick' then
   if not t then return {'no_user'} end
-  note = t.u .. ' was kicked by ' .. by
+  note = fill(noteTemplate, t.u, by)
   evict('kicked')
 elseif action == 'unban' then
   if redis.call('HDEL', B, key) == 0 then return {'not_banned'} end
@@ -37,15 +38,15 @@ elseif action == 'unban' then
   for i = 1, #all, 2 do
     if all[i + 1] == key then redis.call('HDEL', BS, all[i]) end
   end
-  note = name .. ' was unbanned by ' .. by
+  note = fill(noteTemplate, name, by)
 elseif action == 'mute' then
   local untilMs = tonumber(now) + muteMs
   redis.call('HSET', U, key, untilMs)
-  note = shown .. ' was muted by ' .. by .. ' for ' .. math.ceil(muteMs / 1000) .. ' s'
+  note = fill(noteTemplate, shown, by)
   target = key .. '\tmuted\t' .. by .. '\t' .. untilMs
 elseif action == 'unmute' then
   if redis.call('HDEL', U, key) == 0 then return {'not_muted'} end
-  note = shown .. ' was unmuted by ' .. by
+  note = fill(noteTemplate, shown, by)
   target = key .. '\tunmuted\t' .. by .. '\t0'
 end
 local seq, id = append(S, H, limit, room, note, now)

@@ -21,6 +21,13 @@ end
 local function envelope(kind, seq, origin, count, target, payload)
   return kind .. '|' .. seq .. '|' .. origin .. '|' .. count .. '|' .. target .. '|' .. payload
 end
+-- A note's template from TypeScript (src/domain/notes.ts) with its blanks filled: the byte
+-- 0x01 by `name`, 0x02 by `by`.
+local function fill(template, name, by)
+  local out = string.gsub(template, '\1', function() return name end)
+  out = string.gsub(out, '\2', function() return by or '' end)
+  return out
+end
 local function live(S)
   return redis.call('HEXISTS', S, 'epoch') == 1 and redis.call('HEXISTS', S, 'deleting') == 0
 end

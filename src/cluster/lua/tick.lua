@@ -1,5 +1,6 @@
 local room, now, limit, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local ttl, permanent, deadList, graceMs = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
+local leftNote = ARGV[9]
 if redis.call('HEXISTS', S, 'epoch') == 0 then return {'gone', -1} end
 if redis.call('HEXISTS', S, 'deleting') == 1 then return {'delete', -1} end
 if deadList ~= '' then
@@ -25,7 +26,7 @@ for _, key in ipairs(due) do
     local m = cjson.decode(cur)
     if m.o == 0 then
       redis.call('HDEL', M, key)
-      local seq = append(S, H, limit, room, m.u .. ' left', now)
+      local seq = append(S, H, limit, room, fill(leftNote, m.u), now)
       local count = redis.call('HLEN', M)
       if count == 0 then redis.call('HSET', S, 'emptied', now) end
       redis.call('PUBLISH', channel, envelope('s', seq, '-', count, '', userFrame('user_left', room, m.u)))
