@@ -26,7 +26,7 @@ import { type RoomMeta, roomKeyArgs, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import type { SessionRecords } from './session-records.ts'
+import { leaveRoom, type SessionRecords } from './session-records.ts'
 
 /** What the frames need of the store's connections; ClusterStore provides it. */
 export interface ClusterFramesHost {
@@ -287,17 +287,7 @@ export class ClusterFrames {
     this.host.limit(client, client.frames)
     this.host.needRedis()
     const member = this.memberOf(client, roomId) ?? (await this.notJoined(roomId))
-    const k = this.parts.keys.room(member.room)
-    const out = (await this.parts.link.script('leave', roomKeyArgs(k), [
-      member.room,
-      member.key,
-      client.hash,
-      this.parts.config.historyLimit,
-      this.parts.clock.now(),
-      k.channel,
-      this.parts.config.nodeId,
-      template(NOTES.left),
-    ])) as [string, number, number]
+    const out = await leaveRoom(this.parts, member.room, member.key, client.hash)
     const count = out[0] === 'ok' ? out[2] : -1
     // The leaver still gets everything stored before their leave (their own last message
     // among it), and not their own user_left: off the room's topic just before it.

@@ -17,6 +17,29 @@ export interface Dropped {
   rooms: { room: RoomId; key: string; username: string }[]
 }
 
+/**
+ * Runs the leave script: the member `key` of session `hash` leaves `room` for good.
+ * Returns {code, seq, count}: `ok` (with the leave's sequence and the members left) or `gone`.
+ */
+export async function leaveRoom(
+  parts: NodeParts,
+  room: RoomId,
+  key: string,
+  hash: string,
+): Promise<[string, number, number]> {
+  const k = parts.keys.room(room)
+  return (await parts.link.script('leave', roomKeyArgs(k), [
+    room,
+    key,
+    hash,
+    parts.config.historyLimit,
+    parts.clock.now(),
+    k.channel,
+    parts.config.nodeId,
+    template(NOTES.left),
+  ])) as [string, number, number]
+}
+
 export class SessionRecords {
   private dropped = new Map<string, Dropped>()
   private droppedOverflow = false
@@ -38,16 +61,7 @@ export class SessionRecords {
       for (const { room, key, username } of d.rooms) {
         const k = this.parts.keys.room(room)
         if (this.parts.config.resumeGraceMs === 0) {
-          const out = (await this.parts.link.script('leave', roomKeyArgs(k), [
-            room,
-            key,
-            d.hash,
-            this.parts.config.historyLimit,
-            this.parts.clock.now(),
-            k.channel,
-            this.parts.config.nodeId,
-            template(NOTES.left),
-          ])) as [string, number, number]
+          const out = await leaveRoom(this.parts, room, key, d.hash)
           if (out[0] === 'ok' && out[2] === 0) await this.expireEmpty(room)
           continue
         }
