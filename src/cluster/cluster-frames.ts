@@ -3,9 +3,10 @@
  * then the room's feed), message, typing, leave, history and the moderation acts.
  */
 
+import { moderate } from '../chat/moderation.ts'
 import type { Guard } from '../domain/guard.ts'
 import { normalizeName, slugify, userKey } from '../domain/names.ts'
-import { NOTES, template } from '../domain/notes.ts'
+import { NOTES } from '../domain/notes.ts'
 import type { RoomSink } from '../domain/ports.ts'
 import { checkContent } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
@@ -26,6 +27,7 @@ import { type RoomMeta, roomKeyArgs, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
+import { RedisEngine } from './redis-engine.ts'
 import { leaveRoom, type SessionRecords } from './session-records.ts'
 
 /** What the frames need of the store's connections; ClusterStore provides it. */
@@ -54,7 +56,11 @@ export class ClusterFrames {
     private readonly delivery: Delivery,
     private readonly records: SessionRecords,
     private readonly host: ClusterFramesHost,
-  ) {}
+  ) {
+    this.engine = new RedisEngine(parts, records, (p) => host.track(p))
+  }
+
+  private readonly engine: RedisEngine
 
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     const client = this.host.clientOf(conn)
@@ -329,72 +335,12 @@ export class ClusterFrames {
     this.host.limit(client, client.frames)
     this.host.needRedis()
     const mod = this.memberOf(client, frame.room) ?? (await this.notJoined(frame.room))
-    if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
-    const name = normalizeName(frame.username, 'username')
-    const key = userKey(name)
-    const k = this.parts.keys.room(mod.room)
-    const out = (await this.parts.link.script('moderate', roomKeyArgs(k), [
-      mod.room,
-      frame.action,
-      mod.key,
-      client.hash,
-      key,
-      name,
-      this.parts.clock.now(),
-      this.parts.config.historyLimit,
-      k.channel,
-      this.parts.config.nodeId,
-      frame.action === 'mute' ? frame.duration_ms : 0,
-      moderationNote(frame),
-    ])) as [string, number, string, number | string, number]
-    const [code, , targetSession, count, targetOnline] = out
-    switch (code) {
-      case 'ok':
-        break
-      case 'self':
-        throw new ChatError('invalid_message', `You cannot ${frame.action} yourself`)
-      case 'no_user':
-        throw new ChatError('invalid_message', `No user "${name}" in this room`)
-      case 'not_banned':
-        throw new ChatError('invalid_message', `"${name}" is not banned here`)
-      case 'not_muted':
-        throw new ChatError('invalid_message', `"${name}" is not muted here`)
-      case 'not_moderator':
-        throw new ChatError('not_authorized', 'Only a moderator may do that')
-      default:
-        throw new ChatError('not_authorized', 'You have not joined this room')
-    }
-    if ((frame.action === 'ban' || frame.action === 'kick') && targetSession) {
-      // The evicted session no longer has this room; if it is away, it is told on resume.
-      const record = this.parts.keys.session(targetSession)
-      await this.parts.link.call(() => this.parts.link.cmd.hdel(record, mod.room))
-      if (targetOnline === 0) {
-        const how = frame.action === 'ban' ? 'banned' : 'kicked'
-        await this.parts.link.call(() => this.parts.link.cmd.hset(record, `!${mod.room}`, how))
-        await this.parts.link.call(() =>
-          this.parts.link.cmd.pexpire(record, this.records.ttlMs, 'LT'),
-        )
-      }
-    }
-    if (count === 0) this.host.track(this.records.expireEmpty(mod.room))
-    const ack: ServerFrame = { type: 'moderated', room: mod.room, action: frame.action }
-    if (frame.ref !== undefined) ack.ref = frame.ref
-    client.peer?.send(ack)
-  }
-}
-
-/** The note of a moderation act, as a template the moderate script fills with the names. */
-function moderationNote(frame: ModerationFrame | MuteFrame): string {
-  switch (frame.action) {
-    case 'ban':
-      return template(NOTES.banned)
-    case 'kick':
-      return template(NOTES.kicked)
-    case 'unban':
-      return template(NOTES.unbanned)
-    case 'mute':
-      return template((name, by) => NOTES.muted(name, by, frame.duration_ms))
-    case 'unmute':
-      return template(NOTES.unmuted)
+    await moderate(
+      this.engine,
+      { ...mod, session: client.hash },
+      frame,
+      () => this.parts.clock.now(),
+      (ack) => client.peer?.send(ack),
+    )
   }
 }

@@ -16,12 +16,12 @@
  *   payload one or more server frames as JSON, one per line, sent to the room in order.
  */
 
+import changeLua from './lua/change.lua' with { type: 'text' }
 import claimLua from './lua/claim.lua' with { type: 'text' }
 import initRoomLua from './lua/init-room.lua' with { type: 'text' }
 import joinLua from './lua/join.lua' with { type: 'text' }
 import leaveLua from './lua/leave.lua' with { type: 'text' }
 import messageLua from './lua/message.lua' with { type: 'text' }
-import moderateLua from './lua/moderate.lua' with { type: 'text' }
 import offlineLua from './lua/offline.lua' with { type: 'text' }
 import passwordRefundLua from './lua/password-refund.lua' with { type: 'text' }
 import passwordTakeLua from './lua/password-take.lua' with { type: 'text' }
@@ -111,13 +111,12 @@ export const claim = roomScript(`\n${claimLua}`)
 export const restore = roomScript(`\n${restoreLua}`)
 
 /**
- * A moderator's act. ARGV: room, action, moderator key, moderator session, target key,
- * target name, now, history limit, channel, origin, mute ms, the act's note template
- * (src/domain/notes.ts). Returns {code, seq, target
- * session, count}; code `ok`, `not_member`, `not_moderator`, `self`, `no_user`,
- * `not_banned`, `not_muted`.
+ * One guarded change to one room (src/chat/engine.ts, built by redis-engine.ts). ARGV: the
+ * change as JSON {guards, writes, notes: [{stored, frame}], target}, history limit, now,
+ * channel, origin. Returns {code, seq, count, dropped session, dropped member online}: code
+ * `ok`, or the `fail` of the first guard that did not hold (then nothing was written).
  */
-export const moderate = roomScript(`\n${moderateLua}`)
+export const applyChange = roomScript(`\n${changeLua}`)
 
 /**
  * The janitor's pass over one room: members of dead nodes go offline (their grace starts),
@@ -164,7 +163,7 @@ export const SCRIPTS = {
   offline,
   claim,
   restore,
-  moderate,
+  applyChange,
   tick,
   purge,
   passwordTake,

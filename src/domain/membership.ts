@@ -12,7 +12,7 @@ import type { EmptyRooms } from './empty-rooms.ts'
 import type { Guard } from './guard.ts'
 import { normalizeName, userKey } from './names.ts'
 import { NOTES } from './notes.ts'
-import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
+import type { Logger, PasswordHasher } from './ports.ts'
 import type { Member, Room } from './room.ts'
 import { verifyPassword } from './room-views.ts'
 import type { Connection, Session } from './session.ts'
@@ -37,7 +37,6 @@ export class Membership {
   constructor(
     private readonly host: MembershipHost,
     private readonly clock: Clock,
-    private readonly sink: RoomSink,
     private readonly hasher: PasswordHasher,
     private readonly guard: Guard,
     private readonly logger: Logger,
@@ -161,20 +160,23 @@ export class Membership {
     )
   }
 
+  /** Removes a member from its room and stores `note` (a leave, or the end of their grace). */
+  removeMember(member: Member, note: string): void {
+    this.drop(member)
+    member.room.append('system', 'system', note, this.clock.now())
+  }
+
   /**
-   * Removes a member from its room: stops their typing, unsubscribes them, tells the
-   * others (`user_left`) and stores `note` as a system message. With `broadcast`, the
-   * note also goes out live as a `system` frame (moderation acts).
+   * Takes a member out of its room: stops their typing, unsubscribes them and tells the
+   * others (`user_left`); an emptied room starts its countdown.
    */
-  removeMember(member: Member, note: string, broadcast = false): void {
+  drop(member: Member): void {
     const { room, client } = member
     this.announce.stopTyping(member)
     client.peer?.unsubscribe(room.id)
     room.removeMember(member)
     client.rooms.delete(room.id)
     this.announce.left(member)
-    if (broadcast) this.systemNote(room, note)
-    else room.append('system', 'system', note, this.clock.now())
     this.emptyRooms.schedule(room)
     if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
   }
@@ -190,26 +192,13 @@ export class Membership {
     throw new ChatError('not_authorized', 'You have not joined this room')
   }
 
-  /** Removes a banned or kicked member, telling them first (or on resume if they are away). */
-  evict(target: Member, how: 'banned' | 'kicked', by: string, note: string): void {
+  /** Tells a banned or kicked member why they are out: now, or on resume if they are away. */
+  tell(target: Member, how: 'banned' | 'kicked', by: string): void {
     const roomId = target.room.id
     if (target.client.peer) target.client.peer.send({ type: how, room: roomId, by })
     else {
       target.client.removedWhileAway ??= new Map()
       target.client.removedWhileAway.set(roomId, how)
     }
-    this.removeMember(target, note, true)
-  }
-
-  /** Stores a system message and sends it to the whole room. */
-  systemNote(room: Room, note: string): void {
-    const stored = room.append('system', 'system', note, this.clock.now())
-    this.sink.publish(room.id, {
-      type: 'system',
-      room: room.id,
-      id: stored.id,
-      content: note,
-      ts: stored.timestamp,
-    })
   }
 }

@@ -1,3 +1,4 @@
+import { moderate } from '../chat/moderation.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
@@ -20,7 +21,7 @@ import type { Clock } from './clock.ts'
 import { EmptyRooms } from './empty-rooms.ts'
 import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
-import { applyModeration, type ModerationEffects } from './moderation.ts'
+import { MemoryEngine } from './memory-engine.ts'
 import { normalizeName, slugify } from './names.ts'
 import { NOTES } from './notes.ts'
 import {
@@ -73,7 +74,7 @@ export class RoomStore implements ChatStore {
   private readonly metrics: Metrics
   readonly guard: Guard
   private readonly announce: Announcer
-  private readonly moderation: ModerationEffects
+  private readonly engine: MemoryEngine
   private readonly sessions: Sessions
   private readonly views: RoomViews
   private readonly emptyRooms: EmptyRooms
@@ -92,12 +93,15 @@ export class RoomStore implements ChatStore {
     this.metrics = deps.metrics ?? noMetrics
     this.guard = new Guard(deps.clock, config)
     this.announce = new Announcer(config, deps.clock, deps.sink)
-    this.moderation = {
-      now: () => this.clock.now(),
-      evict: (target, how, by, note) => this.membership.evict(target, how, by, note),
-      note: (room, text) => this.membership.systemNote(room, text),
-      stopTyping: (member) => this.announce.stopTyping(member),
-    }
+    this.engine = new MemoryEngine(
+      {
+        room: (id) => this.rooms.get(id),
+        drop: (member) => this.membership.drop(member),
+        tell: (member, how, by) => this.membership.tell(member, how, by),
+        stopTyping: (member) => this.announce.stopTyping(member),
+      },
+      deps.sink,
+    )
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
       resumed: (recovered) => this.metrics.resumed(recovered),
@@ -124,7 +128,6 @@ export class RoomStore implements ChatStore {
         createRoom: (input, address) => this.createRoom(input, address),
       },
       deps.clock,
-      deps.sink,
       deps.hasher,
       this.guard,
       deps.logger,
@@ -347,15 +350,23 @@ export class RoomStore implements ChatStore {
   // ── Moderation ───────────────────────────────────────────────────────────────
 
   /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
-  moderate(conn: Connection, frame: ModerationFrame | MuteFrame): void {
+  moderate(conn: Connection, frame: ModerationFrame | MuteFrame): Promise<void> {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
     const mod = this.membership.memberOf(client, frame.room)
-    if (!mod.moderator) throw new ChatError('not_authorized', 'Only a moderator may do that')
-    applyModeration(this.moderation, mod, frame)
-    const ack: ServerFrame = { type: 'moderated', room: mod.room.id, action: frame.action }
-    if (frame.ref !== undefined) ack.ref = frame.ref
-    client.peer?.send(ack)
+    return moderate(
+      this.engine,
+      {
+        room: mod.room.id,
+        key: mod.key,
+        username: mod.username,
+        moderator: mod.moderator,
+        session: client,
+      },
+      frame,
+      () => this.clock.now(),
+      (ack) => client.peer?.send(ack),
+    )
   }
 
   // ── Resume ───────────────────────────────────────────────────────────────────

@@ -125,13 +125,13 @@ async function run(commands: Command[]): Promise<void> {
           if (who) {
             const action = c.action
             if (action === 'mute') {
-              store.moderate(who.conn, {
+              await store.moderate(who.conn, {
                 action,
                 room: c.room,
                 username: c.name,
                 duration_ms: 10_000,
               })
-            } else store.moderate(who.conn, { action, room: c.room, username: c.name })
+            } else await store.moderate(who.conn, { action, room: c.room, username: c.name })
           }
           break
         case 'advance':

@@ -1,0 +1,95 @@
+/**
+ * The room engine: what the chat rules (this folder) need from wherever rooms live. Two
+ * engines implement it: memory (src/domain/memory-engine.ts: one process, synchronous) and
+ * Redis (src/cluster/redis-engine.ts: several nodes, one atomic script per change).
+ *
+ * An engine knows rooms, members, bans, mutes, sessions, history and sequence numbers; it
+ * knows no chat rule. A rule reads what it needs (`member`), decides in TypeScript, and
+ * hands the engine one guarded change for one room. The engine checks the change's guards
+ * in order, inside its atomic step, and either applies all of it (writes, then the notes
+ * appended to the history with the next sequence numbers, then everything published to
+ * the room in that order) or none of it, naming the first guard that failed. A guard is
+ * how a rule pins what it read (`same`) and how a race gets exactly one winner.
+ */
+import type { RoomId } from '../protocol/frames.ts'
+
+/** The engine's handle of a session: compared with `===`, never looked into by the rules. */
+export type SessionHandle = unknown
+
+/** A member of a room, as the rules see them. */
+export interface MemberRecord {
+  readonly username: string
+  readonly moderator: boolean
+  readonly online: boolean
+  /** The session that holds this membership now. */
+  readonly session: SessionHandle
+  /** The session's identity for bans: the same across its resumes. */
+  readonly identity: SessionHandle
+}
+
+/** A condition checked inside the change's atomic step; `fail` is the outcome when it does not hold. */
+export type Guard = { fail: string } & (
+  | /** `key` is a member, held by `session`. */ {
+      is: 'member'
+      key: string
+      session: SessionHandle
+    }
+  | /** The member `key` is a moderator. */ { is: 'moderator'; key: string }
+  | /** Someone is a member under `key`. */ { is: 'present'; key: string }
+  | /** The member `key` is held by `session`, or (`null`) nobody is a member under `key`. */ {
+      is: 'same'
+      key: string
+      session: SessionHandle | null
+    }
+  | /** `key` is banned. */ { is: 'banned'; key: string }
+  | /** A mute of `key` is on record (ended or not). */ { is: 'muted'; key: string }
+)
+
+/** One write of a change. */
+export type Write =
+  | { op: 'ban'; key: string; username: string; by: string; at: number }
+  /** Bans the session `identity` as well, under `key` (a ban holds against the session). */
+  | { op: 'banSession'; key: string; identity: SessionHandle }
+  /** Lifts the ban of `key` and the bans of the sessions banned under it. */
+  | { op: 'unban'; key: string }
+  | { op: 'mute'; key: string; until: number }
+  | { op: 'unmute'; key: string }
+  /** Removes the member `key` (named `username`) from the room; the room hears `user_left`. */
+  | { op: 'dropMember'; key: string; username: string }
+
+/**
+ * What the node that holds a member must do to them, in the same delivery step as the
+ * change: tell them they were banned or kicked and take them out of the room here, or note
+ * a mute (typing stops, messages are refused until `until`).
+ */
+export interface Target {
+  key: string
+  how: 'banned' | 'kicked' | 'muted' | 'unmuted'
+  by: string
+  until: number
+}
+
+export interface Change {
+  /** Checked in order; the first that fails is the outcome and nothing is written. */
+  guards: Guard[]
+  writes: Write[]
+  /** System messages stored in the history and sent to the room, in order, after the writes. */
+  notes: string[]
+  target?: Target
+  /** The rules' time (ms) of the change: the notes' timestamps and the empty-room mark. */
+  now: number
+}
+
+/** `failed`: the `fail` of the first guard that did not hold (nothing changed); else applied. */
+export type Outcome =
+  | { failed: string }
+  | { failed?: undefined /** The last note's sequence number (0 without notes). */; seq: number }
+
+export type Maybe<T> = T | Promise<T>
+
+export interface RoomEngine {
+  /** The member `key` of the room, or undefined. */
+  member(room: RoomId, key: string): Maybe<MemberRecord | undefined>
+  /** Applies a guarded change to one room, all or nothing. */
+  change(room: RoomId, change: Change): Maybe<Outcome>
+}

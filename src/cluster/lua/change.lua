@@ -1,0 +1,80 @@
+-- One guarded change to one room (src/chat/engine.ts): the guards in order, then the
+-- writes, then each note stored and published with the next sequence number. The note
+-- texts and every frame come from TypeScript; a note's id is the byte 0x01 until here.
+local c = cjson.decode(ARGV[1])
+local limit, now, channel, origin = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+-- The member under `key`, or nil (HGET gives false for a missing field).
+local function member(key)
+  local cur = redis.call('HGET', M, key)
+  if not cur then return nil end
+  return cjson.decode(cur)
+end
+local function holds(guard)
+  local is, key = guard.is, guard.key
+  if is == 'member' then
+    local m = member(key)
+    return m ~= nil and m.s == guard.session
+  elseif is == 'moderator' then
+    local m = member(key)
+    return m ~= nil and m.m == 1
+  elseif is == 'present' then
+    return redis.call('HEXISTS', M, key) == 1
+  elseif is == 'same' then
+    local m = member(key)
+    if guard.session == cjson.null then return m == nil end
+    return m ~= nil and m.s == guard.session
+  elseif is == 'banned' then
+    return redis.call('HEXISTS', B, key) == 1
+  elseif is == 'muted' then
+    return redis.call('HEXISTS', U, key) == 1
+  end
+  error('unknown guard ' .. tostring(is))
+end
+for _, guard in ipairs(c.guards) do
+  if not holds(guard) then return {guard.fail} end
+end
+local lines, count, dropped, droppedOnline = {}, '-', '', -1
+for _, w in ipairs(c.writes) do
+  local op, key = w.op, w.key
+  if op == 'ban' then
+    redis.call('HSET', B, key, w.value)
+  elseif op == 'banSession' then
+    redis.call('HSET', BS, w.identity, key)
+  elseif op == 'unban' then
+    redis.call('HDEL', B, key)
+    local all = redis.call('HGETALL', BS)
+    for i = 1, #all, 2 do
+      if all[i + 1] == key then redis.call('HDEL', BS, all[i]) end
+    end
+  elseif op == 'mute' then
+    redis.call('HSET', U, key, w['until'])
+  elseif op == 'unmute' then
+    redis.call('HDEL', U, key)
+  elseif op == 'dropMember' then
+    local m = member(key)
+    if m then
+      redis.call('HDEL', M, key)
+      redis.call('ZREM', G, key)
+      count = redis.call('HLEN', M)
+      if count == 0 then redis.call('HSET', S, 'emptied', now) end
+      dropped, droppedOnline = m.s, m.o
+      table.insert(lines, w.line)
+    end
+  else
+    error('unknown write ' .. tostring(op))
+  end
+end
+local seq, target = 0, c.target
+for _, note in ipairs(c.notes) do
+  seq = redis.call('HINCRBY', S, 'seq', 1)
+  local id = string.format('%012d', seq)
+  redis.call('RPUSH', H, (string.gsub(note.stored, '\1', id)))
+  table.insert(lines, (string.gsub(note.frame, '\1', id)))
+  redis.call('PUBLISH', channel, envelope('s', seq, origin, count, target, table.concat(lines, '\n')))
+  lines, target = {}, ''
+end
+if seq > 0 then redis.call('LTRIM', H, -limit, -1) end
+if #lines > 0 then
+  redis.call('PUBLISH', channel, envelope('e', 0, '-', count, '', table.concat(lines, '\n')))
+end
+return {'ok', seq, count, dropped, droppedOnline}

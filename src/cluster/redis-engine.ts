@@ -1,0 +1,117 @@
+/**
+ * The Redis engine (src/chat/engine.ts): a room's members, bans and mutes are hashes under
+ * the room's hash tag, and a change runs as one `change` script over those keys. The
+ * frames and the stored messages are built here, in TypeScript, with the byte 0x01 where
+ * the script puts the id it assigns.
+ */
+import type { Change, MemberRecord, Outcome, RoomEngine } from '../chat/engine.ts'
+import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
+import { roomKeyArgs } from './cluster-rooms.ts'
+import type { NodeParts } from './node-parts.ts'
+import type { SessionRecords } from './session-records.ts'
+
+/** A member's JSON in the room's members hash (see keys.ts). */
+interface StoredMember {
+  u: string
+  s: string
+  b?: string
+  m: number
+  o: number
+}
+
+/** Where the script writes a note's id: JSON never holds a raw 0x01, so it cannot clash. */
+const ID_MARK = '\x01'
+
+/** `json` of an object whose `id` was ID_MARK, with the mark left raw for the script. */
+function marked(json: string): string {
+  return json.replace('"id":"\\u0001"', `"id":"${ID_MARK}"`)
+}
+
+export class RedisEngine implements RoomEngine {
+  constructor(
+    private readonly parts: NodeParts,
+    private readonly records: SessionRecords,
+    /** Redis work that the store's `close` waits for. */
+    private readonly track: (p: Promise<unknown>) => void,
+  ) {}
+
+  async member(room: RoomId, key: string): Promise<MemberRecord | undefined> {
+    const { link, keys } = this.parts
+    const cur = await link.call(() => link.cmd.hget(keys.room(room).members, key))
+    if (!cur) return undefined
+    const m = JSON.parse(cur) as StoredMember
+    return {
+      username: m.u,
+      moderator: m.m === 1,
+      online: m.o === 1,
+      session: m.s,
+      identity: m.b ?? m.s,
+    }
+  }
+
+  async change(room: RoomId, change: Change): Promise<Outcome> {
+    const { link, keys, config } = this.parts
+    const k = keys.room(room)
+    const { now, target } = change
+    const writes = change.writes.map((w) => {
+      switch (w.op) {
+        case 'ban':
+          return {
+            op: w.op,
+            key: w.key,
+            value: JSON.stringify({ username: w.username, by: w.by, at: w.at }),
+          }
+        case 'dropMember': {
+          const left: ServerFrame = { type: 'user_left', room, username: w.username }
+          return { op: w.op, key: w.key, line: JSON.stringify(left) }
+        }
+        default:
+          return w
+      }
+    })
+    const notes = change.notes.map((content) => {
+      const stored: StoredMessage = {
+        id: ID_MARK,
+        type: 'system',
+        sender: 'system',
+        content,
+        timestamp: now,
+        room_id: room,
+      }
+      const frame: ServerFrame = { type: 'system', room, id: ID_MARK, content, ts: now }
+      return { stored: marked(JSON.stringify(stored)), frame: marked(JSON.stringify(frame)) }
+    })
+    const out = (await link.script('applyChange', roomKeyArgs(k), [
+      JSON.stringify({
+        guards: change.guards,
+        writes,
+        notes,
+        target: target ? `${target.key}\t${target.how}\t${target.by}\t${target.until}` : '',
+      }),
+      config.historyLimit,
+      now,
+      k.channel,
+      config.nodeId,
+    ])) as [string, number, number | string, string, number]
+    const [code, seq, count, dropped, droppedOnline] = out
+    if (code !== 'ok') return { failed: code }
+    if (dropped !== '' && (target?.how === 'banned' || target?.how === 'kicked')) {
+      await this.forgetRoom(dropped, room, droppedOnline === 1 ? undefined : target.how)
+    }
+    if (count === 0) this.track(this.records.expireEmpty(room))
+    return { seq }
+  }
+
+  /**
+   * The session `hash` is no longer in `room`; when it is away (`how` given), it is told
+   * why on resume.
+   */
+  private async forgetRoom(hash: string, room: RoomId, how: string | undefined): Promise<void> {
+    const { link, keys } = this.parts
+    const record = keys.session(hash)
+    await link.call(() => link.cmd.hdel(record, room))
+    if (how === undefined) return
+    await link.call(() => link.cmd.hset(record, `!${room}`, how))
+    await link.call(() => link.cmd.pexpire(record, this.records.ttlMs, 'LT'))
+  }
+}
