@@ -54,7 +54,12 @@ export type Write =
   | { op: 'unban'; key: string }
   | { op: 'mute'; key: string; until: number }
   | { op: 'unmute'; key: string }
-  /** Removes the member `key` (named `username`) from the room; the room hears `user_left`. */
+  /**
+   * Removes the member `key` (named `username`) from the room: the room hears `user_left`,
+   * and the node that holds the member takes them out there (off the room's broadcasts,
+   * typing ended) after everything the room sent before. A `banned` or `kicked` target is
+   * told so first.
+   */
   | { op: 'dropMember'; key: string; username: string }
 
 /**
@@ -75,6 +80,8 @@ export interface Change {
   writes: Write[]
   /** System messages stored in the history and sent to the room, in order, after the writes. */
   notes: string[]
+  /** The notes are stored and not sent live (a leave: the room hears `user_left` instead). */
+  quiet?: boolean
   target?: Target
   /** The rules' time (ms) of the change: the notes' timestamps and the empty-room mark. */
   now: number
@@ -92,4 +99,9 @@ export interface RoomEngine {
   member(room: RoomId, key: string): Maybe<MemberRecord | undefined>
   /** Applies a guarded change to one room, all or nothing. */
   change(room: RoomId, change: Change): Maybe<Outcome>
+  /**
+   * This node stops holding the member `key` of `session`, whatever the room says: for a
+   * member the room had already lost (a node taken for dead was reaped meanwhile).
+   */
+  forget(room: RoomId, key: string, session: SessionHandle): Maybe<void>
 }

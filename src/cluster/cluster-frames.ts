@@ -3,6 +3,7 @@
  * then the room's feed), message, typing, leave, history and the moderation acts.
  */
 
+import { leave } from '../chat/membership.ts'
 import { moderate } from '../chat/moderation.ts'
 import type { Guard } from '../domain/guard.ts'
 import { normalizeName, slugify, userKey } from '../domain/names.ts'
@@ -27,8 +28,8 @@ import { type RoomMeta, roomKeyArgs, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import { RedisEngine } from './redis-engine.ts'
-import { leaveRoom, type SessionRecords } from './session-records.ts'
+import type { RedisEngine } from './redis-engine.ts'
+import type { SessionRecords } from './session-records.ts'
 
 /** What the frames need of the store's connections; ClusterStore provides it. */
 export interface ClusterFramesHost {
@@ -47,6 +48,8 @@ export interface ClusterFramesHost {
   /** Closes the connection if it joins no room in time. */
   watchUnjoined(client: LocalSession): void
   clearUnjoined(client: LocalSession): void
+  /** The live session here with this hash, if any. */
+  sessionByHash(hash: string): LocalSession | undefined
 }
 
 export class ClusterFrames {
@@ -56,11 +59,8 @@ export class ClusterFrames {
     private readonly delivery: Delivery,
     private readonly records: SessionRecords,
     private readonly host: ClusterFramesHost,
-  ) {
-    this.engine = new RedisEngine(parts, records, (p) => host.track(p))
-  }
-
-  private readonly engine: RedisEngine
+    private readonly engine: RedisEngine,
+  ) {}
 
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     const client = this.host.clientOf(conn)
@@ -293,12 +293,27 @@ export class ClusterFrames {
     this.host.limit(client, client.frames)
     this.host.needRedis()
     const member = this.memberOf(client, roomId) ?? (await this.notJoined(roomId))
-    const out = await leaveRoom(this.parts, member.room, member.key, client.hash)
-    const count = out[0] === 'ok' ? out[2] : -1
-    // The leaver still gets everything stored before their leave (their own last message
-    // among it), and not their own user_left: off the room's topic just before it.
-    if (out[0] === 'ok') await this.delivery.reached(member.room, out[1] - 1)
-    client.peer?.unsubscribe(member.room)
+    await leave(
+      this.engine,
+      { ...member, session: client.hash },
+      ref,
+      this.parts.clock.now(),
+      (left) => client.peer?.send(left),
+    )
+  }
+
+  /**
+   * RedisEngine: the member of session `hash` left `room` (or the room lost them); once the
+   * stream delivered `after` here, they are off the room's topic, so they still get
+   * everything stored before (their own last message among it) and not their own user_left.
+   */
+  async dropHere(room: RoomId, hash: string, after: number): Promise<void> {
+    const client = this.host.sessionByHash(hash)
+    if (!client?.rooms.has(room)) return
+    if (after > 0) await this.delivery.reached(room, after)
+    const member = client.rooms.get(room)
+    if (!member) return
+    client.peer?.unsubscribe(room)
     this.stopTyping(client, member)
     this.delivery.dropLocal(client, member)
     const record = this.parts.keys.session(client.hash)
@@ -307,15 +322,11 @@ export class ClusterFrames {
         .call(() =>
           client.rooms.size === 0
             ? this.parts.link.cmd.del(record)
-            : this.parts.link.cmd.hdel(record, member.room),
+            : this.parts.link.cmd.hdel(record, room),
         )
         .catch(() => {}),
     )
-    if (count === 0) this.host.track(this.records.expireEmpty(member.room))
     if (client.rooms.size === 0 && client.peer) this.host.watchUnjoined(client)
-    const left: ServerFrame = { type: 'left', room: member.room }
-    if (ref !== undefined) left.ref = ref
-    client.peer?.send(left)
   }
 
   async history(conn: ClusterConnection, frame: HistoryFrame): Promise<void> {

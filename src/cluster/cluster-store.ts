@@ -50,6 +50,7 @@ import { Keys, sessionHash } from './keys.ts'
 import { ClusterConnection, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
 import { PresenceBatcher } from './presence-batch.ts'
+import { RedisEngine } from './redis-engine.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { Repair } from './repair.ts'
 import { type Dropped, SessionRecords } from './session-records.ts'
@@ -85,6 +86,7 @@ export class ClusterStore implements ChatStore {
   private readonly presence: PresenceBatcher
   private readonly delivery: Delivery
   private readonly records: SessionRecords
+  private readonly engine: RedisEngine
   private readonly repair: Repair
   private readonly resumer: ClusterResume
   private readonly frames: ClusterFrames
@@ -164,7 +166,13 @@ export class ClusterStore implements ChatStore {
       takenOver: (hash) => this.takenOver(hash),
       track: (p) => this.track(p),
     })
-    this.records = new SessionRecords(parts, (room, json) => this.delivery.publishLocal(room, json))
+    this.engine = new RedisEngine(parts, {
+      track: (p) => this.track(p),
+      dropHere: (room, hash, after) => this.frames.dropHere(room, hash, after),
+    })
+    this.records = new SessionRecords(parts, this.engine, (room, json) =>
+      this.delivery.publishLocal(room, json),
+    )
     this.repair = new Repair(parts, this.delivery, this.records, () => this.janitor.heartbeat())
     this.resumer = new ClusterResume(parts, this.delivery, {
       takenOver: (hash) => this.takenOver(hash),
@@ -172,17 +180,25 @@ export class ClusterStore implements ChatStore {
       clearUnjoined: (client) => this.clearUnjoined(client),
       resumed: (recovered) => this.metrics.resumed(recovered),
     })
-    this.frames = new ClusterFrames(parts, deps.sink, this.delivery, this.records, {
-      guard: this.guard,
-      isDraining: () => this.draining,
-      clientOf: (conn) => this.clientOf(conn),
-      limit: (client, bucket, silent) => this.limit(client, bucket, silent),
-      needRedis: () => this.needRedis(),
-      stillLive: (conn, client) => this.stillLive(conn, client),
-      track: (p) => this.track(p),
-      watchUnjoined: (client) => this.watchUnjoined(client),
-      clearUnjoined: (client) => this.clearUnjoined(client),
-    })
+    this.frames = new ClusterFrames(
+      parts,
+      deps.sink,
+      this.delivery,
+      this.records,
+      {
+        guard: this.guard,
+        isDraining: () => this.draining,
+        clientOf: (conn) => this.clientOf(conn),
+        limit: (client, bucket, silent) => this.limit(client, bucket, silent),
+        needRedis: () => this.needRedis(),
+        stillLive: (conn, client) => this.stillLive(conn, client),
+        track: (p) => this.track(p),
+        watchUnjoined: (client) => this.watchUnjoined(client),
+        clearUnjoined: (client) => this.clearUnjoined(client),
+        sessionByHash: (hash) => this.sessions.get(hash),
+      },
+      this.engine,
+    )
     this.link.start()
     this.janitor.start()
   }

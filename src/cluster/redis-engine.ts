@@ -8,7 +8,17 @@ import type { Change, MemberRecord, Outcome, RoomEngine } from '../chat/engine.t
 import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { NodeParts } from './node-parts.ts'
-import type { SessionRecords } from './session-records.ts'
+
+/** What the engine needs of its node. */
+export interface RedisEngineHost {
+  /** Redis work that the store's `close` waits for. */
+  track(p: Promise<unknown>): void
+  /**
+   * Takes the member of session `hash` out of `room` on this node, if it is held here,
+   * once the room's stream has delivered `after` here.
+   */
+  dropHere(room: RoomId, hash: string, after: number): Promise<void>
+}
 
 /** A member's JSON in the room's members hash (see keys.ts). */
 interface StoredMember {
@@ -30,10 +40,13 @@ function marked(json: string): string {
 export class RedisEngine implements RoomEngine {
   constructor(
     private readonly parts: NodeParts,
-    private readonly records: SessionRecords,
-    /** Redis work that the store's `close` waits for. */
-    private readonly track: (p: Promise<unknown>) => void,
+    private readonly host: RedisEngineHost,
   ) {}
+
+  /** How long the record of a session that went away is kept: its grace, and a second. */
+  get recordTtlMs(): number {
+    return this.parts.config.resumeGraceMs + 1000
+  }
 
   async member(room: RoomId, key: string): Promise<MemberRecord | undefined> {
     const { link, keys } = this.parts
@@ -79,7 +92,10 @@ export class RedisEngine implements RoomEngine {
         room_id: room,
       }
       const frame: ServerFrame = { type: 'system', room, id: ID_MARK, content, ts: now }
-      return { stored: marked(JSON.stringify(stored)), frame: marked(JSON.stringify(frame)) }
+      return {
+        stored: marked(JSON.stringify(stored)),
+        frame: change.quiet ? '' : marked(JSON.stringify(frame)),
+      }
     })
     const out = (await link.script('applyChange', roomKeyArgs(k), [
       JSON.stringify({
@@ -95,11 +111,25 @@ export class RedisEngine implements RoomEngine {
     ])) as [string, number, number | string, string, number]
     const [code, seq, count, dropped, droppedOnline] = out
     if (code !== 'ok') return { failed: code }
-    if (dropped !== '' && (target?.how === 'banned' || target?.how === 'kicked')) {
-      await this.forgetRoom(dropped, room, droppedOnline === 1 ? undefined : target.how)
+    if (count === 0) this.host.track(this.expireEmpty(room))
+    if (dropped !== '') {
+      if (target?.how === 'banned' || target?.how === 'kicked')
+        await this.forgetRoom(dropped, room, droppedOnline === 1 ? undefined : target.how)
+      // The drop went out with the first note: what the room sent before it reaches them.
+      else await this.host.dropHere(room, dropped, seq - change.notes.length)
     }
-    if (count === 0) this.track(this.records.expireEmpty(room))
     return { seq }
+  }
+
+  forget(room: RoomId, _key: string, session: unknown): Promise<void> {
+    return this.host.dropHere(room, session as string, 0)
+  }
+
+  /** The room is empty now: its deletion is due ROOM_EMPTY_TTL_MS from now (the janitor checks). */
+  async expireEmpty(room: RoomId): Promise<void> {
+    const { link, keys, clock, config } = this.parts
+    const at = clock.now() + config.roomEmptyTtlMs
+    await link.call(() => link.cmd.zadd(keys.due, 'LT', at, room)).catch(() => {})
   }
 
   /**
@@ -112,6 +142,6 @@ export class RedisEngine implements RoomEngine {
     await link.call(() => link.cmd.hdel(record, room))
     if (how === undefined) return
     await link.call(() => link.cmd.hset(record, `!${room}`, how))
-    await link.call(() => link.cmd.pexpire(record, this.records.ttlMs, 'LT'))
+    await link.call(() => link.cmd.pexpire(record, this.recordTtlMs, 'LT'))
   }
 }

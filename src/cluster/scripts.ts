@@ -20,7 +20,6 @@ import changeLua from './lua/change.lua' with { type: 'text' }
 import claimLua from './lua/claim.lua' with { type: 'text' }
 import initRoomLua from './lua/init-room.lua' with { type: 'text' }
 import joinLua from './lua/join.lua' with { type: 'text' }
-import leaveLua from './lua/leave.lua' with { type: 'text' }
 import messageLua from './lua/message.lua' with { type: 'text' }
 import offlineLua from './lua/offline.lua' with { type: 'text' }
 import passwordRefundLua from './lua/password-refund.lua' with { type: 'text' }
@@ -74,13 +73,6 @@ export const initRoom = roomScript(`\n${initRoomLua}`)
  * a member with this session), `room_not_found`, `banned`, `username_taken`, `room_full`.
  */
 export const join = roomScript(`\n${joinLua}`)
-
-/**
- * A member leaves for good (a leave frame, or a resume grace of 0). ARGV: room, key,
- * session, history limit, now, channel, origin, the note's template (src/domain/notes.ts).
- * Returns {code, seq, count}: `ok` or `gone`.
- */
-export const leave = roomScript(`\n${leaveLua}`)
 
 /**
  * Stores and publishes a chat message: the hot path, kept lean (the content crosses once, as
@@ -158,7 +150,6 @@ export const SCRIPTS = {
   register,
   initRoom,
   join,
-  leave,
   message,
   offline,
   claim,

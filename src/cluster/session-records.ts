@@ -2,11 +2,12 @@
  * A session's record in Redis (the rooms it is in, for a resume on any node) and what
  * happens to its members when its connection goes away: offline for their grace, or gone.
  */
-import { NOTES, template } from '../domain/notes.ts'
+import { leaveRoom } from '../chat/membership.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { LocalSession } from './local-session.ts'
 import { type NodeParts, presenceJson } from './node-parts.ts'
+import type { RedisEngine } from './redis-engine.ts'
 
 /** Sessions that dropped while Redis was out of reach, to be marked offline once it is back. */
 const MAX_DROPPED = 100_000
@@ -17,43 +18,16 @@ export interface Dropped {
   rooms: { room: RoomId; key: string; username: string }[]
 }
 
-/**
- * Runs the leave script: the member `key` of session `hash` leaves `room` for good.
- * Returns {code, seq, count}: `ok` (with the leave's sequence and the members left) or `gone`.
- */
-export async function leaveRoom(
-  parts: NodeParts,
-  room: RoomId,
-  key: string,
-  hash: string,
-): Promise<[string, number, number]> {
-  const k = parts.keys.room(room)
-  return (await parts.link.script('leave', roomKeyArgs(k), [
-    room,
-    key,
-    hash,
-    parts.config.historyLimit,
-    parts.clock.now(),
-    k.channel,
-    parts.config.nodeId,
-    template(NOTES.left),
-  ])) as [string, number, number]
-}
-
 export class SessionRecords {
   private dropped = new Map<string, Dropped>()
   private droppedOverflow = false
 
   constructor(
     private readonly parts: NodeParts,
+    private readonly engine: RedisEngine,
     /** One frame to this node's members of a room. */
     private readonly publishLocal: (room: RoomId, json: string) => void,
   ) {}
-
-  /** How long the record of a session that went away is kept: its grace, and a second. */
-  get ttlMs(): number {
-    return this.parts.config.resumeGraceMs + 1000
-  }
 
   /** Shows a dropped session's members offline (their grace starts), or removes them (no grace). */
   async markGone(d: Dropped): Promise<void> {
@@ -61,8 +35,8 @@ export class SessionRecords {
       for (const { room, key, username } of d.rooms) {
         const k = this.parts.keys.room(room)
         if (this.parts.config.resumeGraceMs === 0) {
-          const out = await leaveRoom(this.parts, room, key, d.hash)
-          if (out[0] === 'ok' && out[2] === 0) await this.expireEmpty(room)
+          const member = { room, key, username, session: d.hash }
+          await leaveRoom(this.engine, member, this.parts.clock.now())
           continue
         }
         const deadline = this.parts.clock.now() + this.parts.config.resumeGraceMs
@@ -86,20 +60,15 @@ export class SessionRecords {
       if (this.parts.config.resumeGraceMs === 0)
         await this.parts.link.call(() => this.parts.link.cmd.del(record))
       // Kept for a resume within the grace; gone by itself after it.
-      else await this.parts.link.call(() => this.parts.link.cmd.pexpire(record, this.ttlMs))
+      else
+        await this.parts.link.call(() =>
+          this.parts.link.cmd.pexpire(record, this.engine.recordTtlMs),
+        )
     } catch {
       // Redis is away: remember the session (bounded) and finish once it is back.
       if (this.dropped.size < MAX_DROPPED) this.dropped.set(d.hash, d)
       else this.droppedOverflow = true
     }
-  }
-
-  /** The room is empty now: its deletion is due ROOM_EMPTY_TTL_MS from now (the janitor checks). */
-  async expireEmpty(room: RoomId): Promise<void> {
-    const at = this.parts.clock.now() + this.parts.config.roomEmptyTtlMs
-    await this.parts.link
-      .call(() => this.parts.link.cmd.zadd(this.parts.keys.due, 'LT', at, room))
-      .catch(() => {})
   }
 
   /** Finishes the sessions that dropped while Redis was away (the repair calls it). */

@@ -79,15 +79,21 @@ export class MemoryEngine implements RoomEngine {
     for (const content of change.notes) {
       const stored = room.append('system', 'system', content, change.now)
       seq = Number(stored.id)
-      this.sink.publish(room.id, {
-        type: 'system',
-        room: room.id,
-        id: stored.id,
-        content,
-        ts: stored.timestamp,
-      })
+      if (!change.quiet)
+        this.sink.publish(room.id, {
+          type: 'system',
+          room: room.id,
+          id: stored.id,
+          content,
+          ts: stored.timestamp,
+        })
     }
     return { seq }
+  }
+
+  forget(roomId: RoomId, key: string, session: unknown): void {
+    const member = this.host.room(roomId)?.members.get(key)
+    if (member && member.client === session) this.host.drop(member)
   }
 
   /** A mute stops the member's typing at once (its messages are refused by the mute itself). */

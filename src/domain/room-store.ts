@@ -1,3 +1,4 @@
+import { type Held, leave } from '../chat/membership.ts'
 import { moderate } from '../chat/moderation.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -32,7 +33,7 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
-import { Room, type RoomView } from './room.ts'
+import { type Member, Room, type RoomView } from './room.ts'
 import { historyPage, RoomViews } from './room-views.ts'
 import {
   CLOSE,
@@ -319,14 +320,24 @@ export class RoomStore implements ChatStore {
   }
 
   /** `leave`: the member leaves the room and gets `left`. */
-  leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): void {
+  leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
     const member = this.membership.memberOf(client, roomId)
-    this.membership.removeMember(member, NOTES.left(member.username))
-    const left: ServerFrame = { type: 'left', room: member.room.id }
-    if (ref !== undefined) left.ref = ref
-    client.peer?.send(left)
+    return leave(this.engine, this.held(member), ref, this.clock.now(), (left) =>
+      client.peer?.send(left),
+    )
+  }
+
+  /** A member as the rules see them; the memory engine's session handle is the Session. */
+  private held(member: Member): Held & { moderator: boolean } {
+    return {
+      room: member.room.id,
+      key: member.key,
+      username: member.username,
+      moderator: member.moderator,
+      session: member.client,
+    }
   }
 
   /** `history`: a page of a room's messages, for its members or for anyone in a public room. */

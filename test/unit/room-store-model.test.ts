@@ -101,7 +101,7 @@ async function run(commands: Command[]): Promise<void> {
           }
           break
         case 'leave':
-          if (who) store.leave(who.conn, c.room, undefined)
+          if (who) await store.leave(who.conn, c.room, undefined)
           break
         case 'message':
           if (who) store.message(who.conn, { action: 'message', room: c.room, content: 'hi' })

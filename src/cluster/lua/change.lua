@@ -69,7 +69,7 @@ for _, note in ipairs(c.notes) do
   seq = redis.call('HINCRBY', S, 'seq', 1)
   local id = string.format('%012d', seq)
   redis.call('RPUSH', H, (string.gsub(note.stored, '\1', id)))
-  table.insert(lines, (string.gsub(note.frame, '\1', id)))
+  if note.frame ~= '' then table.insert(lines, (string.gsub(note.frame, '\1', id))) end
   redis.call('PUBLISH', channel, envelope('s', seq, origin, count, target, table.concat(lines, '\n')))
   lines, target = {}, ''
 end
