@@ -11,6 +11,7 @@
  * the room in that order) or none of it, naming the first guard that failed. A guard is
  * how a rule pins what it read (`same`) and how a race gets exactly one winner.
  */
+import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId } from '../protocol/frames.ts'
 
 /** The engine's handle of a session: compared with `===`, never looked into by the rules. */
@@ -25,6 +26,27 @@ export interface MemberRecord {
   readonly session: SessionHandle
   /** The session's identity for bans: the same across its resumes. */
   readonly identity: SessionHandle
+}
+
+/** What the rules read of a room before they decide (found by id, or by a name that slugs to it). */
+export interface RoomInfo {
+  readonly id: RoomId
+  readonly isPrivate: boolean
+  readonly maxUsers: number
+}
+
+/** A room as a newcomer first sees it: the user list and the kept history, as JSON. */
+export interface RoomSnapshot {
+  readonly users: string
+  readonly history: string
+}
+
+/** What a joiner would meet: read before the password is checked, so a refused joiner costs none. */
+export interface Admission {
+  /** The name or the session is banned. */
+  readonly banned: boolean
+  readonly taken: boolean
+  readonly count: number
 }
 
 /** A condition checked inside the change's atomic step; `fail` is the outcome when it does not hold. */
@@ -43,10 +65,35 @@ export type Guard = { fail: string } & (
     }
   | /** `key` is banned. */ { is: 'banned'; key: string }
   | /** A mute of `key` is on record (ended or not). */ { is: 'muted'; key: string }
+  | /** The room exists (and is not being deleted). */ { is: 'live' }
+  | /** Neither the name `key` nor the session `identity` is banned. */ {
+      is: 'notBanned'
+      key: string
+      identity: SessionHandle
+    }
+  | /** `key` is not a member held by `session` (else: a repeat of a join that landed). */ {
+      is: 'notHeldBy'
+      key: string
+      session: SessionHandle
+    }
+  | /** Nobody is a member under `key`. */ { is: 'absent'; key: string }
+  | /** The room has fewer than `max` members. */ { is: 'seat'; max: number }
 )
 
 /** One write of a change. */
 export type Write =
+  /**
+   * Makes `session` a member under `key`, online: the room hears `user_joined`, and the
+   * node that holds the session takes them in, greeted with the change's `greet`.
+   */
+  | {
+      op: 'putMember'
+      key: string
+      username: string
+      moderator: boolean
+      session: SessionHandle
+      identity: SessionHandle
+    }
   | { op: 'ban'; key: string; username: string; by: string; at: number }
   /** Bans the session `identity` as well, under `key` (a ban holds against the session). */
   | { op: 'banSession'; key: string; identity: SessionHandle }
@@ -83,6 +130,11 @@ export interface Change {
   /** The notes are stored and not sent live (a leave: the room hears `user_left` instead). */
   quiet?: boolean
   target?: Target
+  /**
+   * For a change with `putMember`: the frame the newcomer gets first, built from the room
+   * as the change left it, before anything the room sends after the change.
+   */
+  greet?: (room: RoomSnapshot) => void
   /** The rules' time (ms) of the change: the notes' timestamps and the empty-room mark. */
   now: number
 }
@@ -95,6 +147,23 @@ export type Outcome =
 export type Maybe<T> = T | Promise<T>
 
 export interface RoomEngine {
+  /** The room with this id (or a name that slugs to it); throws `room_not_found`. */
+  room(id: RoomId): Maybe<RoomInfo>
+  /** Whether `token` is the room's moderator token (compared in constant time). */
+  checkToken(room: RoomInfo, token: string): boolean
+  /**
+   * Checks a private room's password against the room's shared wrong-password bucket and
+   * the caller's own `buckets` (see domain/password-check.ts).
+   */
+  checkPassword(
+    room: RoomInfo,
+    password: string,
+    buckets: TokenBucket[],
+    address: string,
+  ): Promise<boolean>
+  admission(room: RoomId, key: string, identity: SessionHandle): Maybe<Admission>
+  /** The room now, for a member who asks to join it again. */
+  snapshot(room: RoomId): Maybe<RoomSnapshot>
   /** The member `key` of the room, or undefined. */
   member(room: RoomId, key: string): Maybe<MemberRecord | undefined>
   /** Applies a guarded change to one room, all or nothing. */

@@ -1,10 +1,21 @@
 /**
- * Leaving a room, once for both engines: a `leave` frame, and a session that went away
- * with no resume grace.
+ * Who is in which room, once for both engines: joining (the order of the checks and the
+ * error each gives), creating a room and joining it, and leaving (a `leave` frame, or a
+ * session that went away with no resume grace).
  */
+import { normalizeName, userKey } from '../domain/names.ts'
 import { NOTES } from '../domain/notes.ts'
-import type { Ref, RoomId, ServerFrame } from '../protocol/frames.ts'
-import type { RoomEngine, SessionHandle } from './engine.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
+import { ChatError } from '../protocol/errors.ts'
+import {
+  type CreateFrame,
+  type JoinFrame,
+  joinedJson,
+  type Ref,
+  type RoomId,
+  type ServerFrame,
+} from '../protocol/frames.ts'
+import type { RoomEngine, RoomInfo, SessionHandle } from './engine.ts'
 
 /** A member of a room, as the node that holds them knows them. */
 export interface Held {
@@ -12,6 +23,139 @@ export interface Held {
   readonly key: string
   readonly username: string
   readonly session: SessionHandle
+}
+
+/** A session asking to join, as its node knows it. */
+export interface Joiner {
+  readonly session: SessionHandle
+  /** The session's identity for bans (the same across its resumes). */
+  readonly identity: SessionHandle
+  readonly address: string
+  /** The session's and the address's own wrong-password buckets. */
+  readonly passwordBuckets: TokenBucket[]
+  /** The member this session already is in `room`, if any. */
+  memberOf(room: RoomId): { key: string; username: string; moderator: boolean } | undefined
+  /** The connection still serves this session (it did not close while we waited). */
+  live(): boolean
+  /** Sends a frame that is already JSON to the joiner. */
+  reply(json: string): void
+}
+
+/** `join`: admits the session under `username`, checking bans, token, password, name and size. */
+export async function join(
+  engine: RoomEngine,
+  who: Joiner,
+  frame: JoinFrame,
+  now: () => number,
+): Promise<void> {
+  const room = await engine.room(frame.room)
+  const username = normalizeName(frame.username, 'username')
+  const key = userKey(username)
+  const current = who.memberOf(room.id)
+  if (current) {
+    if (current.key !== key)
+      throw new ChatError('invalid_message', `Already in this room as "${current.username}"`)
+    const snapshot = await engine.snapshot(room.id)
+    const json = joinedJson(
+      room.id,
+      current.username,
+      current.moderator,
+      snapshot.users,
+      snapshot.history,
+      frame.ref,
+      undefined,
+    )
+    who.reply(json)
+    return
+  }
+  let moderator = false
+  if (frame.token !== undefined || room.isPrivate) {
+    // Refuse what the join itself would refuse before a password is spent on it.
+    const admission = frame.token === undefined && frame.password !== undefined
+    const seen = await engine.admission(room.id, key, who.identity)
+    if (seen.banned) throw new ChatError('not_authorized', 'You are banned from this room')
+    if (admission && seen.taken) throw new ChatError('username_taken')
+    if (admission && seen.count >= room.maxUsers) throw new ChatError('room_full')
+  }
+  if (frame.token !== undefined) {
+    if (!engine.checkToken(room, frame.token))
+      throw new ChatError('not_authorized', 'Wrong moderator token')
+    moderator = true
+  } else if (room.isPrivate) {
+    if (frame.password === undefined)
+      throw new ChatError('not_authorized', 'This room needs a password')
+    const ok = await engine.checkPassword(room, frame.password, who.passwordBuckets, who.address)
+    if (!ok) throw new ChatError('not_authorized', 'Wrong password')
+    if (!who.live()) return
+  }
+  await admit(engine, who, room, username, moderator, frame.ref, undefined, now)
+}
+
+/** `create`: creates a room (see the engine's room creation) and joins its creator as moderator. */
+export async function create(
+  engine: RoomEngine,
+  who: Joiner,
+  frame: CreateFrame,
+  createRoom: () => Promise<{ room: RoomInfo; token: string }>,
+  now: () => number,
+): Promise<void> {
+  const username = normalizeName(frame.username, 'username')
+  const { room, token } = await createRoom()
+  if (!who.live()) return
+  await admit(engine, who, room, username, true, frame.ref, token, now)
+}
+
+/** The last checks and the join itself, in one atomic step: one winner for a name or a seat. */
+async function admit(
+  engine: RoomEngine,
+  who: Joiner,
+  room: RoomInfo,
+  username: string,
+  moderator: boolean,
+  ref: Ref | undefined,
+  token: string | undefined,
+  now: () => number,
+): Promise<void> {
+  const key = userKey(username)
+  const { session, identity } = who
+  for (let attempt = 1; ; attempt++) {
+    const out = await engine.change(room.id, {
+      guards: [
+        { is: 'live', fail: 'room_not_found' },
+        { is: 'notBanned', key, identity, fail: 'banned' },
+        { is: 'notHeldBy', key, session, fail: 'again' },
+        { is: 'absent', key, fail: 'username_taken' },
+        { is: 'seat', max: room.maxUsers, fail: 'room_full' },
+      ],
+      writes: [{ op: 'putMember', key, username, moderator, session, identity }],
+      notes: [NOTES.joined(username)],
+      quiet: true,
+      greet: (snapshot) =>
+        who.reply(
+          joinedJson(room.id, username, moderator, snapshot.users, snapshot.history, ref, token),
+        ),
+      now: now(),
+    })
+    if (out.failed === undefined) return
+    if (out.failed === 'again' && attempt === 1) {
+      // The room has this session under the name and this node does not (an answer lost
+      // on the way back): that membership is stale; it leaves, and the join goes on.
+      const stale = await engine.member(room.id, key)
+      if (stale)
+        await leaveRoom(engine, { room: room.id, key, username: stale.username, session }, now())
+      continue
+    }
+    switch (out.failed) {
+      case 'banned':
+        throw new ChatError('not_authorized', 'You are banned from this room')
+      case 'room_full':
+        throw new ChatError('room_full')
+      case 'room_not_found':
+        throw new ChatError('room_not_found')
+      default:
+        throw new ChatError('username_taken')
+    }
+  }
 }
 
 /**

@@ -1,34 +1,33 @@
 /**
- * The frames of a member on a cluster node: join and create (the join script admits them,
- * then the room's feed), message, typing, leave, history and the moderation acts.
+ * The frames of a member on a cluster node. Join, create, leave and the moderation acts
+ * follow the rules in src/chat over the Redis engine; message, typing and history are here.
  */
 
-import { leave } from '../chat/membership.ts'
+import { create, type Joiner, join, leave } from '../chat/membership.ts'
 import { moderate } from '../chat/moderation.ts'
 import type { Guard } from '../domain/guard.ts'
-import { normalizeName, slugify, userKey } from '../domain/names.ts'
-import { NOTES } from '../domain/notes.ts'
+import { slugify } from '../domain/names.ts'
 import type { RoomSink } from '../domain/ports.ts'
 import { checkContent } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
-import {
-  type CreateFrame,
-  type HistoryFrame,
-  type JoinFrame,
-  joinedJson,
-  type MessageFrame,
-  type ModerationFrame,
-  type MuteFrame,
-  type Ref,
-  type RoomId,
-  type ServerFrame,
+import type {
+  CreateFrame,
+  HistoryFrame,
+  JoinFrame,
+  MessageFrame,
+  ModerationFrame,
+  MuteFrame,
+  Ref,
+  RoomId,
+  ServerFrame,
 } from '../protocol/frames.ts'
-import { type RoomMeta, roomKeyArgs, usersOf } from './cluster-rooms.ts'
+import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import type { RedisEngine } from './redis-engine.ts'
+import type { Joined, RedisEngine } from './redis-engine.ts'
+import type { RoomFeed } from './room-feed.ts'
 import type { SessionRecords } from './session-records.ts'
 
 /** What the frames need of the store's connections; ClusterStore provides it. */
@@ -66,129 +65,84 @@ export class ClusterFrames {
     const client = this.host.clientOf(conn)
     this.host.limit(client, client.frames)
     this.host.needRedis()
-    const username = normalizeName(frame.username, 'username')
-    const key = userKey(username)
-    const meta = await this.parts.rooms.meta(frame.room)
-    const current = client.rooms.get(meta.id)
-    if (current) {
-      if (current.key !== key)
-        throw new ChatError('invalid_message', `Already in this room as "${current.username}"`)
-    }
-    let moderator = current?.moderator ?? false
-    const guarded = !current && (frame.token !== undefined || meta.is_private)
-    if (guarded) {
-      const admission = frame.token === undefined && frame.password !== undefined
-      await this.parts.rooms.precheck(meta, key, client.banId, admission)
-    }
-    if (!current && frame.token !== undefined) {
-      if (!this.parts.rooms.checkToken(meta, frame.token))
-        throw new ChatError('not_authorized', 'Wrong moderator token')
-      moderator = true
-    } else if (!current && meta.is_private) {
-      if (frame.password === undefined)
-        throw new ChatError('not_authorized', 'This room needs a password')
-      const ok = await this.parts.rooms.verifyPassword(
-        meta,
-        frame.password,
-        [client.passwordAttempts, this.host.guard.passwordBucket(client.address)],
-        client.address,
-      )
-      if (!ok) throw new ChatError('not_authorized', 'Wrong password')
-      if (!this.host.stillLive(conn, client)) return
-    }
-    await this.admitMember(conn, client, meta, username, moderator, frame.ref, undefined)
+    await join(this.engine, this.joiner(conn, client), frame, () => this.parts.clock.now())
   }
 
   async create(conn: ClusterConnection, frame: CreateFrame): Promise<void> {
     const client = this.host.clientOf(conn)
     this.host.limit(client, client.frames)
     this.host.needRedis()
-    const username = normalizeName(frame.username, 'username')
     if (this.host.isDraining()) throw new ChatError('shutting_down')
-    const { meta, token } = await this.parts.rooms.create(frame, client.address)
-    if (!this.host.stillLive(conn, client)) return
-    await this.admitMember(conn, client, meta, username, true, frame.ref, token)
+    await create(
+      this.engine,
+      this.joiner(conn, client),
+      frame,
+      async () => {
+        const { meta, token } = await this.parts.rooms.create(frame, client.address)
+        return {
+          room: { id: meta.id, isPrivate: meta.is_private, maxUsers: meta.max_users },
+          token,
+        }
+      },
+      () => this.parts.clock.now(),
+    )
   }
 
-  private async admitMember(
-    conn: ClusterConnection,
-    client: LocalSession,
-    meta: RoomMeta,
-    username: string,
-    moderator: boolean,
-    ref: Ref | undefined,
-    token: string | undefined,
-  ): Promise<void> {
-    const key = userKey(username)
-    const feed = await this.delivery.acquire(meta.id)
-    feed.meta = meta
-    const k = this.parts.keys.room(meta.id)
-    let out: [string, number, string[], string[], string]
-    try {
-      out = (await this.parts.link.script('join', roomKeyArgs(k), [
-        meta.id,
-        key,
-        username,
-        this.parts.config.nodeId,
-        client.hash,
-        moderator ? 1 : 0,
-        meta.max_users,
-        this.parts.config.historyLimit,
-        this.parts.clock.now(),
-        k.channel,
-        client.banId,
-        NOTES.joined(username),
-      ])) as typeof out
-    } catch (e) {
-      this.delivery.release(feed)
-      throw e
+  /** The session of `conn` as the join rules see it. */
+  private joiner(conn: ClusterConnection, client: LocalSession): Joiner {
+    return {
+      session: client.hash,
+      identity: client.banId,
+      address: client.address,
+      passwordBuckets: [client.passwordAttempts, this.host.guard.passwordBucket(client.address)],
+      memberOf: (room) => client.rooms.get(room),
+      live: () => this.host.stillLive(conn, client),
+      reply: (json) => client.peer?.sendJson(json),
     }
-    const [code, seq, members, history, muteEnd] = out
-    if (code !== 'ok' && code !== 'again') {
+  }
+
+  /** RedisEngine: the room's feed, acquired before the join so that it hears the join. */
+  async beforeJoin(room: RoomId): Promise<RoomFeed> {
+    const feed = await this.delivery.acquire(room)
+    feed.meta ??= await this.parts.rooms.meta(room).catch(() => undefined)
+    return feed
+  }
+
+  /**
+   * RedisEngine: the join landed (or not: `joined` undefined). The newcomer becomes a
+   * local member, gets `joined`, then the room's stream from the join on; if the
+   * connection went away meanwhile, the membership goes offline as any dropped one.
+   */
+  afterJoin(feed: RoomFeed, joined: Joined | undefined): void {
+    if (!joined) {
       this.delivery.release(feed)
-      if (code === 'banned') throw new ChatError('not_authorized', 'You are banned from this room')
-      if (code === 'room_not_found') throw new ChatError('room_not_found')
-      throw new ChatError(code === 'room_full' ? 'room_full' : 'username_taken')
+      return
     }
-    const already = client.rooms.get(meta.id)
-    if (already || !this.host.stillLive(conn, client)) {
-      // A rejoin under the same name, or the connection went away while we waited.
+    const { hash, key, username, moderator, seq, mutedUntil } = joined
+    const client = this.host.sessionByHash(hash)
+    if (!client?.peer || client.rooms.has(feed.room)) {
       this.delivery.release(feed)
-      if (!already) {
-        if (code === 'ok')
-          this.host.track(
-            this.records.markGone({ hash: client.hash, rooms: [{ room: meta.id, key, username }] }),
-          )
-        return
-      }
-    } else {
-      const member: LocalMember = {
-        room: meta.id,
-        username,
-        key,
-        moderator,
-        typing: false,
-        typingTimer: undefined,
-        lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
-        mutedUntil: Number(muteEnd) || 0,
-      }
-      this.delivery.addLocal(client, member)
-      this.host.clearUnjoined(client)
-      this.host.track(this.records.recordRoom(client, meta.id, key))
+      if (!client?.rooms.has(feed.room))
+        this.host.track(
+          this.records.markGone({ hash, rooms: [{ room: feed.room, key, username }] }),
+        )
+      return
     }
-    const mod = already?.moderator ?? moderator
-    client.peer?.sendJson(
-      joinedJson(
-        meta.id,
-        already?.username ?? username,
-        mod,
-        JSON.stringify(usersOf(members)),
-        `[${history.join(',')}]`,
-        ref,
-        token,
-      ),
-    )
-    if (!already) this.delivery.admit(feed, client, seq)
+    const member: LocalMember = {
+      room: feed.room,
+      username,
+      key,
+      moderator,
+      typing: false,
+      typingTimer: undefined,
+      lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+      mutedUntil,
+    }
+    this.delivery.addLocal(client, member)
+    this.host.clearUnjoined(client)
+    this.host.track(this.records.recordRoom(client, feed.room, key))
+    joined.greet()
+    this.delivery.admit(feed, client, seq)
   }
 
   /** The local member of `roomId` (by id, or by a name that slugs to it). */

@@ -45,6 +45,8 @@ export interface StoredMember {
   u: string
   n: string
   s: string
+  /** The session's identity for bans, when it differs from `s` (it resumed under a new token). */
+  b?: string
   m: number
   o: number
   j: number
@@ -136,29 +138,6 @@ export class ClusterRooms {
       logger: this.logger,
       address,
     })
-  }
-
-  /**
-   * The checks a join makes before a password or token, in the single-node order: banned
-   * (by name or by session), then, with `admission`, name taken and room full. The join
-   * script checks all of them again, atomically; this only keeps a refused joiner from
-   * spending a password attempt, and answers as one node would.
-   */
-  async precheck(meta: RoomMeta, key: string, banId: string, admission: boolean): Promise<void> {
-    const k = this.keys.room(meta.id)
-    const pipe = this.link.cmd
-      .pipeline()
-      .hexists(k.bans, key)
-      .hexists(k.bannedSessions, banId)
-      .hexists(k.members, key)
-      .hlen(k.members)
-    const out = (await this.link.call(() => pipe.exec())) ?? []
-    const [banned, bannedSession, taken, count] = out.map(([err, v]) => (err ? 0 : Number(v)))
-    if (banned || bannedSession)
-      throw new ChatError('not_authorized', 'You are banned from this room')
-    if (!admission) return
-    if (taken) throw new ChatError('username_taken')
-    if ((count ?? 0) >= meta.max_users) throw new ChatError('room_full')
   }
 
   /** Creates a room in the registry and starts its state; returns its meta and moderator token. */

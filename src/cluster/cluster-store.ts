@@ -53,6 +53,7 @@ import { PresenceBatcher } from './presence-batch.ts'
 import { RedisEngine } from './redis-engine.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { Repair } from './repair.ts'
+import type { RoomFeed } from './room-feed.ts'
 import { type Dropped, SessionRecords } from './session-records.ts'
 
 export interface ClusterStoreDeps {
@@ -169,6 +170,8 @@ export class ClusterStore implements ChatStore {
     this.engine = new RedisEngine(parts, {
       track: (p) => this.track(p),
       dropHere: (room, hash, after) => this.frames.dropHere(room, hash, after),
+      beforeJoin: (room) => this.frames.beforeJoin(room),
+      afterJoin: (feed, joined) => this.frames.afterJoin(feed as RoomFeed, joined),
     })
     this.records = new SessionRecords(parts, this.engine, (room, json) =>
       this.delivery.publishLocal(room, json),

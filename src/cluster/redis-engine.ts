@@ -4,9 +4,18 @@
  * frames and the stored messages are built here, in TypeScript, with the byte 0x01 where
  * the script puts the id it assigns.
  */
-import type { Change, MemberRecord, Outcome, RoomEngine } from '../chat/engine.ts'
+import type {
+  Admission,
+  Change,
+  MemberRecord,
+  Outcome,
+  RoomEngine,
+  RoomInfo,
+  RoomSnapshot,
+} from '../chat/engine.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
-import { roomKeyArgs } from './cluster-rooms.ts'
+import { type RoomMeta, roomKeyArgs, type StoredMember, usersOf } from './cluster-rooms.ts'
 import type { NodeParts } from './node-parts.ts'
 
 /** What the engine needs of its node. */
@@ -18,16 +27,45 @@ export interface RedisEngineHost {
    * once the room's stream has delivered `after` here.
    */
   dropHere(room: RoomId, hash: string, after: number): Promise<void>
+  /** Gets this node ready to deliver the room's stream to a member about to join here. */
+  beforeJoin(room: RoomId): Promise<JoinTicket>
+  /**
+   * The session `hash` joined `room` at `seq` (or the join failed: `joined` undefined):
+   * this node takes them in, greets them and delivers the room's stream after `seq`.
+   */
+  afterJoin(ticket: JoinTicket, joined: Joined | undefined): void
 }
 
-/** A member's JSON in the room's members hash (see keys.ts). */
-interface StoredMember {
-  u: string
-  s: string
-  b?: string
-  m: number
-  o: number
+/** What a node holds for a join in flight (its room's feed), given back to `afterJoin`. */
+export type JoinTicket = unknown
+
+export interface Joined {
+  hash: string
+  key: string
+  username: string
+  moderator: boolean
+  seq: number
+  /** The end (ms) of a mute given to the name before, 0 for none. */
+  mutedUntil: number
+  greet: () => void
 }
+
+/** A room as the rules see it, with its registry entry. */
+interface RedisRoom extends RoomInfo {
+  meta: RoomMeta
+}
+
+/** The script's answer: code, seq, count, dropped session and online, then the joiner's view. */
+type ChangeReply = [
+  string,
+  number,
+  number | string,
+  string,
+  number,
+  string[] | undefined,
+  string[] | undefined,
+  string | undefined,
+]
 
 /** Where the script writes a note's id: JSON never holds a raw 0x01, so it cannot clash. */
 const ID_MARK = '\x01'
@@ -46,6 +84,49 @@ export class RedisEngine implements RoomEngine {
   /** How long the record of a session that went away is kept: its grace, and a second. */
   get recordTtlMs(): number {
     return this.parts.config.resumeGraceMs + 1000
+  }
+
+  async room(id: RoomId): Promise<RedisRoom> {
+    const meta = await this.parts.rooms.meta(id)
+    return { id: meta.id, isPrivate: meta.is_private, maxUsers: meta.max_users, meta }
+  }
+
+  checkToken(room: RoomInfo, token: string): boolean {
+    return this.parts.rooms.checkToken((room as RedisRoom).meta, token)
+  }
+
+  checkPassword(
+    room: RoomInfo,
+    password: string,
+    buckets: TokenBucket[],
+    address: string,
+  ): Promise<boolean> {
+    return this.parts.rooms.verifyPassword((room as RedisRoom).meta, password, buckets, address)
+  }
+
+  async admission(room: RoomId, key: string, identity: unknown): Promise<Admission> {
+    const { link, keys } = this.parts
+    const k = keys.room(room)
+    const pipe = link.cmd
+      .pipeline()
+      .hexists(k.bans, key)
+      .hexists(k.bannedSessions, identity as string)
+      .hexists(k.members, key)
+      .hlen(k.members)
+    const out = (await link.call(() => pipe.exec())) ?? []
+    const [banned, bannedSession, taken, count] = out.map(([err, v]) => (err ? 0 : Number(v)))
+    return { banned: !!banned || !!bannedSession, taken: !!taken, count: count ?? 0 }
+  }
+
+  async snapshot(room: RoomId): Promise<RoomSnapshot> {
+    const { link, keys } = this.parts
+    const k = keys.room(room)
+    const pipe = link.cmd.multi().hvals(k.members).lrange(k.history, 0, -1)
+    const out = ((await link.call(() => pipe.exec())) ?? []).map(([, v]) => v as string[])
+    return {
+      users: JSON.stringify(usersOf(out[0] ?? [])),
+      history: `[${(out[1] ?? []).join(',')}]`,
+    }
   }
 
   async member(room: RoomId, key: string): Promise<MemberRecord | undefined> {
@@ -74,6 +155,23 @@ export class RedisEngine implements RoomEngine {
             key: w.key,
             value: JSON.stringify({ username: w.username, by: w.by, at: w.at }),
           }
+        case 'putMember': {
+          const joined: ServerFrame = { type: 'user_joined', room, username: w.username }
+          const stored = {
+            u: w.username,
+            n: config.nodeId,
+            s: w.session,
+            b: w.identity,
+            m: w.moderator ? 1 : 0,
+            o: 1,
+          }
+          return {
+            op: w.op,
+            key: w.key,
+            value: JSON.stringify(stored),
+            line: JSON.stringify(joined),
+          }
+        }
         case 'dropMember': {
           const left: ServerFrame = { type: 'user_left', room, username: w.username }
           return { op: w.op, key: w.key, line: JSON.stringify(left) }
@@ -97,19 +195,49 @@ export class RedisEngine implements RoomEngine {
         frame: change.quiet ? '' : marked(JSON.stringify(frame)),
       }
     })
-    const out = (await link.script('applyChange', roomKeyArgs(k), [
-      JSON.stringify({
-        guards: change.guards,
-        writes,
-        notes,
-        target: target ? `${target.key}\t${target.how}\t${target.by}\t${target.until}` : '',
-      }),
-      config.historyLimit,
-      now,
-      k.channel,
-      config.nodeId,
-    ])) as [string, number, number | string, string, number]
-    const [code, seq, count, dropped, droppedOnline] = out
+    const put = change.writes.find((w) => w.op === 'putMember')
+    const ticket = put ? await this.host.beforeJoin(room) : undefined
+    let out: ChangeReply
+    try {
+      out = (await link.script('applyChange', roomKeyArgs(k), [
+        JSON.stringify({
+          guards: change.guards,
+          writes,
+          notes,
+          target: target ? `${target.key}\t${target.how}\t${target.by}\t${target.until}` : '',
+          view: put?.key ?? '',
+        }),
+        config.historyLimit,
+        now,
+        k.channel,
+        config.nodeId,
+      ])) as ChangeReply
+    } catch (e) {
+      if (put) this.host.afterJoin(ticket, undefined)
+      throw e
+    }
+    const [code, seq, count, dropped, droppedOnline, members, history, muteEnd] = out
+    if (put) {
+      const greet = change.greet
+      this.host.afterJoin(
+        ticket,
+        code !== 'ok'
+          ? undefined
+          : {
+              hash: put.session as string,
+              key: put.key,
+              username: put.username,
+              moderator: put.moderator,
+              seq,
+              mutedUntil: Number(muteEnd) || 0,
+              greet: () =>
+                greet?.({
+                  users: JSON.stringify(usersOf(members ?? [])),
+                  history: `[${(history ?? []).join(',')}]`,
+                }),
+            },
+      )
+    }
     if (code !== 'ok') return { failed: code }
     if (count === 0) this.host.track(this.expireEmpty(room))
     if (dropped !== '') {

@@ -19,7 +19,6 @@
 import changeLua from './lua/change.lua' with { type: 'text' }
 import claimLua from './lua/claim.lua' with { type: 'text' }
 import initRoomLua from './lua/init-room.lua' with { type: 'text' }
-import joinLua from './lua/join.lua' with { type: 'text' }
 import messageLua from './lua/message.lua' with { type: 'text' }
 import offlineLua from './lua/offline.lua' with { type: 'text' }
 import passwordRefundLua from './lua/password-refund.lua' with { type: 'text' }
@@ -65,14 +64,6 @@ export const register: ScriptSpec = {
  * ARGV: mode (`fresh`|`ensure`), epoch, floor, now, permanent (1|0). Returns 1 if written.
  */
 export const initRoom = roomScript(`\n${initRoomLua}`)
-
-/**
- * Admits a member. ARGV: room, key, username, node, session, moderator (1|0), max users,
- * history limit, now, channel, ban identity (the session's first hash, kept across
- * resumes), the join's note. Returns {code, seq, members, history, mute end}: code `ok`, `again` (already
- * a member with this session), `room_not_found`, `banned`, `username_taken`, `room_full`.
- */
-export const join = roomScript(`\n${joinLua}`)
 
 /**
  * Stores and publishes a chat message: the hot path, kept lean (the content crosses once, as
@@ -149,7 +140,6 @@ export const popDue: ScriptSpec = {
 export const SCRIPTS = {
   register,
   initRoom,
-  join,
   message,
   offline,
   claim,

@@ -3,16 +3,34 @@
  * so a change is atomic by construction. It keeps RoomStore's own objects: a member's
  * session handle is its Session.
  */
-import type { Change, Guard, MemberRecord, Outcome, RoomEngine, Target } from '../chat/engine.ts'
+import type {
+  Admission,
+  Change,
+  Guard,
+  MemberRecord,
+  Outcome,
+  RoomEngine,
+  RoomInfo,
+  RoomSnapshot,
+  Target,
+} from '../chat/engine.ts'
 import type { RoomId } from '../protocol/frames.ts'
-import type { RoomSink } from './ports.ts'
+import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import type { Member, Room } from './room.ts'
+import { verifyPassword } from './room-views.ts'
 import type { Session } from './session.ts'
+import type { TokenBucket } from './token-bucket.ts'
 
 /** What the engine needs of the store: its rooms, and what happens to a member who goes. */
 export interface MemoryEngineHost {
   /** The room filed under this id, if any. */
   room(id: RoomId): Room | undefined
+  /** The room with this id or a name that slugs to it; throws `room_not_found`. */
+  find(id: RoomId): Room
+  /** Makes `session` a member of `room` (the others hear `user_joined`); not yet subscribed. */
+  add(room: Room, session: Session, username: string, key: string, moderator: boolean): Member
+  /** The newcomer starts getting the room's broadcasts. */
+  admitted(member: Member): void
   /** Takes a member out of its room (typing ends, unsubscribed, the others hear `user_left`). */
   drop(member: Member): void
   /** Tells a banned or kicked member, now or on resume if they are away. */
@@ -24,7 +42,40 @@ export class MemoryEngine implements RoomEngine {
   constructor(
     private readonly host: MemoryEngineHost,
     private readonly sink: RoomSink,
+    private readonly hasher: PasswordHasher,
+    private readonly logger: Logger,
   ) {}
+
+  room(id: RoomId): Room {
+    return this.host.find(id)
+  }
+
+  checkToken(room: RoomInfo, token: string): boolean {
+    return (room as Room).checkToken(token)
+  }
+
+  checkPassword(
+    room: RoomInfo,
+    password: string,
+    buckets: TokenBucket[],
+    address: string,
+  ): Promise<boolean> {
+    return verifyPassword(this.hasher, room as Room, password, buckets, this.logger, address)
+  }
+
+  admission(roomId: RoomId, key: string, identity: unknown): Admission {
+    const room = this.host.find(roomId)
+    return {
+      banned: room.bans.has(key) || room.bannedClients.has(identity as Session),
+      taken: room.members.has(key),
+      count: room.members.size,
+    }
+  }
+
+  snapshot(roomId: RoomId): RoomSnapshot {
+    const room = this.host.find(roomId)
+    return { users: room.usersJson(), history: room.historyJson() }
+  }
 
   member(roomId: RoomId, key: string): MemberRecord | undefined {
     const m = this.host.room(roomId)?.members.get(key)
@@ -44,8 +95,12 @@ export class MemoryEngine implements RoomEngine {
       if (!room || !holds(room, guard)) return { failed: guard.fail }
     }
     if (!room) return { seq: 0 }
+    let joined: Member | undefined
     for (const w of change.writes) {
       switch (w.op) {
+        case 'putMember':
+          joined = this.host.add(room, w.session as Session, w.username, w.key, w.moderator)
+          break
         case 'ban':
           room.bans.set(w.key, { username: w.username, by: w.by, at: w.at })
           break
@@ -88,6 +143,10 @@ export class MemoryEngine implements RoomEngine {
           ts: stored.timestamp,
         })
     }
+    if (joined) {
+      this.host.admitted(joined)
+      change.greet?.({ users: room.usersJson(), history: room.historyJson() })
+    }
     return { seq }
   }
 
@@ -119,5 +178,15 @@ function holds(room: Room, guard: Guard): boolean {
       return room.bans.has(guard.key)
     case 'muted':
       return room.mutes.has(guard.key)
+    case 'live':
+      return true
+    case 'notBanned':
+      return !room.bans.has(guard.key) && !room.bannedClients.has(guard.identity as Session)
+    case 'notHeldBy':
+      return room.members.get(guard.key)?.client !== guard.session
+    case 'absent':
+      return !room.members.has(guard.key)
+    case 'seat':
+      return room.members.size < guard.max
   }
 }

@@ -1,4 +1,4 @@
-import { type Held, leave } from '../chat/membership.ts'
+import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
 import { moderate } from '../chat/moderation.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -44,7 +44,7 @@ import {
   validateCreateInput,
 } from './rules.ts'
 import { selfCheck } from './self-check.ts'
-import type { Connection } from './session.ts'
+import type { Connection, Session } from './session.ts'
 import { Sessions } from './sessions.ts'
 
 export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'
@@ -97,11 +97,17 @@ export class RoomStore implements ChatStore {
     this.engine = new MemoryEngine(
       {
         room: (id) => this.rooms.get(id),
+        find: (id) => this.room(id),
+        add: (room, session, username, key, moderator) =>
+          this.membership.add(room, session, username, key, moderator),
+        admitted: (member) => this.membership.admitted(member),
         drop: (member) => this.membership.drop(member),
         tell: (member, how, by) => this.membership.tell(member, how, by),
         stopTyping: (member) => this.announce.stopTyping(member),
       },
       deps.sink,
+      deps.hasher,
+      deps.logger,
     )
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
@@ -123,15 +129,8 @@ export class RoomStore implements ChatStore {
       deps.logger,
     )
     this.membership = new Membership(
-      {
-        room: (id) => this.room(id),
-        isCurrent: (room) => this.rooms.get(room.id) === room,
-        createRoom: (input, address) => this.createRoom(input, address),
-      },
+      (id) => this.room(id),
       deps.clock,
-      deps.hasher,
-      this.guard,
-      deps.logger,
       this.announce,
       this.sessions,
       this.emptyRooms,
@@ -274,12 +273,35 @@ export class RoomStore implements ChatStore {
 
   /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
   join(conn: Connection, frame: JoinFrame): Promise<void> {
-    return this.membership.join(conn, frame)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return join(this.engine, this.joiner(conn, client), frame, () => this.clock.now())
   }
 
   /** `create`: creates a room and joins its creator as moderator. */
   create(conn: Connection, frame: CreateFrame): Promise<void> {
-    return this.membership.create(conn, frame)
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return create(
+      this.engine,
+      this.joiner(conn, client),
+      frame,
+      () => this.createRoom(frame, client.address),
+      () => this.clock.now(),
+    )
+  }
+
+  /** The session of `conn` as the join rules see it. */
+  private joiner(conn: Connection, client: Session): Joiner {
+    return {
+      session: client,
+      identity: client,
+      address: client.address,
+      passwordBuckets: [client.passwordAttempts, this.guard.passwordBucket(client.address)],
+      memberOf: (room) => client.rooms.get(room),
+      live: () => conn.client === client && client.peer === conn.peer,
+      reply: (json) => client.peer?.sendJson(json),
+    }
   }
 
   /** `message`: stores the message and sends it to every member, the sender included. */

@@ -27,6 +27,17 @@ local function holds(guard)
     return redis.call('HEXISTS', B, key) == 1
   elseif is == 'muted' then
     return redis.call('HEXISTS', U, key) == 1
+  elseif is == 'live' then
+    return live(S)
+  elseif is == 'notBanned' then
+    return redis.call('HEXISTS', B, key) == 0 and redis.call('HEXISTS', BS, guard.identity) == 0
+  elseif is == 'notHeldBy' then
+    local m = member(key)
+    return m == nil or m.s ~= guard.session
+  elseif is == 'absent' then
+    return redis.call('HEXISTS', M, key) == 0
+  elseif is == 'seat' then
+    return redis.call('HLEN', M) < guard.max
   end
   error('unknown guard ' .. tostring(is))
 end
@@ -36,7 +47,15 @@ end
 local lines, count, dropped, droppedOnline = {}, '-', '', -1
 for _, w in ipairs(c.writes) do
   local op, key = w.op, w.key
-  if op == 'ban' then
+  if op == 'putMember' then
+    local m = cjson.decode(w.value)
+    -- The join's order in the user list: the sequence number its note is about to get.
+    m.j = tonumber(redis.call('HGET', S, 'seq') or '0') + 1
+    redis.call('HSET', M, key, cjson.encode(m))
+    redis.call('HDEL', S, 'emptied')
+    count = redis.call('HLEN', M)
+    table.insert(lines, w.line)
+  elseif op == 'ban' then
     redis.call('HSET', B, key, w.value)
   elseif op == 'banSession' then
     redis.call('HSET', BS, w.identity, key)
@@ -77,4 +96,7 @@ if seq > 0 then redis.call('LTRIM', H, -limit, -1) end
 if #lines > 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, '-', count, '', table.concat(lines, '\n')))
 end
-return {'ok', seq, count, dropped, droppedOnline}
+if c.view == '' then return {'ok', seq, count, dropped, droppedOnline} end
+-- A joiner's first view of the room, as this change left it.
+return {'ok', seq, count, dropped, droppedOnline, redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1),
+  redis.call('HGET', U, c.view) or '0'}
