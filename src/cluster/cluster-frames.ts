@@ -5,6 +5,7 @@
 
 import { create, type Joiner, join, leave } from '../chat/membership.ts'
 import { moderate } from '../chat/moderation.ts'
+import { Typing } from '../chat/typing.ts'
 import type { Guard } from '../domain/guard.ts'
 import { slugify } from '../domain/names.ts'
 import type { RoomSink } from '../domain/ports.ts'
@@ -59,7 +60,16 @@ export class ClusterFrames {
     private readonly records: SessionRecords,
     private readonly host: ClusterFramesHost,
     private readonly engine: RedisEngine,
-  ) {}
+  ) {
+    this.typist = new Typing<LocalMember>(
+      parts.config,
+      parts.clock,
+      (member) => member.room,
+      (member, frame) => this.event(member, frame),
+    )
+  }
+
+  private readonly typist: Typing<LocalMember>
 
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     const client = this.host.clientOf(conn)
@@ -195,45 +205,22 @@ export class ClusterFrames {
     if (!this.host.limit(client, client.frames, true)) return
     const member = this.memberOf(client, roomId)
     if (!member) return this.notJoined(roomId)
-    if (member.mutedUntil > this.parts.clock.now()) return
-    this.clearTyping(member)
-    member.typingTimer = this.parts.clock.setTimeout(() => {
-      member.typingTimer = undefined
-      this.stopTyping(client, member)
-    }, this.parts.config.typingTimeoutMs)
-    const now = this.parts.clock.now()
-    if (now - member.lastTypingBroadcastAt < this.parts.config.typingThrottleMs) return
-    member.lastTypingBroadcastAt = now
-    member.typing = true
-    this.event(client, member, {
-      type: 'typing',
-      room: member.room,
-      username: member.username,
-      active: true,
-    })
+    this.typist.typed(member, member.mutedUntil)
   }
 
-  stopTyping(client: LocalSession, member: LocalMember): void {
-    this.clearTyping(member)
-    if (!member.typing) return
-    member.typing = false
-    this.event(client, member, {
-      type: 'typing',
-      room: member.room,
-      username: member.username,
-      active: false,
-    })
+  stopTyping(_client: LocalSession, member: LocalMember): void {
+    this.typist.stop(member)
   }
 
   clearTyping(member: LocalMember): void {
-    if (member.typingTimer !== undefined) this.parts.clock.clearTimeout(member.typingTimer)
-    member.typingTimer = undefined
+    this.typist.clear(member)
   }
 
   /** An unstored event from a member: to the others here at once, and to the other nodes. */
-  private event(client: LocalSession, member: LocalMember, frame: ServerFrame): void {
+  private event(member: LocalMember, frame: ServerFrame): void {
     const json = JSON.stringify(frame)
-    if (client.peer) client.peer.publishToOthers(member.room, frame)
+    const peer = this.delivery.locals.get(member.room)?.get(member.key)?.peer
+    if (peer) peer.publishToOthers(member.room, frame)
     else this.sink.publishJson(member.room, json)
     if (!this.parts.link.isUp) return
     const channel = this.parts.keys.room(member.room).channel

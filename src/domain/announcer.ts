@@ -1,3 +1,4 @@
+import { Typing } from '../chat/typing.ts'
 import type { Config } from '../config.ts'
 import type { ServerFrame, UserView } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
@@ -15,11 +16,20 @@ type AnnouncerConfig = Pick<
  * by themselves. RoomStore decides what happened; this class decides how it is said.
  */
 export class Announcer {
+  private readonly typist: Typing<Member>
+
   constructor(
     private readonly config: AnnouncerConfig,
     private readonly clock: Clock,
     private readonly sink: RoomSink,
-  ) {}
+  ) {
+    this.typist = new Typing<Member>(
+      config,
+      clock,
+      (member) => member.room.id,
+      (member, frame) => this.toOthers(member, frame),
+    )
+  }
 
   /** Sends to every member of the member's room but them. */
   toOthers(member: Member, frame: ServerFrame): void {
@@ -102,46 +112,20 @@ export class Announcer {
     room.pendingLeaves.clear()
   }
 
-  // ── Typing ───────────────────────────────────────────────────────────────────
+  // ── Typing (the rules are in src/chat/typing.ts) ─────────────────────────────
 
-  /**
-   * The member typed: shown to the others as typing until `typingTimeoutMs` after their
-   * last typing frame, with at most one broadcast per `typingThrottleMs`.
-   */
-  typing(member: Member): void {
-    this.clearTyping(member)
-    member.typingTimer = this.clock.setTimeout(() => {
-      member.typingTimer = undefined
-      this.stopTyping(member)
-    }, this.config.typingTimeoutMs)
-    const now = this.clock.now()
-    if (now - member.lastTypingBroadcastAt < this.config.typingThrottleMs) return
-    member.lastTypingBroadcastAt = now
-    member.typing = true
-    this.toOthers(member, {
-      type: 'typing',
-      room: member.room.id,
-      username: member.username,
-      active: true,
-    })
+  /** The member typed: shown as typing to the others (never while muted). */
+  typing(member: Member, mutedUntil: number): void {
+    this.typist.typed(member, mutedUntil)
   }
 
   /** Ends a member's typing indicator, telling the others if it was showing. */
   stopTyping(member: Member): void {
-    this.clearTyping(member)
-    if (!member.typing) return
-    member.typing = false
-    this.toOthers(member, {
-      type: 'typing',
-      room: member.room.id,
-      username: member.username,
-      active: false,
-    })
+    this.typist.stop(member)
   }
 
   /** Cancels the typing timer without telling anyone (the store is forgetting the member). */
   clearTyping(member: Member): void {
-    if (member.typingTimer !== undefined) this.clock.clearTimeout(member.typingTimer)
-    member.typingTimer = undefined
+    this.typist.clear(member)
   }
 }

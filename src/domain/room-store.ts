@@ -336,9 +336,7 @@ export class RoomStore implements ChatStore {
     const client = this.sessions.clientOf(conn)
     if (!this.sessions.limit(client, client.frames, true)) return
     const member = this.membership.memberOf(client, roomId)
-    const mutedUntil = member.room.mutes.get(member.key)
-    if (mutedUntil !== undefined && mutedUntil > this.clock.now()) return
-    this.announce.typing(member)
+    this.announce.typing(member, member.room.mutes.get(member.key) ?? 0)
   }
 
   /** `leave`: the member leaves the room and gets `left`. */
