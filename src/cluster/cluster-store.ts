@@ -5,6 +5,8 @@
  * scripts in scripts.ts, each one atomic. Each room's events reach every node on the
  * room's channel and go out to the node's members in sequence order (room-feed.ts).
  */
+
+import { PresenceBatcher } from '../chat/presence.ts'
 import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
 import { type Clock, systemClock } from '../domain/clock.ts'
@@ -49,7 +51,6 @@ import { Janitor } from './janitor.ts'
 import { Keys, sessionHash } from './keys.ts'
 import { ClusterConnection, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import { PresenceBatcher } from './presence-batch.ts'
 import { RedisEngine } from './redis-engine.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { Repair } from './repair.ts'

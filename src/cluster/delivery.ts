@@ -2,6 +2,8 @@
  * Each room's stream on this node: the subscription to its channel (a RoomFeed), and the
  * delivery of what it carries to this node's members of the room, in sequence order.
  */
+
+import type { PresenceBatcher } from '../chat/presence.ts'
 import { systemClock } from '../domain/clock.ts'
 import { userKey } from '../domain/names.ts'
 import type { RoomSink } from '../domain/ports.ts'
@@ -11,7 +13,6 @@ import type { RoomId } from '../protocol/frames.ts'
 import { seqOf } from './cluster-rooms.ts'
 import type { LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import type { PresenceBatcher } from './presence-batch.ts'
 import { type Envelope, type FeedHost, parseEnvelope, RoomFeed } from './room-feed.ts'
 
 /** Longest a SUBSCRIBE may take before the join that needs it is refused. */

@@ -1,8 +1,9 @@
 /**
- * Batched presence for big rooms, as the single-node Announcer does it: in a room of at
- * least PRESENCE_DIFF_MIN_MEMBERS, joins, leaves and online/offline changes that reach this
- * node within PRESENCE_DIFF_INTERVAL_MS go to its members as one `presence_diff`. Each node
- * batches what it delivers; the cluster-wide member count comes with each join and leave.
+ * Batched presence for big rooms, once for both engines: in a room of at least
+ * PRESENCE_DIFF_MIN_MEMBERS, joins, leaves and online/offline changes that reach a node
+ * within PRESENCE_DIFF_INTERVAL_MS go to its members as one `presence_diff`, each joiner as
+ * the member list has them at the flush (moderator, status), none who left meanwhile. Each
+ * node batches what it delivers; the room's member count comes with each join and leave.
  */
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
@@ -17,7 +18,7 @@ interface Batch {
 
 const PRESENCE_PREFIXES = ['{"type":"user_joined"', '{"type":"user_left"', '{"type":"presence"']
 
-/** The room's members as the user list shows them, by user key; from Redis. */
+/** The room's members as the user list shows them, by user key (from the engine). */
 export type MemberViews = (room: RoomId) => Promise<Map<string, UserView>>
 
 export class PresenceBatcher {
@@ -83,8 +84,8 @@ export class PresenceBatcher {
       send([])
       return
     }
-    // As on one node: each joiner as the member list has them now (moderator, status), and
-    // none who is no longer a member. Without Redis, as the frames said.
+    // Each joiner as the member list has them now, none who is no longer a member; when
+    // the list cannot be read (Redis away), as the frames said.
     this.views(room).then(
       (views) => {
         const joins: UserView[] = []
