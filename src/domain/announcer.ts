@@ -1,9 +1,10 @@
+import { PresenceBatcher } from '../chat/presence.ts'
 import { Typing } from '../chat/typing.ts'
 import type { Config } from '../config.ts'
-import type { ServerFrame, UserView } from '../protocol/frames.ts'
+import type { RoomId, ServerFrame, UserView } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
 import type { RoomSink } from './ports.ts'
-import { type Member, type Room, userView } from './room.ts'
+import type { Member, Room } from './room.ts'
 
 type AnnouncerConfig = Pick<
   Config,
@@ -17,12 +18,21 @@ type AnnouncerConfig = Pick<
  */
 export class Announcer {
   private readonly typist: Typing<Member>
+  private readonly batcher: PresenceBatcher
 
   constructor(
-    private readonly config: AnnouncerConfig,
-    private readonly clock: Clock,
+    config: AnnouncerConfig,
+    clock: Clock,
     private readonly sink: RoomSink,
+    /** The members of a room as the user list shows them, by user key. */
+    views: (room: RoomId) => Map<string, UserView>,
   ) {
+    this.batcher = new PresenceBatcher(
+      config,
+      clock,
+      (room, json) => sink.publishJson(room, json),
+      async (room) => views(room),
+    )
     this.typist = new Typing<Member>(
       config,
       clock,
@@ -39,77 +49,41 @@ export class Announcer {
     else this.sink.publish(member.room.id, frame)
   }
 
-  // ── Presence ─────────────────────────────────────────────────────────────────
-
-  /** Whether this room's presence goes out batched as `presence_diff`. */
-  private batched(room: Room): boolean {
-    const min = this.config.presenceDiffMinMembers
-    return room.presenceTimer !== undefined || (min > 0 && room.members.size >= min)
-  }
+  // ── Presence (batching in big rooms: src/chat/presence.ts) ──────────────────
 
   /** A member joined; call after adding them to the room, before subscribing them. */
   joined(member: Member): void {
     const room = member.room
-    if (this.batched(room)) {
-      room.pendingLeaves.delete(member.username)
-      room.pendingJoins.set(member.key, member)
-      this.scheduleFlush(room)
-    } else {
-      this.sink.publish(room.id, { type: 'user_joined', room: room.id, username: member.username })
-    }
+    this.presence(room, { type: 'user_joined', room: room.id, username: member.username })
   }
 
   /** A member left; call after unsubscribing them. */
   left(member: Member): void {
     const room = member.room
-    if (this.batched(room)) {
-      room.pendingJoins.delete(member.key)
-      room.pendingLeaves.add(member.username)
-      this.scheduleFlush(room)
-    } else {
-      this.sink.publish(room.id, { type: 'user_left', room: room.id, username: member.username })
-    }
+    this.presence(room, { type: 'user_left', room: room.id, username: member.username })
   }
 
-  /** A member went offline or came back. */
-  presence(member: Member): void {
+  /** A member went offline or came back: the others hear of it. */
+  status(member: Member): void {
     const room = member.room
-    if (this.batched(room)) {
-      room.pendingJoins.set(member.key, member)
-      this.scheduleFlush(room)
-      return
-    }
-    this.toOthers(member, {
+    const frame: ServerFrame = {
       type: 'presence',
       room: room.id,
       username: member.username,
       status: member.client.peer ? 'online' : 'offline',
-    })
+    }
+    if (!this.batcher.offer(room.id, room.members.size, JSON.stringify(frame)))
+      this.toOthers(member, frame)
   }
 
-  private scheduleFlush(room: Room): void {
-    if (room.presenceTimer !== undefined) return
-    room.presenceTimer = this.clock.setTimeout(() => {
-      room.presenceTimer = undefined
-      const joins: UserView[] = []
-      for (const m of room.pendingJoins.values()) {
-        if (room.members.get(m.key) === m) joins.push(userView(m))
-      }
-      const leaves = [...room.pendingLeaves]
-      room.pendingJoins.clear()
-      room.pendingLeaves.clear()
-      if (joins.length > 0 || leaves.length > 0) {
-        this.sink.publish(room.id, { type: 'presence_diff', room: room.id, joins, leaves })
-      }
-    }, this.config.presenceDiffIntervalMs)
+  private presence(room: Room, frame: ServerFrame): void {
+    const json = JSON.stringify(frame)
+    if (!this.batcher.offer(room.id, room.members.size, json)) this.sink.publishJson(room.id, json)
   }
 
   /** Drops a room's pending batch and its timer (room deleted, server stopping). */
   clearBatch(room: Room): void {
-    if (room.presenceTimer !== undefined) this.clock.clearTimeout(room.presenceTimer)
-    room.presenceTimer = undefined
-    room.pendingJoins.clear()
-    room.pendingLeaves.clear()
+    this.batcher.clear(room.id)
   }
 
   // ── Typing (the rules are in src/chat/typing.ts) ─────────────────────────────

@@ -33,7 +33,7 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
-import { type Member, Room, type RoomView } from './room.ts'
+import { type Member, Room, type RoomView, userView } from './room.ts'
 import { historyPage, RoomViews } from './room-views.ts'
 import {
   CLOSE,
@@ -93,7 +93,11 @@ export class RoomStore implements ChatStore {
     this.logger = deps.logger
     this.metrics = deps.metrics ?? noMetrics
     this.guard = new Guard(deps.clock, config)
-    this.announce = new Announcer(config, deps.clock, deps.sink)
+    this.announce = new Announcer(config, deps.clock, deps.sink, (id) => {
+      const views = new Map<string, UserView>()
+      for (const m of this.rooms.get(id)?.members.values() ?? []) views.set(m.key, userView(m))
+      return views
+    })
     this.engine = new MemoryEngine(
       {
         room: (id) => this.rooms.get(id),

@@ -78,10 +78,6 @@ export class Room {
   /** Wrong-password attempts against this room. */
   readonly passwordAttempts: TokenBucket
   emptyTimer: TimerHandle | undefined
-  /** Members whose join or leave waits to go out in the next `presence_diff`. */
-  pendingJoins = new Map<string, Member>()
-  pendingLeaves = new Set<string>()
-  presenceTimer: TimerHandle | undefined
 
   constructor(init: RoomInit, historyLimit: number, clock: Clock) {
     this.id = init.id

@@ -49,7 +49,7 @@ export class Sessions {
       sessions: this.byToken,
       connections: this.connections,
       stopTyping: (member) => this.announce.stopTyping(member),
-      presence: (member) => this.announce.presence(member),
+      presence: (member) => this.announce.status(member),
       clearGrace: (client) => this.clearTimer(client, 'graceTimer'),
       forget: (client) => this.forget(client),
       watchUnjoined: (client) => this.watchUnjoined(client),
@@ -103,7 +103,7 @@ export class Sessions {
     for (const member of client.rooms.values()) {
       member.room.statusChanged()
       this.announce.stopTyping(member)
-      this.announce.presence(member)
+      this.announce.status(member)
     }
     client.graceTimer = this.clock.setTimeout(() => this.expire(client), this.config.resumeGraceMs)
   }
