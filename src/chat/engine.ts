@@ -12,7 +12,7 @@
  * how a rule pins what it read (`same`) and how a race gets exactly one winner.
  */
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { RoomId } from '../protocol/frames.ts'
+import type { RoomId, StoredMessage } from '../protocol/frames.ts'
 
 /** The engine's handle of a session: compared with `===`, never looked into by the rules. */
 export type SessionHandle = unknown
@@ -146,6 +146,24 @@ export type Outcome =
 
 export type Maybe<T> = T | Promise<T>
 
+/** A chat message for `post`, the dedicated path of the commonest change. */
+export interface Post {
+  readonly key: string
+  readonly session: SessionHandle
+  readonly username: string
+  readonly content: string
+  readonly now: number
+}
+
+/** `ok`, or why the room refused the message: not a member (of this session), or muted. */
+export type PostOutcome = 'ok' | 'not_member' | 'muted'
+
+/** A page of history, oldest first. */
+export interface Page {
+  messages: StoredMessage[]
+  has_more: boolean
+}
+
 export interface RoomEngine {
   /** The room with this id (or a name that slugs to it); throws `room_not_found`. */
   room(id: RoomId): Maybe<RoomInfo>
@@ -166,6 +184,13 @@ export interface RoomEngine {
   snapshot(room: RoomId): Maybe<RoomSnapshot>
   /** The member `key` of the room, or undefined. */
   member(room: RoomId, key: string): Maybe<MemberRecord | undefined>
+  /**
+   * Stores a chat message of the member `key` held by `session`, unless they are muted
+   * (an ended mute is dropped), and sends it to the room: one step, like a change.
+   */
+  post(room: RoomId, message: Post): Maybe<PostOutcome>
+  /** Up to `limit` messages before the id `before` (the newest without it), oldest first. */
+  page(room: RoomId, before: string | undefined, limit: number | undefined): Maybe<Page>
   /** Applies a guarded change to one room, all or nothing. */
   change(room: RoomId, change: Change): Maybe<Outcome>
   /**

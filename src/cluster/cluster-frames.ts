@@ -4,12 +4,12 @@
  */
 
 import { create, type Joiner, join, leave } from '../chat/membership.ts'
+import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { Typing } from '../chat/typing.ts'
 import type { Guard } from '../domain/guard.ts'
 import { slugify } from '../domain/names.ts'
 import type { RoomSink } from '../domain/ports.ts'
-import { checkContent } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
@@ -23,7 +23,6 @@ import type {
   RoomId,
   ServerFrame,
 } from '../protocol/frames.ts'
-import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
@@ -172,32 +171,11 @@ export class ClusterFrames {
     this.host.needRedis()
     const member = this.memberOf(client, frame.room)
     if (!member) return this.notJoined(frame.room)
-    if (member.mutedUntil > this.parts.clock.now())
-      throw new ChatError('not_authorized', 'You are muted in this room')
-    checkContent(frame.content, this.parts.config.maxContentChars)
-    this.stopTyping(client, member)
-    return this.send(client, member, frame.content)
-  }
-
-  private async send(client: LocalSession, member: LocalMember, content: string): Promise<void> {
-    const k = this.parts.keys.room(member.room)
+    const poster = { ...member, session: client.hash }
     const now = this.parts.clock.now()
-    const room = JSON.stringify(member.room)
-    const sender = JSON.stringify(member.username)
-    const text = JSON.stringify(content)
-    const out = (await this.parts.link.script('message', roomKeyArgs(k), [
-      member.key,
-      client.hash,
-      this.parts.config.historyLimit,
-      room,
-      sender,
-      text,
-      now,
-      k.channel,
-      this.parts.config.nodeId,
-    ])) as [string, number]
-    if (out[0] === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
-    if (out[0] !== 'ok') throw new ChatError('not_authorized', 'You have not joined this room')
+    return post(this.engine, poster, frame.content, now, this.parts.config.maxContentChars, () =>
+      this.stopTyping(client, member),
+    ) as Promise<void>
   }
 
   typing(conn: ClusterConnection, roomId: RoomId): Promise<void> | undefined {
@@ -273,13 +251,12 @@ export class ClusterFrames {
   async history(conn: ClusterConnection, frame: HistoryFrame): Promise<void> {
     const client = this.host.clientOf(conn)
     this.host.limit(client, client.frames)
-    const meta = await this.parts.rooms.meta(frame.room)
-    if (meta.is_private && !client.rooms.has(meta.id))
-      throw new ChatError('not_authorized', 'You have not joined this room')
-    const { messages, has_more } = await this.parts.rooms.page(meta.id, frame.before, frame.limit)
-    const reply: ServerFrame = { type: 'history', room: meta.id, messages, has_more }
-    if (frame.ref !== undefined) reply.ref = frame.ref
-    client.peer?.send(reply)
+    await history(
+      this.engine,
+      frame,
+      (room) => client.rooms.has(room),
+      (reply) => client.peer?.send(reply),
+    )
   }
 
   async moderate(conn: ClusterConnection, frame: ModerationFrame | MuteFrame): Promise<void> {

@@ -9,6 +9,9 @@ import type {
   Change,
   MemberRecord,
   Outcome,
+  Page,
+  Post,
+  PostOutcome,
   RoomEngine,
   RoomInfo,
   RoomSnapshot,
@@ -84,6 +87,43 @@ export class RedisEngine implements RoomEngine {
   /** How long the record of a session that went away is kept: its grace, and a second. */
   get recordTtlMs(): number {
     return this.parts.config.resumeGraceMs + 1000
+  }
+
+  async post(room: RoomId, message: Post): Promise<PostOutcome> {
+    const { link, keys, config } = this.parts
+    const k = keys.room(room)
+    const { username, content, now } = message
+    const stored: StoredMessage = {
+      id: ID_MARK,
+      type: 'text',
+      sender: username,
+      content,
+      timestamp: now,
+      room_id: room,
+    }
+    const frame: ServerFrame = {
+      type: 'message',
+      room,
+      id: ID_MARK,
+      sender: username,
+      content,
+      ts: now,
+    }
+    const out = (await link.script('message', roomKeyArgs(k), [
+      message.key,
+      message.session as string,
+      config.historyLimit,
+      marked(JSON.stringify(stored)),
+      marked(JSON.stringify(frame)),
+      now,
+      k.channel,
+      config.nodeId,
+    ])) as [PostOutcome, number]
+    return out[0]
+  }
+
+  page(room: RoomId, before: string | undefined, limit: number | undefined): Promise<Page> {
+    return this.parts.rooms.page(room, before, limit)
   }
 
   async room(id: RoomId): Promise<RedisRoom> {

@@ -66,10 +66,10 @@ export const register: ScriptSpec = {
 export const initRoom = roomScript(`\n${initRoomLua}`)
 
 /**
- * Stores and publishes a chat message: the hot path, kept lean (the content crosses once, as
- * JSON; the member's session is matched in its stored JSON without decoding it).
- * ARGV: key, session, history limit, room (JSON), sender (JSON), content (JSON), now,
- * channel, origin. Returns {code, seq}: `ok`, `not_member` or `muted`.
+ * Stores and publishes a chat message: the hot path, kept lean (the member's session is
+ * matched in its stored JSON without decoding it). ARGV: key, session, history limit, the
+ * stored message JSON and the frame JSON (each with 0x01 for the id), now, channel,
+ * origin. Returns {code, seq}: `ok`, `not_member` or `muted`.
  */
 export const message = roomScript(`\n${messageLua}`)
 

@@ -9,6 +9,9 @@ import type {
   Guard,
   MemberRecord,
   Outcome,
+  Page,
+  Post,
+  PostOutcome,
   RoomEngine,
   RoomInfo,
   RoomSnapshot,
@@ -17,7 +20,7 @@ import type {
 import type { RoomId } from '../protocol/frames.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import type { Member, Room } from './room.ts'
-import { verifyPassword } from './room-views.ts'
+import { historyPage, verifyPassword } from './room-views.ts'
 import type { Session } from './session.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -44,7 +47,33 @@ export class MemoryEngine implements RoomEngine {
     private readonly sink: RoomSink,
     private readonly hasher: PasswordHasher,
     private readonly logger: Logger,
+    private readonly historyLimit: number,
   ) {}
+
+  post(roomId: RoomId, message: Post): PostOutcome {
+    const room = this.host.room(roomId)
+    if (!room || room.members.get(message.key)?.client !== message.session) return 'not_member'
+    const mutedUntil = room.mutes.get(message.key)
+    if (mutedUntil !== undefined) {
+      if (mutedUntil > message.now) return 'muted'
+      room.mutes.delete(message.key)
+    }
+    const { username, content } = message
+    const stored = room.append('text', username, content, message.now)
+    this.sink.publish(room.id, {
+      type: 'message',
+      room: room.id,
+      id: stored.id,
+      sender: username,
+      content,
+      ts: stored.timestamp,
+    })
+    return 'ok'
+  }
+
+  page(roomId: RoomId, before: string | undefined, limit: number | undefined): Page {
+    return historyPage(this.host.find(roomId), before, limit, this.historyLimit)
+  }
 
   room(id: RoomId): Room {
     return this.host.find(id)

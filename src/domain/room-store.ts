@@ -1,4 +1,5 @@
 import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
+import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -12,7 +13,6 @@ import type {
   Ref,
   ResumeFrame,
   RoomId,
-  ServerFrame,
   StoredMessage,
   UserView,
 } from '../protocol/frames.ts'
@@ -34,11 +34,10 @@ import {
   type RoomSink,
 } from './ports.ts'
 import { type Member, Room, type RoomView, userView } from './room.ts'
-import { historyPage, RoomViews } from './room-views.ts'
+import { RoomViews } from './room-views.ts'
 import {
   CLOSE,
   type CreateRoomInput,
-  checkContent,
   type RoomCredentials,
   randomToken,
   validateCreateInput,
@@ -112,6 +111,7 @@ export class RoomStore implements ChatStore {
       deps.sink,
       deps.hasher,
       deps.logger,
+      config.historyLimit,
     )
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
@@ -314,25 +314,10 @@ export class RoomStore implements ChatStore {
     // Count before the membership check, or messages to a room one is not in would flood freely.
     this.sessions.limit(client, client.messages)
     const member = this.membership.memberOf(client, frame.room)
-    const room = member.room
-    const mutedUntil = room.mutes.get(member.key)
-    if (mutedUntil !== undefined) {
-      if (mutedUntil > this.clock.now())
-        throw new ChatError('not_authorized', 'You are muted in this room')
-      room.mutes.delete(member.key)
-    }
-    const content = frame.content
-    checkContent(content, this.config.maxContentChars)
-    this.announce.stopTyping(member)
-    const stored = room.append('text', member.username, content, this.clock.now())
-    this.sink.publish(room.id, {
-      type: 'message',
-      room: room.id,
-      id: stored.id,
-      sender: member.username,
-      content,
-      ts: stored.timestamp,
-    })
+    const poster = { ...this.held(member), mutedUntil: member.room.mutes.get(member.key) ?? 0 }
+    post(this.engine, poster, frame.content, this.clock.now(), this.config.maxContentChars, () =>
+      this.announce.stopTyping(member),
+    )
   }
 
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */
@@ -365,21 +350,15 @@ export class RoomStore implements ChatStore {
   }
 
   /** `history`: a page of a room's messages, for its members or for anyone in a public room. */
-  history(conn: Connection, frame: HistoryFrame): void {
+  history(conn: Connection, frame: HistoryFrame): Promise<void> {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
-    const room = this.room(frame.room)
-    if (room.isPrivate && !client.rooms.has(room.id))
-      throw new ChatError('not_authorized', 'You have not joined this room')
-    const { messages, has_more } = historyPage(
-      room,
-      frame.before,
-      frame.limit,
-      this.config.historyLimit,
+    return history(
+      this.engine,
+      frame,
+      (room) => client.rooms.has(room),
+      (reply) => client.peer?.send(reply),
     )
-    const reply: ServerFrame = { type: 'history', room: room.id, messages, has_more }
-    if (frame.ref !== undefined) reply.ref = frame.ref
-    client.peer?.send(reply)
   }
 
   // ── Moderation ───────────────────────────────────────────────────────────────

@@ -1,5 +1,8 @@
+-- A chat message: the hot path, kept lean. The member's session is matched in its stored
+-- JSON without decoding it; the stored message and the frame come from TypeScript, with
+-- the byte 0x01 where the id goes.
 local key, sess, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local room, sender, content, now = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local stored, frame, now = ARGV[4], ARGV[5], ARGV[6]
 local cur = redis.call('HGET', M, key)
 if not cur or not string.find(cur, '"s":"' .. sess .. '"', 1, true) then return {'not_member'} end
 local mute = redis.call('HGET', U, key)
@@ -9,9 +12,7 @@ if mute then
 end
 local seq = redis.call('HINCRBY', S, 'seq', 1)
 local id = string.format('%012d', seq)
-redis.call('RPUSH', H, '{"id":"' .. id .. '","type":"text","sender":' .. sender .. ',"content":' ..
-  content .. ',"timestamp":' .. now .. ',"room_id":' .. room .. '}')
+redis.call('RPUSH', H, (string.gsub(stored, '\1', id, 1)))
 redis.call('LTRIM', H, -limit, -1)
-redis.call('PUBLISH', ARGV[8], envelope('s', seq, ARGV[9], '-', '', '{"type":"message","room":' ..
-  room .. ',"id":"' .. id .. '","sender":' .. sender .. ',"content":' .. content .. ',"ts":' .. now .. '}'))
+redis.call('PUBLISH', ARGV[7], envelope('s', seq, ARGV[8], '-', '', (string.gsub(frame, '\1', id, 1))))
 return {'ok', seq}

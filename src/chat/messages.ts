@@ -1,0 +1,67 @@
+/**
+ * Chat messages, once for both engines: who may post (a member, not muted), what a
+ * message may hold, and the `history` frame. Posting is the hot path: with the memory
+ * engine it stays synchronous, so a message is in line before the frame handler returns.
+ */
+import { checkContent } from '../domain/rules.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { HistoryFrame, RoomId, ServerFrame } from '../protocol/frames.ts'
+import type { Maybe, PostOutcome, RoomEngine, SessionHandle } from './engine.ts'
+
+/** A member posting, as their node knows them. */
+export interface Poster {
+  readonly room: RoomId
+  readonly key: string
+  readonly username: string
+  readonly session: SessionHandle
+  /** The end (ms) of their mute in the room, as their node knows it (0: none). */
+  readonly mutedUntil: number
+}
+
+/** `message`: stores the message and sends it to every member, the sender included. */
+export function post(
+  engine: RoomEngine,
+  member: Poster,
+  content: string,
+  now: number,
+  maxContentChars: number,
+  /** Ends the poster's typing indicator: a message says they stopped. */
+  stopTyping: () => void,
+): Maybe<void> {
+  if (member.mutedUntil > now) throw new ChatError('not_authorized', 'You are muted in this room')
+  checkContent(content, maxContentChars)
+  stopTyping()
+  const out = engine.post(member.room, {
+    key: member.key,
+    session: member.session,
+    username: member.username,
+    content,
+    now,
+  })
+  return out instanceof Promise ? out.then(posted) : posted(out)
+}
+
+function posted(out: PostOutcome): void {
+  if (out === 'ok') return
+  if (out === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
+  throw new ChatError('not_authorized', 'You have not joined this room')
+}
+
+/**
+ * `history`: a page of a room's messages, for its members, or for anyone in a public
+ * room. `isMember` says whether the asker is in the room.
+ */
+export async function history(
+  engine: RoomEngine,
+  frame: HistoryFrame,
+  isMember: (room: RoomId) => boolean,
+  reply: (frame: ServerFrame) => void,
+): Promise<void> {
+  const room = await engine.room(frame.room)
+  if (room.isPrivate && !isMember(room.id))
+    throw new ChatError('not_authorized', 'You have not joined this room')
+  const { messages, has_more } = await engine.page(room.id, frame.before, frame.limit)
+  const out: ServerFrame = { type: 'history', room: room.id, messages, has_more }
+  if (frame.ref !== undefined) out.ref = frame.ref
+  reply(out)
+}
