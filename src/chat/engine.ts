@@ -11,8 +11,9 @@
  * the room in that order) or none of it, naming the first guard that failed. A guard is
  * how a rule pins what it read (`same`) and how a race gets exactly one winner.
  */
+import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { RoomId, StoredMessage } from '../protocol/frames.ts'
+import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 
 /** The engine's handle of a session: compared with `===`, never looked into by the rules. */
 export type SessionHandle = unknown
@@ -31,6 +32,7 @@ export interface MemberRecord {
 /** What the rules read of a room before they decide (found by id, or by a name that slugs to it). */
 export interface RoomInfo {
   readonly id: RoomId
+  readonly name: string
   readonly isPrivate: boolean
   readonly maxUsers: number
 }
@@ -180,6 +182,13 @@ export interface RoomEngine {
     address: string,
   ): Promise<boolean>
   admission(room: RoomId, key: string, identity: SessionHandle): Maybe<Admission>
+  /** Every room, in no particular order. */
+  rooms(): Maybe<RoomInfo[]>
+  /** The REST views of these rooms (with their member counts); rooms gone meanwhile are left out. */
+  views(ids: RoomId[]): Maybe<RoomView[]>
+  /** The room's members as its user list shows them, in the order they joined. */
+  users(room: RoomId): Maybe<UserView[]>
+  bans(room: RoomId): Maybe<Ban[]>
   /** The room now, for a member who asks to join it again. */
   snapshot(room: RoomId): Maybe<RoomSnapshot>
   /** The member `key` of the room, or undefined. */

@@ -26,7 +26,7 @@ import type {
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import type { Joined, RedisEngine } from './redis-engine.ts'
+import { infoOf, type Joined, type RedisEngine } from './redis-engine.ts'
 import type { RoomFeed } from './room-feed.ts'
 import type { SessionRecords } from './session-records.ts'
 
@@ -88,10 +88,7 @@ export class ClusterFrames {
       frame,
       async () => {
         const { meta, token } = await this.parts.rooms.create(frame, client.address)
-        return {
-          room: { id: meta.id, isPrivate: meta.is_private, maxUsers: meta.max_users },
-          token,
-        }
+        return { room: infoOf(meta), token }
       },
       () => this.parts.clock.now(),
     )

@@ -15,9 +15,7 @@ import {
   type CreateRoomInput,
   pageSize,
   parseBefore,
-  type RoomCredentials,
   randomToken,
-  sortRoomsPage,
   validateCreateInput,
 } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
@@ -224,41 +222,8 @@ export class ClusterRooms {
     return this.link.call(() => this.link.cmd.hlen(this.keys.registry))
   }
 
-  /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
-  async list(
-    q: string | undefined,
-    limit: number,
-    cursor: string | undefined,
-  ): Promise<{ rooms: RoomView[]; next_cursor: string | null }> {
-    const needle = q?.normalize('NFC').toLowerCase()
-    const matching = (await this.all()).filter(
-      (m) =>
-        !m.is_private &&
-        (cursor === undefined || m.id > cursor) &&
-        (!needle || m.name.toLowerCase().includes(needle)),
-    )
-    const { page, next_cursor } = sortRoomsPage(matching, limit)
-    const counts = await this.memberCounts(page.map((m) => m.id))
-    return { rooms: page.map((m, i) => viewOf(m, counts[i] ?? 0)), next_cursor }
-  }
-
-  async memberCounts(ids: RoomId[]): Promise<number[]> {
-    if (ids.length === 0) return []
-    const pipe = this.link.cmd.pipeline()
-    for (const id of ids) pipe.hlen(this.keys.room(id).members)
-    const results = await this.link.call(() => pipe.exec())
-    return (results ?? []).map(([err, n]) => (err ? 0 : Number(n)))
-  }
-
   async members(id: RoomId): Promise<string[]> {
     return this.link.call(() => this.link.cmd.hvals(this.keys.room(id).members))
-  }
-
-  async details(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
-    const meta = await this.meta(id)
-    const raw = await this.members(meta.id)
-    const view = viewOf(meta, raw.length)
-    return meta.is_private ? view : { ...view, users: usersOf(raw) }
   }
 
   /** The kept history, oldest first. */
@@ -278,49 +243,5 @@ export class ClusterRooms {
     const older = (await this.history(id)).filter((m) => seqOf(m) < beforeSeq)
     const messages = older.slice(Math.max(0, older.length - size))
     return { messages, has_more: older.length > messages.length }
-  }
-
-  /** REST history: private rooms need the moderator token or the password. */
-  async messagesFor(
-    id: RoomId,
-    credentials: RoomCredentials,
-    address: string,
-    before: string | undefined,
-    limit: number | undefined,
-  ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
-    const meta = await this.meta(id)
-    if (meta.is_private) {
-      if (credentials.token === undefined || !this.checkToken(meta, credentials.token)) {
-        if (credentials.password === undefined) {
-          throw new ChatError(
-            'not_authorized',
-            'This room needs a password or the moderator token',
-            undefined,
-            401,
-          )
-        }
-        const ok = await this.verifyPassword(
-          meta,
-          credentials.password,
-          [this.guard.passwordBucket(address)],
-          address,
-        )
-        if (!ok) throw new ChatError('not_authorized', 'Wrong password')
-      }
-    }
-    return this.page(meta.id, before, limit)
-  }
-
-  async bans(
-    id: RoomId,
-    token: string | undefined,
-  ): Promise<{ bans: { username: string; by: string; at: number }[] }> {
-    const meta = await this.meta(id)
-    if (token === undefined)
-      throw new ChatError('not_authorized', 'The room moderator token is required', undefined, 401)
-    if (!this.checkToken(meta, token))
-      throw new ChatError('not_authorized', 'Wrong moderator token')
-    const raw = await this.link.call(() => this.link.cmd.hvals(this.keys.room(meta.id).bans))
-    return { bans: raw.map((r) => JSON.parse(r) as { username: string; by: string; at: number }) }
   }
 }

@@ -7,6 +7,7 @@
  */
 
 import { PresenceBatcher } from '../chat/presence.ts'
+import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
 import { type Clock, systemClock } from '../domain/clock.ts'
@@ -374,8 +375,8 @@ export class ClusterStore implements ChatStore {
 
   // ── REST views ───────────────────────────────────────────────────────────────
 
-  listRooms(q: string | undefined, limit = 50, cursor?: string) {
-    return this.rooms.list(q, limit, cursor)
+  listRooms(q: string | undefined, limit?: number, cursor?: string) {
+    return listRooms(this.engine, q, limit, cursor)
   }
 
   async createRoomView(
@@ -396,7 +397,7 @@ export class ClusterStore implements ChatStore {
   }
 
   roomDetails(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
-    return this.rooms.details(id)
+    return roomDetails(this.engine, id)
   }
 
   messagesFor(
@@ -406,11 +407,12 @@ export class ClusterStore implements ChatStore {
     before?: string,
     limit?: number,
   ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
-    return this.rooms.messagesFor(id, credentials, address, before, limit)
+    const bucket = this.guard.passwordBucket(address)
+    return messagesFor(this.engine, id, credentials, address, bucket, before, limit)
   }
 
   bansOf(id: RoomId, token: string | undefined) {
-    return this.rooms.bans(id, token)
+    return bansOf(this.engine, id, token)
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────

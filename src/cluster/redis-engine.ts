@@ -16,9 +16,10 @@ import type {
   RoomInfo,
   RoomSnapshot,
 } from '../chat/engine.ts'
+import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
-import { type RoomMeta, roomKeyArgs, type StoredMember, usersOf } from './cluster-rooms.ts'
+import type { RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
+import { type RoomMeta, roomKeyArgs, type StoredMember, usersOf, viewOf } from './cluster-rooms.ts'
 import type { NodeParts } from './node-parts.ts'
 
 /** What the engine needs of its node. */
@@ -56,6 +57,16 @@ export interface Joined {
 /** A room as the rules see it, with its registry entry. */
 interface RedisRoom extends RoomInfo {
   meta: RoomMeta
+}
+
+export function infoOf(meta: RoomMeta): RedisRoom {
+  return {
+    id: meta.id,
+    name: meta.name,
+    isPrivate: meta.is_private,
+    maxUsers: meta.max_users,
+    meta,
+  }
 }
 
 /** The script's answer: code, seq, count, dropped session and online, then the joiner's view. */
@@ -127,8 +138,36 @@ export class RedisEngine implements RoomEngine {
   }
 
   async room(id: RoomId): Promise<RedisRoom> {
-    const meta = await this.parts.rooms.meta(id)
-    return { id: meta.id, isPrivate: meta.is_private, maxUsers: meta.max_users, meta }
+    return infoOf(await this.parts.rooms.meta(id))
+  }
+
+  async rooms(): Promise<RoomInfo[]> {
+    return (await this.parts.rooms.all()).map(infoOf)
+  }
+
+  async views(ids: RoomId[]): Promise<RoomView[]> {
+    if (ids.length === 0) return []
+    const { link, keys } = this.parts
+    const pipe = link.cmd.pipeline()
+    for (const id of ids) pipe.hget(keys.registry, id).hlen(keys.room(id).members)
+    const out = ((await link.call(() => pipe.exec())) ?? []).map(([err, v]) => (err ? null : v))
+    const views: RoomView[] = []
+    for (let i = 0; i < ids.length; i++) {
+      const raw = out[2 * i]
+      if (typeof raw === 'string')
+        views.push(viewOf(JSON.parse(raw) as RoomMeta, Number(out[2 * i + 1] ?? 0)))
+    }
+    return views
+  }
+
+  async users(room: RoomId): Promise<UserView[]> {
+    return usersOf(await this.parts.rooms.members(room))
+  }
+
+  async bans(room: RoomId): Promise<Ban[]> {
+    const { link, keys } = this.parts
+    const raw = await link.call(() => link.cmd.hvals(keys.room(room).bans))
+    return raw.map((r) => JSON.parse(r) as Ban)
   }
 
   checkToken(room: RoomInfo, token: string): boolean {

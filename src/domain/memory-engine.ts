@@ -17,9 +17,9 @@ import type {
   RoomSnapshot,
   Target,
 } from '../chat/engine.ts'
-import type { RoomId } from '../protocol/frames.ts'
+import type { RoomId, UserView } from '../protocol/frames.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
-import type { Member, Room } from './room.ts'
+import type { Ban, Member, Room, RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
 import type { Session } from './session.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -28,6 +28,8 @@ import type { TokenBucket } from './token-bucket.ts'
 export interface MemoryEngineHost {
   /** The room filed under this id, if any. */
   room(id: RoomId): Room | undefined
+  /** Every room. */
+  all(): Iterable<Room>
   /** The room with this id or a name that slugs to it; throws `room_not_found`. */
   find(id: RoomId): Room
   /** Makes `session` a member of `room` (the others hear `user_joined`); not yet subscribed. */
@@ -99,6 +101,27 @@ export class MemoryEngine implements RoomEngine {
       taken: room.members.has(key),
       count: room.members.size,
     }
+  }
+
+  rooms(): RoomInfo[] {
+    return [...this.host.all()]
+  }
+
+  views(ids: RoomId[]): RoomView[] {
+    const out: RoomView[] = []
+    for (const id of ids) {
+      const room = this.host.room(id)
+      if (room) out.push(room.view())
+    }
+    return out
+  }
+
+  users(roomId: RoomId): UserView[] {
+    return this.host.find(roomId).users()
+  }
+
+  bans(roomId: RoomId): Ban[] {
+    return [...this.host.find(roomId).bans.values()]
   }
 
   snapshot(roomId: RoomId): RoomSnapshot {

@@ -1,6 +1,7 @@
 import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
+import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
@@ -33,8 +34,7 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
-import { type Member, Room, type RoomView, userView } from './room.ts'
-import { RoomViews } from './room-views.ts'
+import { type Ban, type Member, Room, type RoomView, userView } from './room.ts'
 import {
   CLOSE,
   type CreateRoomInput,
@@ -57,12 +57,12 @@ export interface RoomStoreDeps {
 }
 
 /**
- * Owns every room and session: members, history, bans, mutes, limits and the timers
- * that expire typing, resume grace and empty rooms. Transports call its methods and
- * render the ChatErrors it throws; everything it has to say goes out through a Peer
- * (to one connection) or the RoomSink (to a room). The rules any store follows are in
- * rules.ts; connections and sessions in sessions.ts, `resume` in resume.ts, the REST
- * views in room-views.ts, joining and leaving in membership.ts, the empty-room timers in
+ * The store of one process: every room and session in memory, with the timers that
+ * expire typing, resume grace and empty rooms. Transports call its methods and render
+ * the ChatErrors it throws; everything it has to say goes out through a Peer (to one
+ * connection) or the RoomSink (to a room). The chat rules are in src/chat, over the
+ * memory engine (memory-engine.ts); still here: connections and sessions in sessions.ts,
+ * `resume` in resume.ts, members in membership.ts, the empty-room timers in
  * empty-rooms.ts and the invariant check in self-check.ts.
  */
 export class RoomStore implements ChatStore {
@@ -76,7 +76,6 @@ export class RoomStore implements ChatStore {
   private readonly announce: Announcer
   private readonly engine: MemoryEngine
   private readonly sessions: Sessions
-  private readonly views: RoomViews
   private readonly emptyRooms: EmptyRooms
   private readonly membership: Membership
   private draining = false
@@ -100,6 +99,7 @@ export class RoomStore implements ChatStore {
     this.engine = new MemoryEngine(
       {
         room: (id) => this.rooms.get(id),
+        all: () => this.rooms.values(),
         find: (id) => this.room(id),
         add: (room, session, username, key, moderator) =>
           this.membership.add(room, session, username, key, moderator),
@@ -118,13 +118,6 @@ export class RoomStore implements ChatStore {
       resumed: (recovered) => this.metrics.resumed(recovered),
       expireMember: (member) => this.membership.removeMember(member, NOTES.left(member.username)),
     })
-    this.views = new RoomViews(
-      { rooms: () => this.rooms.values(), room: (id) => this.room(id) },
-      this.guard,
-      this.hasher,
-      config,
-      deps.logger,
-    )
     this.emptyRooms = new EmptyRooms(
       this.rooms,
       config.roomEmptyTtlMs,
@@ -238,20 +231,20 @@ export class RoomStore implements ChatStore {
     return room
   }
 
-  // ── REST views (see room-views.ts) ───────────────────────────────────────────
+  // ── REST views (src/chat/views.ts) ───────────────────────────────────────────
 
   /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
   listRooms(
     q: string | undefined,
     limit?: number,
     cursor?: string,
-  ): { rooms: RoomView[]; next_cursor: string | null } {
-    return this.views.listRooms(q, limit, cursor)
+  ): Promise<{ rooms: RoomView[]; next_cursor: string | null }> {
+    return listRooms(this.engine, q, limit, cursor)
   }
 
   /** A room's REST view; the user list only for public rooms. */
-  roomDetails(id: RoomId): RoomView & { users?: UserView[] } {
-    return this.views.roomDetails(id)
+  roomDetails(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
+    return roomDetails(this.engine, id)
   }
 
   /** A page of a room's history for REST; private rooms need the password or the moderator token. */
@@ -262,15 +255,13 @@ export class RoomStore implements ChatStore {
     before?: string,
     limit?: number,
   ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
-    return this.views.messagesFor(id, credentials, address, before, limit)
+    const bucket = this.guard.passwordBucket(address)
+    return messagesFor(this.engine, id, credentials, address, bucket, before, limit)
   }
 
   /** The bans of a room; only with its moderator token. */
-  bansOf(
-    id: RoomId,
-    token: string | undefined,
-  ): { bans: { username: string; by: string; at: number }[] } {
-    return this.views.bansOf(id, token)
+  bansOf(id: RoomId, token: string | undefined): Promise<{ bans: Ban[] }> {
+    return bansOf(this.engine, id, token)
   }
 
   // ── Frames ───────────────────────────────────────────────────────────────────
