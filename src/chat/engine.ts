@@ -37,6 +37,21 @@ export interface RoomInfo {
   readonly maxUsers: number
 }
 
+/** A room about to be created; `token` is its moderator token (the engine keeps a hash of it). */
+export interface NewRoom {
+  readonly id: RoomId
+  readonly name: string
+  readonly isPrivate: boolean
+  readonly maxUsers: number
+  /** argon2id hash of the password (private rooms only). */
+  readonly passwordHash: string | undefined
+  readonly token: string
+  readonly createdAt: number
+}
+
+/** Whether a room can be made: `exists` (the id is taken) or `limit` (MAX_ROOMS reached). */
+export type Creatable = 'ok' | 'exists' | 'limit'
+
 /** A room as a newcomer first sees it: the user list and the kept history, as JSON. */
 export interface RoomSnapshot {
   readonly users: string
@@ -182,6 +197,10 @@ export interface RoomEngine {
     address: string,
   ): Promise<boolean>
   admission(room: RoomId, key: string, identity: SessionHandle): Maybe<Admission>
+  /** Whether a room `id` could be created now (a first look, before the slow hash). */
+  creatable(id: RoomId, maxRooms: number): Maybe<Creatable>
+  /** Creates the room if its id is free and there are fewer than `maxRooms`, in one step. */
+  createRoom(room: NewRoom, maxRooms: number): Maybe<Creatable>
   /** Every room, in no particular order. */
   rooms(): Maybe<RoomInfo[]>
   /** The REST views of these rooms (with their member counts); rooms gone meanwhile are left out. */

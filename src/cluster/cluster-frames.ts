@@ -6,6 +6,7 @@
 import { create, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
+import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { Typing } from '../chat/typing.ts'
 import type { Guard } from '../domain/guard.ts'
 import { slugify } from '../domain/names.ts'
@@ -26,7 +27,7 @@ import type {
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
-import { infoOf, type Joined, type RedisEngine } from './redis-engine.ts'
+import type { Joined, RedisEngine } from './redis-engine.ts'
 import type { RoomFeed } from './room-feed.ts'
 import type { SessionRecords } from './session-records.ts'
 
@@ -34,6 +35,8 @@ import type { SessionRecords } from './session-records.ts'
 export interface ClusterFramesHost {
   readonly guard: Guard
   isDraining(): boolean
+  /** What room creation needs besides the engine. */
+  creation(): CreationContext
   /** The connection's session; `not_authorized` once it closed. */
   clientOf(conn: ClusterConnection): LocalSession
   /** Takes a token from the bucket, or refuses (`rate_limited`, or false when silent). */
@@ -86,10 +89,7 @@ export class ClusterFrames {
       this.engine,
       this.joiner(conn, client),
       frame,
-      async () => {
-        const { meta, token } = await this.parts.rooms.create(frame, client.address)
-        return { room: infoOf(meta), token }
-      },
+      () => createRoom(this.engine, this.host.creation(), frame, client.address),
       () => this.parts.clock.now(),
     )
   }

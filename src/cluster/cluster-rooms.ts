@@ -4,6 +4,7 @@
  * Everything here is the same on every node, because it is all read from Redis.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Creatable, NewRoom } from '../chat/engine.ts'
 import type { Config } from '../config.ts'
 import type { Guard } from '../domain/guard.ts'
 import { parseId } from '../domain/history.ts'
@@ -11,13 +12,7 @@ import { slugify } from '../domain/names.ts'
 import { checkPassword, ROOM_PASSWORD_BUCKET, type RoomBucket } from '../domain/password-check.ts'
 import type { Logger, PasswordHasher } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
-import {
-  type CreateRoomInput,
-  pageSize,
-  parseBefore,
-  randomToken,
-  validateCreateInput,
-} from '../domain/rules.ts'
+import { pageSize, parseBefore, randomToken } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
@@ -90,7 +85,7 @@ export class ClusterRooms {
     private readonly keys: Keys,
     private readonly link: RedisLink,
     private readonly hasher: PasswordHasher,
-    private readonly guard: Guard,
+    readonly _guard: Guard,
     private readonly logger: Logger,
     private readonly now: () => number,
   ) {}
@@ -138,38 +133,35 @@ export class ClusterRooms {
     })
   }
 
-  /** Creates a room in the registry and starts its state; returns its meta and moderator token. */
-  async create(
-    input: CreateRoomInput,
-    address: string,
-  ): Promise<{ meta: RoomMeta; token: string }> {
-    const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, this.config)
-    if (!this.link.isUp) throw new ChatError('unavailable')
-    this.guard.takeRoomCreation(address)
-    const passwordHash = password !== undefined ? await this.hasher.hash(password) : undefined
-    const token = randomToken()
+  /** Registers a new room (if its id is free and MAX_ROOMS allows) and starts its state. */
+  async register(room: NewRoom, maxRooms: number): Promise<Creatable> {
     const meta: RoomMeta = {
-      id,
-      name,
-      is_private: isPrivate,
-      max_users: maxUsers,
-      created_at: this.now(),
+      id: room.id,
+      name: room.name,
+      is_private: room.isPrivate,
+      max_users: room.maxUsers,
+      created_at: room.createdAt,
       permanent: false,
-      tk: sha256Hex(token),
+      tk: sha256Hex(room.token),
     }
-    if (passwordHash !== undefined) meta.pw = passwordHash
-    const result = await this.link.script(
+    if (room.passwordHash !== undefined) meta.pw = room.passwordHash
+    const result = (await this.link.script(
       'register',
       [this.keys.registry],
-      [id, JSON.stringify(meta), this.config.maxRooms, 0],
-    )
-    if (result === 'exists')
-      throw new ChatError('room_exists', `A room with id "${id}" already exists`)
-    if (result === 'limit') throw new ChatError('room_limit_reached')
+      [room.id, JSON.stringify(meta), maxRooms, 0],
+    )) as Creatable
+    if (result !== 'ok') return result
     await this.init(meta, 'fresh', 0)
     this.onCreated()
-    this.logger.info('room created', { room: id, private: isPrivate })
-    return { meta, token }
+    return 'ok'
+  }
+
+  /** Whether a room `id` could be registered now. */
+  async creatable(id: RoomId, maxRooms: number): Promise<Creatable> {
+    const pipe = this.link.cmd.pipeline().hexists(this.keys.registry, id).hlen(this.keys.registry)
+    const out = ((await this.link.call(() => pipe.exec())) ?? []).map(([, v]) => Number(v))
+    if (out[0]) return 'exists'
+    return (out[1] ?? 0) >= maxRooms ? 'limit' : 'ok'
   }
 
   /** Registers a room if it is missing (default rooms; rooms re-registered after a data loss). */

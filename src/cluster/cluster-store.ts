@@ -7,6 +7,7 @@
  */
 
 import { PresenceBatcher } from '../chat/presence.ts'
+import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
@@ -81,6 +82,7 @@ export class ClusterStore implements ChatStore {
   private readonly guard: Guard
   private readonly clock: Clock
   private readonly logger: Logger
+  private readonly hasher: PasswordHasher
   private readonly metrics: LinkMetrics & Metrics
   private readonly connections = new Set<ClusterConnection>()
   /** Live local sessions by their hash (for takeovers from other nodes). */
@@ -103,6 +105,7 @@ export class ClusterStore implements ChatStore {
     if (!config.redisUrl) throw new Error('ClusterStore needs REDIS_URL')
     this.clock = deps.clock
     this.logger = deps.logger
+    this.hasher = deps.hasher
     this.metrics = deps.metrics ?? noClusterMetrics
     this.startedAt = deps.clock.now()
     this.keys = new Keys(config.redisKeyPrefix)
@@ -201,6 +204,7 @@ export class ClusterStore implements ChatStore {
         watchUnjoined: (client) => this.watchUnjoined(client),
         clearUnjoined: (client) => this.clearUnjoined(client),
         sessionByHash: (hash) => this.sessions.get(hash),
+        creation: () => this.creation(),
       },
       this.engine,
     )
@@ -383,16 +387,20 @@ export class ClusterStore implements ChatStore {
     input: CreateRoomInput,
     address: string,
   ): Promise<RoomView & { moderator_token: string }> {
-    if (this.draining) throw new ChatError('shutting_down')
-    const { meta, token } = await this.rooms.create(input, address)
+    if (!this.link.isUp) throw new ChatError('unavailable')
+    const { view, token } = await createRoom(this.engine, this.creation(), input, address)
+    return { ...view, moderator_token: token }
+  }
+
+  /** What room creation needs besides the engine (for REST here, and the `create` frame). */
+  creation(): CreationContext {
     return {
-      id: meta.id,
-      name: meta.name,
-      is_private: meta.is_private,
-      max_users: meta.max_users,
-      user_count: 0,
-      created_at: meta.created_at,
-      moderator_token: token,
+      config: this.config,
+      guard: this.guard,
+      hasher: this.hasher,
+      logger: this.logger,
+      isDraining: () => this.draining,
+      now: () => this.clock.now(),
     }
   }
 

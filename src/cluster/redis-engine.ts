@@ -7,7 +7,9 @@
 import type {
   Admission,
   Change,
+  Creatable,
   MemberRecord,
+  NewRoom,
   Outcome,
   Page,
   Post,
@@ -139,6 +141,14 @@ export class RedisEngine implements RoomEngine {
 
   async room(id: RoomId): Promise<RedisRoom> {
     return infoOf(await this.parts.rooms.meta(id))
+  }
+
+  creatable(id: RoomId, maxRooms: number): Promise<Creatable> {
+    return this.parts.rooms.creatable(id, maxRooms)
+  }
+
+  createRoom(room: NewRoom, maxRooms: number): Promise<Creatable> {
+    return this.parts.rooms.register(room, maxRooms)
   }
 
   async rooms(): Promise<RoomInfo[]> {

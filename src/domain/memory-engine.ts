@@ -6,8 +6,10 @@
 import type {
   Admission,
   Change,
+  Creatable,
   Guard,
   MemberRecord,
+  NewRoom,
   Outcome,
   Page,
   Post,
@@ -18,8 +20,9 @@ import type {
   Target,
 } from '../chat/engine.ts'
 import type { RoomId, UserView } from '../protocol/frames.ts'
+import type { Clock } from './clock.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
-import type { Ban, Member, Room, RoomView } from './room.ts'
+import { type Ban, type Member, Room, type RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
 import type { Session } from './session.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -30,6 +33,10 @@ export interface MemoryEngineHost {
   room(id: RoomId): Room | undefined
   /** Every room. */
   all(): Iterable<Room>
+  /** How many rooms there are. */
+  count(): number
+  /** Files a new room under its id (its empty-room countdown starts). */
+  register(room: Room): void
   /** The room with this id or a name that slugs to it; throws `room_not_found`. */
   find(id: RoomId): Room
   /** Makes `session` a member of `room` (the others hear `user_joined`); not yet subscribed. */
@@ -50,6 +57,7 @@ export class MemoryEngine implements RoomEngine {
     private readonly hasher: PasswordHasher,
     private readonly logger: Logger,
     private readonly historyLimit: number,
+    private readonly clock: Clock,
   ) {}
 
   post(roomId: RoomId, message: Post): PostOutcome {
@@ -101,6 +109,32 @@ export class MemoryEngine implements RoomEngine {
       taken: room.members.has(key),
       count: room.members.size,
     }
+  }
+
+  creatable(id: RoomId, maxRooms: number): Creatable {
+    if (this.host.room(id)) return 'exists'
+    return this.host.count() >= maxRooms ? 'limit' : 'ok'
+  }
+
+  createRoom(init: NewRoom, maxRooms: number): Creatable {
+    const outcome = this.creatable(init.id, maxRooms)
+    if (outcome !== 'ok') return outcome
+    const room = new Room(
+      {
+        id: init.id,
+        name: init.name,
+        isPrivate: init.isPrivate,
+        maxUsers: init.maxUsers,
+        passwordHash: init.passwordHash,
+        moderatorToken: init.token,
+        permanent: false,
+        createdAt: init.createdAt,
+      },
+      this.historyLimit,
+      this.clock,
+    )
+    this.host.register(room)
+    return 'ok'
   }
 
   rooms(): RoomInfo[] {

@@ -1,6 +1,7 @@
 import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
+import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -35,13 +36,7 @@ import {
   type RoomSink,
 } from './ports.ts'
 import { type Ban, type Member, Room, type RoomView, userView } from './room.ts'
-import {
-  CLOSE,
-  type CreateRoomInput,
-  type RoomCredentials,
-  randomToken,
-  validateCreateInput,
-} from './rules.ts'
+import { CLOSE, type CreateRoomInput, type RoomCredentials, randomToken } from './rules.ts'
 import { selfCheck } from './self-check.ts'
 import type { Connection, Session } from './session.ts'
 import { Sessions } from './sessions.ts'
@@ -75,6 +70,7 @@ export class RoomStore implements ChatStore {
   readonly guard: Guard
   private readonly announce: Announcer
   private readonly engine: MemoryEngine
+  private readonly creation: CreationContext
   private readonly sessions: Sessions
   private readonly emptyRooms: EmptyRooms
   private readonly membership: Membership
@@ -100,6 +96,11 @@ export class RoomStore implements ChatStore {
       {
         room: (id) => this.rooms.get(id),
         all: () => this.rooms.values(),
+        count: () => this.rooms.size,
+        register: (room) => {
+          this.rooms.set(room.id, room)
+          this.emptyRooms.schedule(room)
+        },
         find: (id) => this.room(id),
         add: (room, session, username, key, moderator) =>
           this.membership.add(room, session, username, key, moderator),
@@ -112,7 +113,16 @@ export class RoomStore implements ChatStore {
       deps.hasher,
       deps.logger,
       config.historyLimit,
+      deps.clock,
     )
+    this.creation = {
+      config,
+      guard: this.guard,
+      hasher: deps.hasher,
+      logger: deps.logger,
+      isDraining: () => this.draining,
+      now: () => this.clock.now(),
+    }
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
       resumed: (recovered) => this.metrics.resumed(recovered),
@@ -185,43 +195,13 @@ export class RoomStore implements ChatStore {
 
   // ── Rooms ────────────────────────────────────────────────────────────────────
 
-  /** Creates a room; `address` is charged one creation. Returns the room and its moderator token. */
-  async createRoom(
-    input: CreateRoomInput,
-    address: string,
-  ): Promise<{ room: Room; token: string }> {
-    if (this.draining) throw new ChatError('shutting_down')
-    const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, this.config)
-    this.guard.takeRoomCreation(address)
-    this.checkCreatable(id)
-    const passwordHash = password !== undefined ? await this.hasher.hash(password) : undefined
-    this.checkCreatable(id) // again: another create may have won while we hashed
-    const token = randomToken()
-    const room = new Room(
-      { id, name, isPrivate, maxUsers, passwordHash, moderatorToken: token, permanent: false },
-      this.config.historyLimit,
-      this.clock,
-    )
-    this.rooms.set(id, room)
-    this.emptyRooms.schedule(room)
-    this.logger.info('room created', { room: id, private: isPrivate })
-    return { room, token }
-  }
-
   /** `POST /rooms`: creates a room and returns its view with the moderator token. */
   async createRoomView(
     input: CreateRoomInput,
     address: string,
   ): Promise<RoomView & { moderator_token: string }> {
-    const { room, token } = await this.createRoom(input, address)
-    return { ...room.view(), moderator_token: token }
-  }
-
-  private checkCreatable(id: RoomId): void {
-    if (this.draining) throw new ChatError('shutting_down')
-    if (this.rooms.has(id))
-      throw new ChatError('room_exists', `A room with id "${id}" already exists`)
-    if (this.rooms.size >= this.config.maxRooms) throw new ChatError('room_limit_reached')
+    const { view, token } = await createRoom(this.engine, this.creation, input, address)
+    return { ...view, moderator_token: token }
   }
 
   /** The room with this id; also accepts a name that slugs to the id. Throws `room_not_found`. */
@@ -281,7 +261,7 @@ export class RoomStore implements ChatStore {
       this.engine,
       this.joiner(conn, client),
       frame,
-      () => this.createRoom(frame, client.address),
+      () => createRoom(this.engine, this.creation, frame, client.address),
       () => this.clock.now(),
     )
   }

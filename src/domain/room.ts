@@ -46,6 +46,8 @@ export interface RoomInit {
   moderatorToken: string
   /** Default rooms are never deleted. */
   permanent: boolean
+  /** When it was made (ms); now, when not given. */
+  createdAt?: number
 }
 
 /** Joins between two flattenings of a room's cached user list (see `addMember`). */
@@ -87,7 +89,7 @@ export class Room {
     this.permanent = init.permanent
     this.passwordHash = init.passwordHash
     this.tokenHash = sha256(init.moderatorToken)
-    this.createdAt = clock.now()
+    this.createdAt = init.createdAt ?? clock.now()
     this.history = new History(historyLimit)
     this.passwordAttempts = new TokenBucket(
       clock,

@@ -59,7 +59,17 @@ describe('cluster: the wrong-password bucket of a room', () => {
   it('counts attempts from every node in one bucket, and refuses the 101st', async () => {
     const a = await node('a')
     const b = await node('b')
-    const { meta } = await a.create({ name: 'Vault', password: 'right' }, '10.0.0.1')
+    const room = {
+      id: 'vault',
+      name: 'Vault',
+      isPrivate: true,
+      maxUsers: 50,
+      passwordHash: await fastHasher.hash('right'),
+      token: 'a-moderator-token',
+      createdAt: Date.now(),
+    }
+    expect(await a.register(room, 100)).toBe('ok')
+    const meta = await b.meta('vault')
     let wrong = 0
     for (let i = 0; i < 100; i++) {
       // A fresh local bucket each time: only the room's shared window can refuse.

@@ -74,7 +74,7 @@ afterEach(() => {
 
 describe('RoomStore empty rooms', () => {
   it('deletes a created room exactly ROOM_EMPTY_TTL_MS after its last member leaves', async () => {
-    await store.createRoom({ name: 'Lobby' }, '127.0.0.1')
+    await store.createRoomView({ name: 'Lobby' }, '127.0.0.1')
     const alice = await member('lobby', 'alice')
     clock.advance(TTL * 2) // occupied: no timer runs
     expect(roomExists('lobby')).toBe(true)
@@ -86,7 +86,7 @@ describe('RoomStore empty rooms', () => {
   })
 
   it('deletes a room nobody ever joined ROOM_EMPTY_TTL_MS after its creation', async () => {
-    await store.createRoom({ name: 'Ghost' }, '127.0.0.1')
+    await store.createRoomView({ name: 'Ghost' }, '127.0.0.1')
     clock.advance(TTL - 1)
     expect(roomExists('ghost')).toBe(true)
     clock.advance(1)
@@ -94,7 +94,7 @@ describe('RoomStore empty rooms', () => {
   })
 
   it('cancels the deletion when someone joins in the meantime, and restarts it on the next leave', async () => {
-    await store.createRoom({ name: 'Lobby' }, '127.0.0.1')
+    await store.createRoomView({ name: 'Lobby' }, '127.0.0.1')
     clock.advance(TTL - 1)
     const bob = await member('lobby', 'bob')
     clock.advance(TTL * 2)
@@ -107,7 +107,7 @@ describe('RoomStore empty rooms', () => {
   })
 
   it('keeps a room while a dropped member is in their resume grace, and deletes it TTL after the grace', async () => {
-    await store.createRoom({ name: 'Lobby' }, '127.0.0.1')
+    await store.createRoomView({ name: 'Lobby' }, '127.0.0.1')
     const alice = await member('lobby', 'alice')
     drop(alice)
     clock.advance(GRACE + TTL - 1)
@@ -265,7 +265,7 @@ describe('RoomStore unjoined connections', () => {
 
 describe('RoomStore close', () => {
   it('clears every pending timer: empty rooms, grace, typing, unjoined', async () => {
-    await store.createRoom({ name: 'Lobby' }, '127.0.0.1')
+    await store.createRoomView({ name: 'Lobby' }, '127.0.0.1')
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
     connect() // unjoined timer
@@ -288,7 +288,7 @@ describe('RoomStore drain', () => {
     }
     expect(new Set(delays).size).toBeGreaterThan(1)
     expect(peers.map((p) => p.peer.closedWith?.code)).toEqual([1001, 1001, 1001, 1001, 1001])
-    await expect(store.createRoom({ name: 'Late' }, '127.0.0.1')).rejects.toMatchObject({
+    await expect(store.createRoomView({ name: 'Late' }, '127.0.0.1')).rejects.toMatchObject({
       code: 'shutting_down',
     })
     expect(() => store.checkUpgrade('127.0.0.1')).toThrow(

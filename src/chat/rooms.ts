@@ -1,0 +1,59 @@
+/**
+ * Creating a room, once for both engines (`POST /rooms` and the `create` frame): the
+ * input's checks, the creations allowed per address, then the room registered in one
+ * guarded step: one winner for one name, and never more than MAX_ROOMS.
+ */
+import type { Config } from '../config.ts'
+import type { Guard } from '../domain/guard.ts'
+import type { Logger, PasswordHasher } from '../domain/ports.ts'
+import type { RoomView } from '../domain/room.ts'
+import { type CreateRoomInput, randomToken, validateCreateInput } from '../domain/rules.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { RoomId } from '../protocol/frames.ts'
+import type { Creatable, RoomEngine, RoomInfo } from './engine.ts'
+
+/** What room creation needs besides the engine. */
+export interface CreationContext {
+  readonly config: Pick<Config, 'maxRooms' | 'maxUsersLimit' | 'defaultMaxUsers'>
+  readonly guard: Guard
+  readonly hasher: PasswordHasher
+  readonly logger: Logger
+  isDraining(): boolean
+  now(): number
+}
+
+/** Creates a room; `address` is charged one creation. Returns the room, its view and its moderator token. */
+export async function createRoom(
+  engine: RoomEngine,
+  ctx: CreationContext,
+  input: CreateRoomInput,
+  address: string,
+): Promise<{ room: RoomInfo; view: RoomView; token: string }> {
+  if (ctx.isDraining()) throw new ChatError('shutting_down')
+  const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, ctx.config)
+  ctx.guard.takeRoomCreation(address)
+  // Before the slow hash; the registration checks again, in its atomic step.
+  refuse(await engine.creatable(id, ctx.config.maxRooms), id)
+  const passwordHash = password !== undefined ? await ctx.hasher.hash(password) : undefined
+  if (ctx.isDraining()) throw new ChatError('shutting_down')
+  const token = randomToken()
+  const createdAt = ctx.now()
+  const init = { id, name, isPrivate, maxUsers, passwordHash, token, createdAt }
+  refuse(await engine.createRoom(init, ctx.config.maxRooms), id)
+  ctx.logger.info('room created', { room: id, private: isPrivate })
+  const view: RoomView = {
+    id,
+    name,
+    is_private: isPrivate,
+    max_users: maxUsers,
+    user_count: 0,
+    created_at: createdAt,
+  }
+  return { room: { id, name, isPrivate, maxUsers }, view, token }
+}
+
+function refuse(outcome: Creatable, id: RoomId): void {
+  if (outcome === 'exists')
+    throw new ChatError('room_exists', `A room with id "${id}" already exists`)
+  if (outcome === 'limit') throw new ChatError('room_limit_reached')
+}
