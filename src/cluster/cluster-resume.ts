@@ -3,11 +3,16 @@
  * names its rooms; each is claimed for this connection (the claim script), and the node
  * that still held the session closes its old connection.
  */
+import {
+  type AwayReason,
+  awayError,
+  checkResumable,
+  resumedRoom,
+  unknownSession,
+} from '../chat/resume.ts'
 import { userKey } from '../domain/names.ts'
-import { replayFrame } from '../domain/rules.ts'
-import { ChatError } from '../protocol/errors.ts'
-import type { Ref, ResumeFrame, ServerFrame, StoredMessage } from '../protocol/frames.ts'
-import { roomKeyArgs, seqOf, usersOf } from './cluster-rooms.ts'
+import type { Ref, ResumeFrame, StoredMessage } from '../protocol/frames.ts'
+import { roomKeyArgs, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import { sessionHash } from './keys.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
@@ -38,19 +43,14 @@ export class ClusterResume {
 
   /** `resume` for `fresh`, the session of `conn` (rate limits and Redis already checked). */
   async resume(conn: ClusterConnection, fresh: LocalSession, frame: ResumeFrame): Promise<void> {
-    if (conn.resumed || fresh.rooms.size > 0) {
-      throw new ChatError(
-        'invalid_message',
-        'Resume must come before any join, once per connection',
-      )
-    }
+    checkResumable(conn.resumed, fresh.rooms.size)
     const old = sessionHash(frame.session)
-    if (old === fresh.hash) throw new ChatError('not_authorized', 'Unknown or expired session')
+    if (old === fresh.hash) throw unknownSession()
     const record = await this.parts.link.call(() =>
       this.parts.link.cmd.hgetall(this.parts.keys.session(old)),
     )
     const entries = Object.entries(record)
-    if (entries.length === 0) throw new ChatError('not_authorized', 'Unknown or expired session')
+    if (entries.length === 0) throw unknownSession()
     conn.resumed = true
     const claimed: { feed: RoomFeed; out: ClaimOut }[] = []
     const takeovers = new Set<string>()
@@ -81,7 +81,7 @@ export class ClusterResume {
     const removed = entries.filter(([room]) => room.startsWith('!'))
     if (claimed.length === 0 && removed.length === 0) {
       conn.resumed = false
-      throw new ChatError('not_authorized', 'Unknown or expired session')
+      throw unknownSession()
     }
     for (const node of takeovers) {
       // Here: at once, so the old connection's typing ends before the resumer is subscribed.
@@ -103,17 +103,8 @@ export class ClusterResume {
       for (const { feed } of claimed) this.delivery.release(feed)
       return
     }
-    for (const [room, how] of removed) {
-      const err: ServerFrame = {
-        type: 'error',
-        code: 'not_authorized',
-        message:
-          how === 'banned' ? 'You were banned from this room' : 'You were kicked from this room',
-        room: room.slice(1),
-      }
-      if (frame.ref !== undefined) err.ref = frame.ref
-      fresh.peer?.send(err)
-    }
+    for (const [room, how] of removed)
+      fresh.peer?.send(awayError(room.slice(1), how as AwayReason, frame.ref))
     for (const { feed, out } of claimed) {
       this.resumeRoom(fresh, feed, out, frame.last_ids?.[feed.room], frame.ref)
     }
@@ -143,21 +134,14 @@ export class ClusterResume {
     // the resumer is subscribed (they see no presence frame about themselves).
     if (out[1] === 0)
       this.delivery.publishLocal(feed.room, presenceJson(feed.room, username, 'online'))
-    const stored = history.map((h) => JSON.parse(h) as StoredMessage)
-    const seen = lastId !== undefined && /^\d{1,16}$/.test(lastId) ? Number(lastId) : 0
-    const first = seq - stored.length + 1
-    const resumed: ServerFrame = {
-      type: 'resumed',
-      room: feed.room,
-      username,
-      moderator: member.moderator,
-      recovered: seen + 1 >= first,
-      users: usersOf(members),
-    }
-    if (ref !== undefined) resumed.ref = ref
-    client.peer?.send(resumed)
-    this.host.resumed(resumed.recovered)
-    for (const m of stored) if (seqOf(m) > seen) client.peer?.send(replayFrame(m))
+    const { frames, recovered } = resumedRoom(
+      { room: feed.room, username, moderator: member.moderator, users: usersOf(members) },
+      { history: history.map((h) => JSON.parse(h) as StoredMessage), lastSeq: seq },
+      lastId,
+      ref,
+    )
+    for (const f of frames) client.peer?.send(f)
+    this.host.resumed(recovered)
     this.delivery.admit(feed, client, seq)
   }
 }

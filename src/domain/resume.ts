@@ -1,8 +1,7 @@
-import { ChatError } from '../protocol/errors.ts'
-import type { ResumeFrame, ServerFrame } from '../protocol/frames.ts'
-import { parseId } from './history.ts'
+import { awayError, checkResumable, resumedRoom, unknownSession } from '../chat/resume.ts'
+import type { ResumeFrame } from '../protocol/frames.ts'
 import type { Member } from './room.ts'
-import { CLOSE, replayFrame } from './rules.ts'
+import { CLOSE } from './rules.ts'
 import type { Connection, Session } from './session.ts'
 
 /** What a resume needs of the store's sessions and connections; RoomStore provides it. */
@@ -37,11 +36,9 @@ export function resumeSession(
   fresh: Session,
   frame: ResumeFrame,
 ): void {
-  if (conn.resumed || fresh.rooms.size > 0) {
-    throw new ChatError('invalid_message', 'Resume must come before any join, once per connection')
-  }
+  checkResumable(conn.resumed, fresh.rooms.size)
   const old = host.sessions.get(frame.session)
-  if (!old || old === fresh) throw new ChatError('not_authorized', 'Unknown or expired session')
+  if (!old || old === fresh) throw unknownSession()
   conn.resumed = true
   // A session whose old connection still looks open (a half-dead socket) is taken over.
   const takeover = old.peer !== undefined
@@ -59,16 +56,8 @@ export function resumeSession(
   host.sessions.set(old.session, old)
   old.peer = conn.peer
   conn.client = old
-  for (const [roomId, how] of old.removedWhileAway ?? []) {
-    const err: ServerFrame = {
-      type: 'error',
-      code: how === 'deleted' ? 'room_not_found' : 'not_authorized',
-      message: awayMessage(how),
-      room: roomId,
-    }
-    if (frame.ref !== undefined) err.ref = frame.ref
-    conn.peer.send(err)
-  }
+  for (const [roomId, how] of old.removedWhileAway ?? [])
+    conn.peer.send(awayError(roomId, how, frame.ref))
   old.removedWhileAway = undefined
   for (const member of old.rooms.values()) {
     const room = member.room
@@ -76,30 +65,19 @@ export function resumeSession(
     conn.peer.subscribe(room.id)
     // The others saw an offline user come back; after a takeover they saw no change.
     if (!takeover) host.presence(member)
-    const lastId = frame.last_ids?.[room.id]
-    const seen = lastId === undefined ? 0 : (parseId(lastId) ?? 0)
-    const { messages, complete } = room.history.since(seen)
-    const resumed: ServerFrame = {
-      type: 'resumed',
-      room: room.id,
-      username: member.username,
-      moderator: member.moderator,
-      recovered: complete,
-      users: room.users(),
-    }
-    if (frame.ref !== undefined) resumed.ref = frame.ref
-    conn.peer.send(resumed)
-    host.resumed(complete)
-    for (const m of messages) conn.peer.send(replayFrame(m))
+    const { frames, recovered } = resumedRoom(
+      {
+        room: room.id,
+        username: member.username,
+        moderator: member.moderator,
+        users: room.users(),
+      },
+      { history: room.history.all(), lastSeq: room.history.lastSeq },
+      frame.last_ids?.[room.id],
+      frame.ref,
+    )
+    for (const f of frames) conn.peer.send(f)
+    host.resumed(recovered)
   }
   if (old.rooms.size === 0) host.watchUnjoined(old)
-}
-
-/** Why a room is gone from a session that was away. */
-function awayMessage(how: 'banned' | 'kicked' | 'deleted'): string {
-  return how === 'banned'
-    ? 'You were banned from this room'
-    : how === 'kicked'
-      ? 'You were kicked from this room'
-      : 'The room was deleted'
 }
