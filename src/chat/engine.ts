@@ -83,6 +83,7 @@ export type Guard = { fail: string } & (
   | /** `key` is banned. */ { is: 'banned'; key: string }
   | /** A mute of `key` is on record (ended or not). */ { is: 'muted'; key: string }
   | /** The room exists (and is not being deleted). */ { is: 'live' }
+  | /** The member `key` is offline (away, in their resume grace). */ { is: 'offline'; key: string }
   | /** Neither the name `key` nor the session `identity` is banned. */ {
       is: 'notBanned'
       key: string

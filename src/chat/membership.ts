@@ -176,6 +176,25 @@ export async function leaveRoom(engine: RoomEngine, member: Held, now: number): 
   return false
 }
 
+/**
+ * The resume grace of an away member ran out: they leave the room for good, as with a
+ * leave, unless they came back meanwhile. True if they left.
+ */
+export async function expireGrace(engine: RoomEngine, member: Held, now: number): Promise<boolean> {
+  const { room, key, username, session } = member
+  const out = await engine.change(room, {
+    guards: [
+      { is: 'member', key, session, fail: 'gone' },
+      { is: 'offline', key, fail: 'back' },
+    ],
+    writes: [{ op: 'dropMember', key, username }],
+    notes: [NOTES.left(username)],
+    quiet: true,
+    now,
+  })
+  return out.failed === undefined
+}
+
 /** `leave`: the member leaves and gets `left`, after everything the room sent before. */
 export async function leave(
   engine: RoomEngine,

@@ -16,7 +16,7 @@ import { roomKeyArgs, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import { sessionHash } from './keys.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
-import { type NodeParts, presenceJson } from './node-parts.ts'
+import { type NodeParts, presenceJson, presenceTemplate } from './node-parts.ts'
 import type { RoomFeed } from './room-feed.ts'
 
 /** What a resume needs of the rest of the store; ClusterStore provides it. */
@@ -63,12 +63,12 @@ export class ClusterResume {
       const k = this.parts.keys.room(room)
       const out = (await this.parts.link
         .script('claim', roomKeyArgs(k), [
-          room,
           key,
           old,
           fresh.hash,
           this.parts.config.nodeId,
           k.channel,
+          presenceTemplate(room, 'online'),
         ])
         .catch(() => ['gone'])) as ClaimOut
       if (out[0] !== 'ok') {

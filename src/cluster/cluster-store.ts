@@ -6,6 +6,7 @@
  * room's channel and go out to the node's members in sequence order (room-feed.ts).
  */
 
+import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
@@ -154,6 +155,7 @@ export class ClusterStore implements ChatStore {
       deps.clock,
       deps.logger,
       () => this.repair.run(),
+      (member) => expireGrace(this.engine, member, this.clock.now()),
     )
     this.rooms.onCreated = () => {
       this.janitor.roomCount += 1

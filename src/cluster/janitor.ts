@@ -9,13 +9,14 @@
  * for its members, who go offline and, after the resume grace, leave.
  */
 
+import type { Held } from '../chat/membership.ts'
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
-import { NOTES, template } from '../domain/notes.ts'
 import type { Logger } from '../domain/ports.ts'
 import type { ClusterRooms, RoomMeta } from './cluster-rooms.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Keys } from './keys.ts'
+import { presenceTemplate } from './node-parts.ts'
 import type { RedisLink } from './redis-link.ts'
 
 /** Rooms taken off the due set per pass. */
@@ -42,6 +43,8 @@ export class Janitor {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly onReaped: () => void,
+    /** An away member's grace ran out: they leave for good (src/chat/membership.ts). */
+    private readonly expire: (member: Held) => Promise<boolean>,
   ) {}
 
   /** How often the janitor wakes: a fraction of the shortest deadline it keeps. */
@@ -171,18 +174,18 @@ export class Janitor {
     const k = this.keys.room(meta.id)
     const now = this.clock.now()
     const out = (await this.link.script('tick', roomKeyArgs(k), [
-      meta.id,
+      presenceTemplate(meta.id, 'offline'),
       now,
-      this.config.historyLimit,
       k.channel,
       this.config.roomEmptyTtlMs,
       meta.permanent ? 1 : 0,
       dead.join(','),
       this.config.resumeGraceMs,
-      template(NOTES.left),
     ])) as [string, number, ...string[]]
-    const [code, next, ...expired] = out
-    for (const session of expired) {
+    const [code, next, ...due] = out
+    for (let i = 0; i + 3 <= due.length; i += 3) {
+      const [key, session, username] = due.slice(i, i + 3) as [string, string, string]
+      if (!(await this.expire({ room: meta.id, key, username, session }))) continue
       // The session is away (its grace ran out here): its record goes soon after.
       const record = this.keys.session(session)
       await this.link.call(() => this.link.cmd.hdel(record, meta.id))

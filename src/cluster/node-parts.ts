@@ -19,3 +19,11 @@ export interface NodeParts {
 export function presenceJson(room: string, username: string, status: 'online' | 'offline'): string {
   return JSON.stringify({ type: 'presence', room, username, status })
 }
+
+/**
+ * A member's `presence` frame for a script, with the byte 0x01 where the script puts the
+ * name it reads from the room (`named` in lua/prelude.lua), as a JSON string.
+ */
+export function presenceTemplate(room: string, status: 'online' | 'offline'): string {
+  return presenceJson(room, '\x01', status).replace('"\\u0001"', '\x01')
+}

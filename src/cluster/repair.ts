@@ -6,7 +6,7 @@ import { normalizeName } from '../domain/names.ts'
 import { randomToken } from '../domain/rules.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
-import type { NodeParts } from './node-parts.ts'
+import { type NodeParts, presenceJson } from './node-parts.ts'
 import type { SessionRecords } from './session-records.ts'
 
 /** How far sequences jump after Redis lost its data (see `floorMargin`). */
@@ -106,9 +106,10 @@ export class Repair {
           this.parts.config.nodeId,
           client.hash,
           member.moderator ? 1 : 0,
-          this.parts.clock.now(),
+          presenceJson(room, member.username, 'online'),
           k.channel,
           client.banId,
+          JSON.stringify({ type: 'user_joined', room, username: member.username }),
         ])
         if (result === 'ok') {
           await this.records.recordRoom(client, room, key)

@@ -103,11 +103,11 @@ export const applyChange = roomScript(`\n${changeLua}`)
 
 /**
  * The janitor's pass over one room: members of dead nodes go offline (their grace starts),
- * members whose grace ended leave, and an empty room past its TTL is marked for deletion.
- * ARGV: room, now, history limit, channel, empty TTL, permanent (1|0), dead nodes
- * (comma-separated), grace ms, the leave note's template. Returns {code, next deadline or
- * -1, expired sessions…};
- * code `ok` or `delete`.
+ * members whose grace ended are named (the janitor makes them leave, by the rules), and an
+ * empty room past its TTL is marked for deletion. ARGV: room, now, channel, empty TTL,
+ * permanent (1|0), dead nodes (comma-separated), grace ms. Returns {code, next deadline or
+ * -1, then key, session, username of each member whose grace ended}; code `ok`, `delete`
+ * or `gone`.
  */
 export const tick = roomScript(`\n${tickLua}`)
 

@@ -6,7 +6,7 @@ import { leaveRoom } from '../chat/membership.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { LocalSession } from './local-session.ts'
-import { type NodeParts, presenceJson } from './node-parts.ts'
+import { type NodeParts, presenceJson, presenceTemplate } from './node-parts.ts'
 import type { RedisEngine } from './redis-engine.ts'
 
 /** Sessions that dropped while Redis was out of reach, to be marked offline once it is back. */
@@ -41,12 +41,12 @@ export class SessionRecords {
         }
         const deadline = this.parts.clock.now() + this.parts.config.resumeGraceMs
         const changed = await this.parts.link.script('offline', roomKeyArgs(k), [
-          room,
           key,
           d.hash,
           this.parts.config.nodeId,
           deadline,
           k.channel,
+          presenceTemplate(room, 'offline'),
         ])
         if (changed === 1) {
           // The script told the other nodes; this node tells its own members.

@@ -1,7 +1,6 @@
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
-import type { Clock } from './clock.ts'
 import type { EmptyRooms } from './empty-rooms.ts'
 import type { Member, Room } from './room.ts'
 import type { Session } from './session.ts'
@@ -16,7 +15,6 @@ export class Membership {
   constructor(
     /** The room with this id or name; throws `room_not_found`. */
     private readonly room: (id: RoomId) => Room,
-    private readonly clock: Clock,
     private readonly announce: Announcer,
     private readonly sessions: Sessions,
     private readonly emptyRooms: EmptyRooms,
@@ -50,12 +48,6 @@ export class Membership {
   admitted(member: Member): void {
     member.client.peer?.subscribe(member.room.id)
     this.sessions.clearTimer(member.client, 'unjoinedTimer')
-  }
-
-  /** Removes a member from its room and stores `note` (a leave, or the end of their grace). */
-  removeMember(member: Member, note: string): void {
-    this.drop(member)
-    member.room.append('system', 'system', note, this.clock.now())
   }
 
   /**

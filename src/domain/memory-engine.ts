@@ -266,6 +266,10 @@ function holds(room: Room, guard: Guard): boolean {
       return room.mutes.has(guard.key)
     case 'live':
       return true
+    case 'offline': {
+      const m = room.members.get(guard.key)
+      return m !== undefined && m.client.peer === undefined
+    }
     case 'notBanned':
       return !room.bans.has(guard.key) && !room.bannedClients.has(guard.identity as Session)
     case 'notHeldBy':

@@ -1,4 +1,4 @@
-import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
+import { create, expireGrace, type Held, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -26,7 +26,6 @@ import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
 import { MemoryEngine } from './memory-engine.ts'
 import { normalizeName, slugify } from './names.ts'
-import { NOTES } from './notes.ts'
 import {
   type Logger,
   type Metrics,
@@ -126,7 +125,9 @@ export class RoomStore implements ChatStore {
     this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
       isDraining: () => this.draining,
       resumed: (recovered) => this.metrics.resumed(recovered),
-      expireMember: (member) => this.membership.removeMember(member, NOTES.left(member.username)),
+      expireMember: (member) => {
+        void expireGrace(this.engine, this.held(member), this.clock.now())
+      },
     })
     this.emptyRooms = new EmptyRooms(
       this.rooms,
@@ -137,7 +138,6 @@ export class RoomStore implements ChatStore {
     )
     this.membership = new Membership(
       (id) => this.room(id),
-      deps.clock,
       this.announce,
       this.sessions,
       this.emptyRooms,

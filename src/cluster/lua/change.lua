@@ -29,6 +29,9 @@ local function holds(guard)
     return redis.call('HEXISTS', U, key) == 1
   elseif is == 'live' then
     return live(S)
+  elseif is == 'offline' then
+    local m = member(key)
+    return m ~= nil and m.o == 0
   elseif is == 'notBanned' then
     return redis.call('HEXISTS', B, key) == 0 and redis.call('HEXISTS', BS, guard.identity) == 0
   elseif is == 'notHeldBy' then

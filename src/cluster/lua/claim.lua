@@ -1,4 +1,4 @@
-local room, key, old, new, node, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local key, old, new, node, channel, online = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local cur = redis.call('HGET', M, key)
 if not cur then return {'gone'} end
 local m = cjson.decode(cur)
@@ -8,7 +8,7 @@ m.o, m.n, m.s = 1, node, new
 redis.call('HSET', M, key, cjson.encode(m))
 redis.call('ZREM', G, key)
 if was == 0 then
-  redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', presenceFrame(room, m.u, 'online')))
+  redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', named(online, m.u)))
 end
 return {'ok', was, oldNode, m.u, m.m, tonumber(redis.call('HGET', S, 'seq')),
   redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1), redis.call('HGET', U, key) or '0'}

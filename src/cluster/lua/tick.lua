@@ -1,6 +1,5 @@
-local room, now, limit, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local ttl, permanent, deadList, graceMs = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
-local leftNote = ARGV[9]
+local offline, now, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local ttl, permanent, deadList, graceMs = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
 if redis.call('HEXISTS', S, 'epoch') == 0 then return {'gone', -1} end
 if redis.call('HEXISTS', S, 'deleting') == 1 then return {'delete', -1} end
 if deadList ~= '' then
@@ -13,25 +12,24 @@ if deadList ~= '' then
       m.o = 0
       redis.call('HSET', M, all[i], cjson.encode(m))
       redis.call('ZADD', G, now + graceMs, all[i])
-      redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', presenceFrame(room, m.u, 'offline')))
+      redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', named(offline, m.u)))
     end
   end
 end
 local out = {'ok', -1}
+-- Members whose grace ended and who are still away: the janitor makes them leave (the
+-- rule is in TypeScript); each stays in the grace set until it has left, so a failed
+-- leave is tried again.
 local due = redis.call('ZRANGEBYSCORE', G, '-inf', now)
 for _, key in ipairs(due) do
-  redis.call('ZREM', G, key)
   local cur = redis.call('HGET', M, key)
-  if cur then
-    local m = cjson.decode(cur)
-    if m.o == 0 then
-      redis.call('HDEL', M, key)
-      local seq = append(S, H, limit, room, fill(leftNote, m.u), now)
-      local count = redis.call('HLEN', M)
-      if count == 0 then redis.call('HSET', S, 'emptied', now) end
-      redis.call('PUBLISH', channel, envelope('s', seq, '-', count, '', userFrame('user_left', room, m.u)))
-      table.insert(out, m.s)
-    end
+  local m = cur and cjson.decode(cur)
+  if not m or m.o ~= 0 then
+    redis.call('ZREM', G, key)
+  else
+    table.insert(out, key)
+    table.insert(out, m.s)
+    table.insert(out, m.u)
   end
 end
 local nextAt = -1
