@@ -1,8 +1,3 @@
-import { parseArgs } from 'node:util'
-import { DEFAULTS, flagOf, SETTINGS } from './settings.ts'
-
-export { flagOf, helpText, SETTINGS, type Setting, settingsTable } from './settings.ts'
-
 /**
  * The server's settings. This is the only file that reads the environment and the
  * command line: `loadConfig` parses both once (a flag wins over its variable), applies
@@ -10,78 +5,13 @@ export { flagOf, helpText, SETTINGS, type Setting, settingsTable } from './setti
  * with `defaultConfig(overrides)` instead. `SETTINGS` (in settings.ts) is the one list of
  * settings: the parser, `--help` and the README's table are all made from it.
  */
-export interface Config {
-  /** TCP port to listen on (PORT, default 3000; 0 picks a free one). */
-  readonly port: number
-  /** Address to bind (HOST, default 0.0.0.0). */
-  readonly host: string
-  /** Rooms that exist from the start and are never deleted (DEFAULT_ROOMS, comma-separated, default "general"). */
-  readonly defaultRooms: readonly string[]
-  /** `max_users` of a room created without one, and of the default rooms (DEFAULT_MAX_USERS, default 1000). */
-  readonly defaultMaxUsers: number
-  /** Largest `max_users` a room may ask for (MAX_USERS_LIMIT, default 10000). */
-  readonly maxUsersLimit: number
-  /** Rooms the server holds at most (MAX_ROOMS, default 10000). */
-  readonly maxRooms: number
-  /** Messages kept per room (HISTORY_LIMIT, default 100). */
-  readonly historyLimit: number
-  /** Longest message content in characters (MAX_CONTENT_CHARS, default 4000). */
-  readonly maxContentChars: number
-  /** Largest inbound WebSocket frame in bytes (MAX_PAYLOAD_BYTES, default 16384); bigger → close 1009. */
-  readonly maxPayloadBytes: number
-  /** Sustained messages per second per user (RATE_LIMIT_PER_SEC, default 10). */
-  readonly rateLimitPerSec: number
-  /** Messages a user may send at once before the rate applies (RATE_LIMIT_BURST, default = RATE_LIMIT_PER_SEC). */
-  readonly rateLimitBurst: number
-  /** Refused frames a connection may rack up (refilled at RATE_LIMIT_PER_SEC) before it is closed with 1008 (FLOOD_TOLERANCE, default 100). */
-  readonly floodTolerance: number
-  /** Open WebSocket connections per client address (MAX_CONNECTIONS_PER_IP, default 100). */
-  readonly maxConnectionsPerIp: number
-  /** Rooms one client address may create per minute, REST and WS together (ROOM_CREATE_PER_MIN, default 30). */
-  readonly roomCreatePerMin: number
-  /** Origins allowed to open a WebSocket (ALLOWED_ORIGINS, comma-separated; empty = any). */
-  readonly allowedOrigins: readonly string[]
-  /** Behind a reverse proxy: take the client address from the first X-Forwarded-For entry (TRUST_PROXY=true; default false, as anyone can send that header). */
-  readonly trustProxy: boolean
-  /** A typist is shown as stopped this long after their last typing frame (TYPING_TIMEOUT_MS, default 5000). */
-  readonly typingTimeoutMs: number
-  /** Least time between two `typing` broadcasts of one user in one room (TYPING_THROTTLE_MS, default 1000). */
-  readonly typingThrottleMs: number
-  /** A connection that does not answer pings for this long is closed (HEARTBEAT_TIMEOUT_MS, default 30000; 0 = no heartbeat; Bun rounds up to whole seconds, 1–7 s become 8 s, ~4 s granularity). */
-  readonly heartbeatTimeoutMs: number
-  /** How long a dropped user keeps their names and may resume (RESUME_GRACE_MS, default 30000). */
-  readonly resumeGraceMs: number
-  /** An empty room is deleted this long after its last member left (ROOM_EMPTY_TTL_MS, default 300000). */
-  readonly roomEmptyTtlMs: number
-  /** A connection in no room for this long is closed with 4000 (UNJOINED_TIMEOUT_MS, default 60000). */
-  readonly unjoinedTimeoutMs: number
-  /** Bytes queued for one slow client before it is closed (BACKPRESSURE_LIMIT_BYTES, default 1048576). */
-  readonly backpressureLimitBytes: number
-  /** How long shutdown may take before the process exits anyway (SHUTDOWN_TIMEOUT_MS, default 10000). */
-  readonly shutdownTimeoutMs: number
-  /** Clients are told to reconnect after a random delay in [1 s, 1 s + this] (SHUTDOWN_RECONNECT_SPREAD_MS, default 5000). */
-  readonly shutdownReconnectSpreadMs: number
-  /** Rooms with at least this many members get presence as batched `presence_diff` frames (PRESENCE_DIFF_MIN_MEMBERS, default 200; 0 = never). */
-  readonly presenceDiffMinMembers: number
-  /** How often batched presence is flushed (PRESENCE_DIFF_INTERVAL_MS, default 100). */
-  readonly presenceDiffIntervalMs: number
-  /** Largest REST request body in bytes (MAX_BODY_BYTES, default 65536); bigger → 413, never buffered. */
-  readonly maxBodyBytes: number
-  /** When set, `GET /metrics` needs `Authorization: Bearer <token>` (METRICS_TOKEN; unset = open). */
-  readonly metricsToken: string | undefined
-  /** Log level: debug, info, warn, error (LOG_LEVEL, default info). */
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
-  /** Log form: JSON lines, or colourised text for people; auto = text on a terminal (LOG_FORMAT, default auto). */
-  readonly logFormat: 'auto' | 'json' | 'pretty'
-  /** Redis to share rooms with other nodes (REDIS_URL, redis:// or rediss://; unset = one process, all in memory). */
-  readonly redisUrl: string | undefined
-  /** Prefix of every Redis key and channel, so deployments can share one Redis (REDIS_KEY_PREFIX, default "chat:"). */
-  readonly redisKeyPrefix: string
-  /** This node's name in /health, logs and Redis (NODE_ID, default host name plus a random suffix). */
-  readonly nodeId: string
-  /** A node whose Redis heartbeat is older than this is dead and cleaned up after (NODE_TTL_MS, default 15000). */
-  readonly nodeTtlMs: number
-}
+import { parseArgs } from 'node:util'
+import type { Config } from './config-fields.ts'
+import { DEFAULTS, flagOf, SETTINGS } from './settings.ts'
+
+export type { Config } from './config-fields.ts'
+
+export { flagOf, helpText, SETTINGS, type Setting, settingsTable } from './settings.ts'
 
 /** A Config with the defaults, changed by `overrides`. */
 export function defaultConfig(overrides: Partial<Config> = {}): Config {

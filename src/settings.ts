@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Config } from './config.ts'
+import type { Config } from './config-fields.ts'
 
 // The settings table: each setting's default, variable, flag, meaning and value parser, and
 // the `--help` text and README table made from it. Pure data and parsers: reading the

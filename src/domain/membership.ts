@@ -2,8 +2,7 @@ import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
 import type { EmptyRooms } from './empty-rooms.ts'
-import type { Member, Room } from './room.ts'
-import type { Session } from './session.ts'
+import type { Member, Room, Session } from './room.ts'
 import type { Sessions } from './sessions.ts'
 
 /**

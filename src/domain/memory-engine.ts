@@ -22,9 +22,9 @@ import type {
 import type { RoomId, UserView } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
+import type { Session } from './room.ts'
 import { type Ban, type Member, Room, type RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
-import type { Session } from './session.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
 /** What the engine needs of the store: its rooms, and what happens to a member who goes. */

@@ -1,8 +1,7 @@
 import { awayError, checkResumable, resumedRoom, unknownSession } from '../chat/resume.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
-import type { Member } from './room.ts'
+import type { Connection, Member, Session } from './room.ts'
 import { CLOSE } from './rules.ts'
-import type { Connection, Session } from './session.ts'
 
 /** What a resume needs of the store's sessions and connections; RoomStore provides it. */
 export interface ResumeHost {

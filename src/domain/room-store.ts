@@ -34,10 +34,10 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
+import type { Connection, Session } from './room.ts'
 import { type Ban, type Member, Room, type RoomView, userView } from './room.ts'
 import { CLOSE, type CreateRoomInput, type RoomCredentials, randomToken } from './rules.ts'
 import { selfCheck } from './self-check.ts'
-import type { Connection, Session } from './session.ts'
 import { Sessions } from './sessions.ts'
 
 export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'

@@ -1,6 +1,5 @@
 import type { RoomId } from '../protocol/frames.ts'
-import type { Room } from './room.ts'
-import type { Session } from './session.ts'
+import type { Room, Session } from './room.ts'
 import type { Sessions } from './sessions.ts'
 
 /**

@@ -7,8 +7,8 @@ import type { Guard } from './guard.ts'
 import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
 import type { Member } from './room.ts'
+import { Connection, Session } from './room.ts'
 import { CLOSE, randomToken, takeFrame } from './rules.ts'
-import { Connection, Session } from './session.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
 type SessionsConfig = Pick<

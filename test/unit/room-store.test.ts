@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
 import { type Config, defaultConfig } from '../../src/config.ts'
+import type { Connection } from '../../src/domain/room.ts'
 import { RoomStore } from '../../src/domain/room-store.ts'
-import type { Connection } from '../../src/domain/session.ts'
 import { FakeClock } from '../support/fake-clock.ts'
 import { FakePeer, Hub } from '../support/fake-peer.ts'
 import { RecordingLogger } from '../support/logger.ts'

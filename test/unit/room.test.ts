@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
+import type { Session } from '../../src/domain/room.ts'
 import { type Member, Room } from '../../src/domain/room.ts'
-import type { Session } from '../../src/domain/session.ts'
 import { FakeClock } from '../support/fake-clock.ts'
 
 function room(): Room {
