@@ -6,6 +6,7 @@
  * room's channel and go out to the node's members in sequence order (room-feed.ts).
  */
 
+import { sayGoodbye, Unjoined, welcome } from '../chat/connections.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -98,6 +99,7 @@ export class ClusterStore implements ChatStore {
   private readonly frames: ClusterFrames
   private draining = false
   private readonly startedAt: number
+  private readonly unjoined: Unjoined
 
   constructor(
     private readonly config: Config,
@@ -109,6 +111,7 @@ export class ClusterStore implements ChatStore {
     this.hasher = deps.hasher
     this.metrics = deps.metrics ?? noClusterMetrics
     this.startedAt = deps.clock.now()
+    this.unjoined = new Unjoined(deps.clock, config)
     this.keys = new Keys(config.redisKeyPrefix)
     this.presence = new PresenceBatcher(
       config,
@@ -250,12 +253,7 @@ export class ClusterStore implements ChatStore {
     const conn = new ClusterConnection(peer, client)
     this.connections.add(conn)
     this.sessions.set(client.hash, client)
-    if (!this.guard.connectionOpened(peer.address)) {
-      peer.close(CLOSE.policy, 'Too many connections from your address')
-      return conn
-    }
-    peer.send({ type: 'welcome', session: token, resume_within_ms: this.config.resumeGraceMs })
-    this.watchUnjoined(client)
+    if (welcome(peer, this.guard, token, this.config)) this.unjoined.watch(client)
     return conn
   }
 
@@ -284,16 +282,11 @@ export class ClusterStore implements ChatStore {
   }
 
   private watchUnjoined(client: LocalSession): void {
-    this.clearUnjoined(client)
-    client.unjoinedTimer = this.clock.setTimeout(() => {
-      client.unjoinedTimer = undefined
-      if (client.rooms.size === 0) client.peer?.close(CLOSE.unjoined, 'No room joined in time')
-    }, this.config.unjoinedTimeoutMs)
+    this.unjoined.watch(client)
   }
 
   private clearUnjoined(client: LocalSession): void {
-    if (client.unjoinedTimer !== undefined) this.clock.clearTimeout(client.unjoinedTimer)
-    client.unjoinedTimer = undefined
+    this.unjoined.clear(client)
   }
 
   private clientOf(conn: ClusterConnection): LocalSession {
@@ -429,11 +422,10 @@ export class ClusterStore implements ChatStore {
 
   drain(): void {
     this.draining = true
-    for (const conn of this.connections) {
-      const reconnect = 1000 + Math.floor(Math.random() * this.config.shutdownReconnectSpreadMs)
-      conn.peer.send({ type: 'shutdown', reconnect_in_ms: reconnect })
-      conn.peer.close(CLOSE.goingAway, 'Server shutting down')
-    }
+    sayGoodbye(
+      [...this.connections].map((conn) => conn.peer),
+      this.config,
+    )
   }
 
   openConnections(): number {

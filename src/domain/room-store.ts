@@ -1,3 +1,4 @@
+import { sayGoodbye } from '../chat/connections.ts'
 import { create, expireGrace, type Held, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
@@ -36,7 +37,7 @@ import {
 } from './ports.ts'
 import type { Connection, Session } from './room.ts'
 import { type Ban, type Member, Room, type RoomView, userView } from './room.ts'
-import { CLOSE, type CreateRoomInput, type RoomCredentials, randomToken } from './rules.ts'
+import { type CreateRoomInput, type RoomCredentials, randomToken } from './rules.ts'
 import { selfCheck } from './self-check.ts'
 import { Sessions } from './sessions.ts'
 
@@ -410,11 +411,10 @@ export class RoomStore implements ChatStore {
    */
   drain(): void {
     this.draining = true
-    for (const conn of this.sessions.connections) {
-      const reconnect = 1000 + Math.floor(Math.random() * this.config.shutdownReconnectSpreadMs)
-      conn.peer.send({ type: 'shutdown', reconnect_in_ms: reconnect })
-      conn.peer.close(CLOSE.goingAway, 'Server shutting down')
-    }
+    sayGoodbye(
+      [...this.sessions.connections].map((conn) => conn.peer),
+      this.config,
+    )
   }
 
   sessionOf(conn: Connection): string | undefined {

@@ -1,3 +1,4 @@
+import { Unjoined, welcome } from '../chat/connections.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
@@ -8,7 +9,7 @@ import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
 import type { Member } from './room.ts'
 import { Connection, Session } from './room.ts'
-import { CLOSE, randomToken, takeFrame } from './rules.ts'
+import { randomToken, takeFrame } from './rules.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
 type SessionsConfig = Pick<
@@ -36,6 +37,7 @@ export class Sessions {
   /** Live and away sessions, by their resume token. */
   readonly byToken = new Map<string, Session>()
   private readonly resumeHost: ResumeHost
+  private readonly unjoined: Unjoined
 
   constructor(
     private readonly config: SessionsConfig,
@@ -45,6 +47,7 @@ export class Sessions {
     private readonly announce: Announcer,
     private readonly hooks: SessionHooks,
   ) {
+    this.unjoined = new Unjoined(clock, config)
     this.resumeHost = {
       sessions: this.byToken,
       connections: this.connections,
@@ -69,16 +72,7 @@ export class Sessions {
     const conn = new Connection(peer, client)
     this.connections.add(conn)
     this.byToken.set(client.session, client)
-    if (!this.guard.connectionOpened(peer.address)) {
-      peer.close(CLOSE.policy, 'Too many connections from your address')
-      return conn
-    }
-    peer.send({
-      type: 'welcome',
-      session: client.session,
-      resume_within_ms: this.config.resumeGraceMs,
-    })
-    this.watchUnjoined(client)
+    if (welcome(peer, this.guard, client.session, this.config)) this.watchUnjoined(client)
     return conn
   }
 
@@ -131,11 +125,7 @@ export class Sessions {
 
   /** A connection in no room is closed after `unjoinedTimeoutMs`, so idle sockets do not pile up. */
   watchUnjoined(client: Session): void {
-    this.clearTimer(client, 'unjoinedTimer')
-    client.unjoinedTimer = this.clock.setTimeout(() => {
-      client.unjoinedTimer = undefined
-      if (client.rooms.size === 0) client.peer?.close(CLOSE.unjoined, 'No room joined in time')
-    }, this.config.unjoinedTimeoutMs)
+    this.unjoined.watch(client)
   }
 
   /** The live session of a connection; `not_authorized` once it was closed or taken over. */

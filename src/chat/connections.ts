@@ -1,0 +1,71 @@
+/**
+ * The rules of a connection's life, once for both engines: `welcome` (or a close when its
+ * address has too many), the close of a connection that joins no room in time, and the
+ * goodbye of a server shutting down. Connections always live on one node.
+ */
+import type { Config } from '../config.ts'
+import type { Clock, TimerHandle } from '../domain/clock.ts'
+import type { Guard } from '../domain/guard.ts'
+import type { Peer } from '../domain/ports.ts'
+import { CLOSE } from '../domain/rules.ts'
+
+/** A session as these rules see it. */
+export interface Holder {
+  peer: Peer | undefined
+  readonly rooms: { readonly size: number }
+  unjoinedTimer: TimerHandle | undefined
+}
+
+/**
+ * A new connection from `peer.address`: counted against the address's cap (closed with
+ * 1008 past it, false), else greeted with its session token (true).
+ */
+export function welcome(
+  peer: Peer,
+  guard: Guard,
+  token: string,
+  config: Pick<Config, 'resumeGraceMs'>,
+): boolean {
+  if (!guard.connectionOpened(peer.address)) {
+    peer.close(CLOSE.policy, 'Too many connections from your address')
+    return false
+  }
+  peer.send({ type: 'welcome', session: token, resume_within_ms: config.resumeGraceMs })
+  return true
+}
+
+/** Closes a connection in no room after UNJOINED_TIMEOUT_MS, so that idle sockets do not pile up. */
+export class Unjoined {
+  constructor(
+    private readonly clock: Clock,
+    private readonly config: Pick<Config, 'unjoinedTimeoutMs'>,
+  ) {}
+
+  watch(holder: Holder): void {
+    this.clear(holder)
+    holder.unjoinedTimer = this.clock.setTimeout(() => {
+      holder.unjoinedTimer = undefined
+      if (holder.rooms.size === 0) holder.peer?.close(CLOSE.unjoined, 'No room joined in time')
+    }, this.config.unjoinedTimeoutMs)
+  }
+
+  clear(holder: Holder): void {
+    if (holder.unjoinedTimer !== undefined) this.clock.clearTimeout(holder.unjoinedTimer)
+    holder.unjoinedTimer = undefined
+  }
+}
+
+/**
+ * Shutdown: tells every client to come back after a random delay (spread so that they do
+ * not all return at once) and closes it with 1001.
+ */
+export function sayGoodbye(
+  peers: Iterable<Peer>,
+  config: Pick<Config, 'shutdownReconnectSpreadMs'>,
+): void {
+  for (const peer of peers) {
+    const reconnect = 1000 + Math.floor(Math.random() * config.shutdownReconnectSpreadMs)
+    peer.send({ type: 'shutdown', reconnect_in_ms: reconnect })
+    peer.close(CLOSE.goingAway, 'Server shutting down')
+  }
+}
