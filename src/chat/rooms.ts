@@ -5,12 +5,13 @@
  */
 import type { Config } from '../config.ts'
 import type { Guard } from '../domain/guard.ts'
+import { normalizeName, slugify } from '../domain/names.ts'
 import type { Logger, PasswordHasher } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
 import { type CreateRoomInput, randomToken, validateCreateInput } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
-import type { Creatable, RoomEngine, RoomInfo } from './engine.ts'
+import type { Creatable, NewRoom, RoomEngine, RoomInfo } from './engine.ts'
 
 /** What room creation needs besides the engine. */
 export interface CreationContext {
@@ -50,6 +51,33 @@ export async function createRoom(
     created_at: createdAt,
   }
   return { room: { id, name, isPrivate, maxUsers }, view, token }
+}
+
+/**
+ * The default rooms (DEFAULT_ROOMS): public, of DEFAULT_MAX_USERS, never deleted, with a
+ * moderator token nobody is told; a name whose id is empty or taken by an earlier one is
+ * skipped.
+ */
+export function defaultRooms(
+  config: Pick<Config, 'defaultRooms' | 'defaultMaxUsers'>,
+  now: number,
+): NewRoom[] {
+  const out = new Map<RoomId, NewRoom>()
+  for (const raw of config.defaultRooms) {
+    const name = normalizeName(raw, 'room name')
+    const id = slugify(name)
+    if (!id || out.has(id)) continue
+    out.set(id, {
+      id,
+      name,
+      isPrivate: false,
+      maxUsers: config.defaultMaxUsers,
+      passwordHash: undefined,
+      token: randomToken(),
+      createdAt: now,
+    })
+  }
+  return [...out.values()]
 }
 
 function refuse(outcome: Creatable, id: RoomId): void {

@@ -12,7 +12,7 @@ import { slugify } from '../domain/names.ts'
 import { checkPassword, ROOM_PASSWORD_BUCKET, type RoomBucket } from '../domain/password-check.ts'
 import type { Logger, PasswordHasher } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
-import { pageSize, parseBefore, randomToken } from '../domain/rules.ts'
+import { pageSize, parseBefore } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
@@ -135,16 +135,7 @@ export class ClusterRooms {
 
   /** Registers a new room (if its id is free and MAX_ROOMS allows) and starts its state. */
   async register(room: NewRoom, maxRooms: number): Promise<Creatable> {
-    const meta: RoomMeta = {
-      id: room.id,
-      name: room.name,
-      is_private: room.isPrivate,
-      max_users: room.maxUsers,
-      created_at: room.createdAt,
-      permanent: false,
-      tk: sha256Hex(room.token),
-    }
-    if (room.passwordHash !== undefined) meta.pw = room.passwordHash
+    const meta = this.metaOf(room, false)
     const result = (await this.link.script(
       'register',
       [this.keys.registry],
@@ -175,16 +166,18 @@ export class ClusterRooms {
   }
 
   /** A default room's meta: public, never deleted, with a token nobody is told. */
-  defaultMeta(name: string): RoomMeta {
-    return {
-      id: slugify(name),
-      name,
-      is_private: false,
-      max_users: this.config.defaultMaxUsers,
-      created_at: this.now(),
-      permanent: true,
-      tk: sha256Hex(randomToken()),
+  metaOf(room: NewRoom, permanent: boolean): RoomMeta {
+    const meta: RoomMeta = {
+      id: room.id,
+      name: room.name,
+      is_private: room.isPrivate,
+      max_users: room.maxUsers,
+      created_at: room.createdAt,
+      permanent,
+      tk: sha256Hex(room.token),
     }
+    if (room.passwordHash !== undefined) meta.pw = room.passwordHash
+    return meta
   }
 
   private async init(meta: RoomMeta, mode: 'fresh' | 'ensure', floorSeq: number): Promise<void> {

@@ -2,7 +2,7 @@
  * What a node does on every (re)connection to Redis before it takes frames that change
  * shared state again: registering, and putting back what Redis may have lost.
  */
-import { normalizeName } from '../domain/names.ts'
+import { defaultRooms } from '../chat/rooms.ts'
 import { randomToken } from '../domain/rules.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
@@ -48,10 +48,8 @@ export class Repair {
         await this.checkEpoch()
         // The rooms this node serves first: their sequences go back above what was sent.
         await this.restoreMembers()
-        for (const name of this.parts.config.defaultRooms) {
-          const meta = this.parts.rooms.defaultMeta(normalizeName(name, 'room name'))
-          if (meta.id) await this.parts.rooms.ensure(meta, 0)
-        }
+        for (const room of defaultRooms(this.parts.config, this.parts.clock.now()))
+          await this.parts.rooms.ensure(this.parts.rooms.metaOf(room, true), 0)
         await this.records.finishDropped()
         for (const feed of this.delivery.feeds.values()) {
           feed.syncing = true

@@ -2,7 +2,7 @@ import { sayGoodbye } from '../chat/connections.ts'
 import { create, expireGrace, type Held, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
-import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -26,7 +26,7 @@ import { EmptyRooms } from './empty-rooms.ts'
 import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
 import { MemoryEngine } from './memory-engine.ts'
-import { normalizeName, slugify } from './names.ts'
+import { slugify } from './names.ts'
 import {
   type Logger,
   type Metrics,
@@ -37,7 +37,7 @@ import {
 } from './ports.ts'
 import type { Connection, Session } from './room.ts'
 import { type Ban, type Member, Room, type RoomView, userView } from './room.ts'
-import { type CreateRoomInput, type RoomCredentials, randomToken } from './rules.ts'
+import type { CreateRoomInput, RoomCredentials } from './rules.ts'
 import { selfCheck } from './self-check.ts'
 import { Sessions } from './sessions.ts'
 
@@ -144,26 +144,13 @@ export class RoomStore implements ChatStore {
       this.emptyRooms,
     )
     this.startedAt = deps.clock.now()
-    for (const raw of config.defaultRooms) {
-      const name = normalizeName(raw, 'room name')
-      const id = slugify(name)
-      if (!id || this.rooms.has(id)) continue
-      this.rooms.set(
-        id,
-        new Room(
-          {
-            id,
-            name,
-            isPrivate: false,
-            maxUsers: config.defaultMaxUsers,
-            passwordHash: undefined,
-            moderatorToken: randomToken(),
-            permanent: true,
-          },
-          config.historyLimit,
-          this.clock,
-        ),
+    for (const init of defaultRooms(config, deps.clock.now())) {
+      const room = new Room(
+        { ...init, moderatorToken: init.token, permanent: true },
+        config.historyLimit,
+        deps.clock,
       )
+      this.rooms.set(room.id, room)
     }
   }
 
