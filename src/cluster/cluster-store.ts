@@ -1,12 +1,13 @@
 /**
- * The store of a node in a cluster: the same protocol as RoomStore, with every room shared
- * through Redis (REDIS_URL). The node keeps only its own connections (local-session.ts);
- * rooms, members, history, bans and mutes live in Redis and change only through the
- * scripts in scripts.ts, each one atomic. Each room's events reach every node on the
- * room's channel and go out to the node's members in sequence order (room-feed.ts).
+ * The store of a node in a cluster: the chat rules of src/chat over the Redis engine
+ * (redis-engine.ts), with every room shared through Redis (REDIS_URL). The node keeps only
+ * its own connections (node-connections.ts, local-session.ts); rooms, members, history,
+ * bans and mutes live in Redis and change only through the scripts in scripts.ts, each
+ * one atomic. Each room's events reach every node on the room's channel and go out to the
+ * node's members in sequence order (room-feed.ts).
  */
 
-import { sayGoodbye, Unjoined, welcome } from '../chat/connections.ts'
+import { sayGoodbye } from '../chat/connections.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -25,14 +26,7 @@ import {
   type RoomSink,
 } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
-import {
-  CLOSE,
-  type CreateRoomInput,
-  type RoomCredentials,
-  randomToken,
-  takeFrame,
-} from '../domain/rules.ts'
-import type { TokenBucket } from '../domain/token-bucket.ts'
+import type { CreateRoomInput, RoomCredentials } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
   CreateFrame,
@@ -52,14 +46,15 @@ import { ClusterResume } from './cluster-resume.ts'
 import { ClusterRooms, usersOf } from './cluster-rooms.ts'
 import { Delivery } from './delivery.ts'
 import { Janitor } from './janitor.ts'
-import { Keys, sessionHash } from './keys.ts'
-import { ClusterConnection, LocalSession } from './local-session.ts'
+import { Keys } from './keys.ts'
+import type { ClusterConnection } from './local-session.ts'
+import { NodeConnections } from './node-connections.ts'
 import type { NodeParts } from './node-parts.ts'
 import { RedisEngine } from './redis-engine.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { Repair } from './repair.ts'
 import type { RoomFeed } from './room-feed.ts'
-import { type Dropped, SessionRecords } from './session-records.ts'
+import { SessionRecords } from './session-records.ts'
 
 export interface ClusterStoreDeps {
   clock: Clock
@@ -86,9 +81,7 @@ export class ClusterStore implements ChatStore {
   private readonly logger: Logger
   private readonly hasher: PasswordHasher
   private readonly metrics: LinkMetrics & Metrics
-  private readonly connections = new Set<ClusterConnection>()
-  /** Live local sessions by their hash (for takeovers from other nodes). */
-  private readonly sessions = new Map<string, LocalSession>()
+  private readonly conns: NodeConnections
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly presence: PresenceBatcher
   private readonly delivery: Delivery
@@ -99,7 +92,6 @@ export class ClusterStore implements ChatStore {
   private readonly frames: ClusterFrames
   private draining = false
   private readonly startedAt: number
-  private readonly unjoined: Unjoined
 
   constructor(
     private readonly config: Config,
@@ -111,7 +103,6 @@ export class ClusterStore implements ChatStore {
     this.hasher = deps.hasher
     this.metrics = deps.metrics ?? noClusterMetrics
     this.startedAt = deps.clock.now()
-    this.unjoined = new Unjoined(deps.clock, config)
     this.keys = new Keys(config.redisKeyPrefix)
     this.presence = new PresenceBatcher(
       config,
@@ -125,6 +116,12 @@ export class ClusterStore implements ChatStore {
       },
     )
     this.guard = new Guard(deps.clock, config)
+    this.conns = new NodeConnections(config, deps.clock, this.guard, deps.logger, {
+      isDraining: () => this.draining,
+      stopTyping: (client, member) => this.frames.stopTyping(client, member),
+      dropLocal: (client, member) => this.delivery.dropLocal(client, member),
+      gone: (dropped) => this.track(this.records.markGone(dropped)),
+    })
     this.link = new RedisLink(
       config.redisUrl,
       this.keys.nodeChannel(config.nodeId),
@@ -173,8 +170,8 @@ export class ClusterStore implements ChatStore {
     }
     this.delivery = new Delivery(parts, deps.sink, this.presence, {
       stopTyping: (client, member) => this.frames.stopTyping(client, member),
-      watchUnjoined: (client) => this.watchUnjoined(client),
-      takenOver: (hash) => this.takenOver(hash),
+      watchUnjoined: (client) => this.conns.watchUnjoined(client),
+      takenOver: (hash) => this.conns.takenOver(hash),
       track: (p) => this.track(p),
     })
     this.engine = new RedisEngine(parts, {
@@ -188,9 +185,9 @@ export class ClusterStore implements ChatStore {
     )
     this.repair = new Repair(parts, this.delivery, this.records, () => this.janitor.heartbeat())
     this.resumer = new ClusterResume(parts, this.delivery, {
-      takenOver: (hash) => this.takenOver(hash),
-      stillLive: (conn, client) => this.stillLive(conn, client),
-      clearUnjoined: (client) => this.clearUnjoined(client),
+      takenOver: (hash) => this.conns.takenOver(hash),
+      stillLive: (conn, client) => this.conns.stillLive(conn, client),
+      clearUnjoined: (client) => this.conns.clearUnjoined(client),
       resumed: (recovered) => this.metrics.resumed(recovered),
     })
     this.frames = new ClusterFrames(
@@ -201,14 +198,14 @@ export class ClusterStore implements ChatStore {
       {
         guard: this.guard,
         isDraining: () => this.draining,
-        clientOf: (conn) => this.clientOf(conn),
-        limit: (client, bucket, silent) => this.limit(client, bucket, silent),
+        clientOf: (conn) => this.conns.clientOf(conn),
+        limit: (client, bucket, silent) => this.conns.limit(client, bucket, silent),
         needRedis: () => this.needRedis(),
-        stillLive: (conn, client) => this.stillLive(conn, client),
+        stillLive: (conn, client) => this.conns.stillLive(conn, client),
         track: (p) => this.track(p),
-        watchUnjoined: (client) => this.watchUnjoined(client),
-        clearUnjoined: (client) => this.clearUnjoined(client),
-        sessionByHash: (hash) => this.sessions.get(hash),
+        watchUnjoined: (client) => this.conns.watchUnjoined(client),
+        clearUnjoined: (client) => this.conns.clearUnjoined(client),
+        sessionByHash: (hash) => this.conns.sessions.get(hash),
         creation: () => this.creation(),
       },
       this.engine,
@@ -236,44 +233,30 @@ export class ClusterStore implements ChatStore {
       node: this.config.nodeId,
       uptime_s: Math.floor((this.clock.now() - this.startedAt) / 1000),
       rooms: this.janitor.roomCount,
-      connections: this.connections.size,
+      connections: this.conns.connections.size,
     }
   }
 
-  // ── Connections ──────────────────────────────────────────────────────────────
+  // ── Connections (node-connections.ts) ────────────────────────────────────────
 
   checkUpgrade(address: string): void {
-    if (this.draining) throw new ChatError('shutting_down')
-    this.guard.checkConnection(address)
+    this.conns.checkUpgrade(address)
   }
 
   connect(peer: Peer): ClusterConnection {
-    const token = randomToken()
-    const client = new LocalSession(peer, token, sessionHash(token), this.clock, this.config)
-    const conn = new ClusterConnection(peer, client)
-    this.connections.add(conn)
-    this.sessions.set(client.hash, client)
-    if (welcome(peer, this.guard, token, this.config)) this.unjoined.watch(client)
-    return conn
+    return this.conns.connect(peer)
   }
 
   disconnect(conn: ClusterConnection): void {
-    this.connections.delete(conn)
-    this.guard.connectionClosed(conn.peer.address)
-    const client = conn.client
-    conn.client = undefined
-    if (!client || client.peer !== conn.peer) return
-    client.peer = undefined
-    this.clearUnjoined(client)
-    if (this.sessions.get(client.hash) === client) this.sessions.delete(client.hash)
-    if (client.rooms.size === 0) return
-    const rooms: Dropped['rooms'] = []
-    for (const member of [...client.rooms.values()]) {
-      this.frames.stopTyping(client, member)
-      this.delivery.dropLocal(client, member)
-      rooms.push({ room: member.room, key: member.key, username: member.username })
-    }
-    this.track(this.records.markGone({ hash: client.hash, rooms }))
+    this.conns.disconnect(conn)
+  }
+
+  countFrame(conn: ClusterConnection): void {
+    this.conns.countFrame(conn)
+  }
+
+  penalize(conn: ClusterConnection): void {
+    this.conns.penalize(conn)
   }
 
   private track(p: Promise<unknown>): void {
@@ -281,59 +264,12 @@ export class ClusterStore implements ChatStore {
     void p.finally(() => this.inflight.delete(p)).catch(() => {})
   }
 
-  private watchUnjoined(client: LocalSession): void {
-    this.unjoined.watch(client)
-  }
-
-  private clearUnjoined(client: LocalSession): void {
-    this.unjoined.clear(client)
-  }
-
-  private clientOf(conn: ClusterConnection): LocalSession {
-    const client = conn.client
-    if (!client || client.peer !== conn.peer)
-      throw new ChatError('not_authorized', 'Connection closed')
-    return client
-  }
-
   /** Frames that change shared state wait for Redis and for this node's repair after it. */
   private needRedis(): void {
     if (!this.link.isUp || !this.repair.registered) throw new ChatError('unavailable')
   }
 
-  private stillLive(conn: ClusterConnection, client: LocalSession): boolean {
-    return conn.client === client && client.peer === conn.peer
-  }
-
-  private limit(client: LocalSession, bucket: TokenBucket, silent = false): boolean {
-    return takeFrame(client, bucket, this.logger, silent)
-  }
-
-  countFrame(conn: ClusterConnection): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
-  }
-
-  penalize(conn: ClusterConnection): void {
-    const client = conn.client
-    if (client && client.peer === conn.peer) this.limit(client, client.frames, true)
-  }
-
-  /** Another node (or this one) resumed a session this node still holds: close the old socket. */
-  private takenOver(hash: string): void {
-    const client = this.sessions.get(hash)
-    if (!client) return
-    this.sessions.delete(hash)
-    // The others see the old connection's typing end, as on one node.
-    for (const member of client.rooms.values()) this.frames.stopTyping(client, member)
-    const peer = client.peer
-    client.peer = undefined
-    for (const member of [...client.rooms.values()]) this.delivery.dropLocal(client, member)
-    for (const c of this.connections) if (c.client === client) c.client = undefined
-    peer?.close(CLOSE.replaced, 'Session resumed on another connection')
-  }
-
-  // ── Frames (member-frames.ts) ────────────────────────────────────────────────
+  // ── Frames (cluster-frames.ts) ───────────────────────────────────────────────
 
   join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     return this.frames.join(conn, frame)
@@ -366,8 +302,8 @@ export class ClusterStore implements ChatStore {
   // ── Resume ───────────────────────────────────────────────────────────────────
 
   async resume(conn: ClusterConnection, frame: ResumeFrame): Promise<void> {
-    const fresh = this.clientOf(conn)
-    this.limit(fresh, fresh.frames)
+    const fresh = this.conns.clientOf(conn)
+    this.conns.limit(fresh, fresh.frames)
     this.needRedis()
     await this.resumer.resume(conn, fresh, frame)
   }
@@ -423,13 +359,13 @@ export class ClusterStore implements ChatStore {
   drain(): void {
     this.draining = true
     sayGoodbye(
-      [...this.connections].map((conn) => conn.peer),
+      [...this.conns.connections].map((conn) => conn.peer),
       this.config,
     )
   }
 
   openConnections(): number {
-    return this.connections.size
+    return this.conns.connections.size
   }
 
   sessionOf(conn: ClusterConnection): string | undefined {
@@ -443,8 +379,8 @@ export class ClusterStore implements ChatStore {
     return {
       members,
       rooms: this.janitor.roomCount,
-      connections: this.connections.size,
-      sessions: this.sessions.size,
+      connections: this.conns.connections.size,
+      sessions: this.conns.sessions.size,
     }
   }
 
@@ -456,8 +392,8 @@ export class ClusterStore implements ChatStore {
     this.draining = true
     this.janitor.stop()
     this.presence.clear()
-    for (const client of this.sessions.values()) {
-      this.clearUnjoined(client)
+    for (const client of this.conns.sessions.values()) {
+      this.conns.clearUnjoined(client)
       for (const member of client.rooms.values()) this.frames.clearTyping(member)
     }
     await Promise.allSettled([...this.inflight])

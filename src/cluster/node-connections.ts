@@ -1,0 +1,126 @@
+/**
+ * The connections of a cluster node and the sessions on them: `welcome`, the timeout for
+ * connections that join no room, rate limits, a dropped connection's members going
+ * offline, and the close of a connection whose session was resumed elsewhere.
+ */
+import { Unjoined, welcome } from '../chat/connections.ts'
+import type { Config } from '../config.ts'
+import type { Clock } from '../domain/clock.ts'
+import type { Guard } from '../domain/guard.ts'
+import type { Logger, Peer } from '../domain/ports.ts'
+import { CLOSE, randomToken, takeFrame } from '../domain/rules.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
+import { ChatError } from '../protocol/errors.ts'
+import { sessionHash } from './keys.ts'
+import { ClusterConnection, type LocalMember, LocalSession } from './local-session.ts'
+import type { Dropped } from './session-records.ts'
+
+/** What the connections need of the rest of the node; ClusterStore provides it. */
+export interface NodeConnectionsHost {
+  isDraining(): boolean
+  stopTyping(client: LocalSession, member: LocalMember): void
+  /** Takes the member out of its room on this node (the room itself is not told). */
+  dropLocal(client: LocalSession, member: LocalMember): void
+  /** A session went away: its members go offline for their grace, or leave. */
+  gone(dropped: Dropped): void
+}
+
+export class NodeConnections {
+  readonly connections = new Set<ClusterConnection>()
+  /** Live local sessions by their hash (for takeovers from other nodes). */
+  readonly sessions = new Map<string, LocalSession>()
+  private readonly unjoined: Unjoined
+
+  constructor(
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly guard: Guard,
+    private readonly logger: Logger,
+    private readonly host: NodeConnectionsHost,
+  ) {
+    this.unjoined = new Unjoined(clock, config)
+  }
+
+  checkUpgrade(address: string): void {
+    if (this.host.isDraining()) throw new ChatError('shutting_down')
+    this.guard.checkConnection(address)
+  }
+
+  connect(peer: Peer): ClusterConnection {
+    const token = randomToken()
+    const client = new LocalSession(peer, token, sessionHash(token), this.clock, this.config)
+    const conn = new ClusterConnection(peer, client)
+    this.connections.add(conn)
+    this.sessions.set(client.hash, client)
+    if (welcome(peer, this.guard, token, this.config)) this.unjoined.watch(client)
+    return conn
+  }
+
+  disconnect(conn: ClusterConnection): void {
+    this.connections.delete(conn)
+    this.guard.connectionClosed(conn.peer.address)
+    const client = conn.client
+    conn.client = undefined
+    if (!client || client.peer !== conn.peer) return
+    client.peer = undefined
+    this.unjoined.clear(client)
+    if (this.sessions.get(client.hash) === client) this.sessions.delete(client.hash)
+    if (client.rooms.size === 0) return
+    const rooms: Dropped['rooms'] = []
+    for (const member of [...client.rooms.values()]) {
+      this.host.stopTyping(client, member)
+      this.host.dropLocal(client, member)
+      rooms.push({ room: member.room, key: member.key, username: member.username })
+    }
+    this.host.gone({ hash: client.hash, rooms })
+  }
+
+  watchUnjoined(client: LocalSession): void {
+    this.unjoined.watch(client)
+  }
+
+  clearUnjoined(client: LocalSession): void {
+    this.unjoined.clear(client)
+  }
+
+  /** The live session of a connection; `not_authorized` once it closed or was taken over. */
+  clientOf(conn: ClusterConnection): LocalSession {
+    const client = conn.client
+    if (!client || client.peer !== conn.peer)
+      throw new ChatError('not_authorized', 'Connection closed')
+    return client
+  }
+
+  /** The connection still holds this session (it did not close while we waited). */
+  stillLive(conn: ClusterConnection, client: LocalSession): boolean {
+    return conn.client === client && client.peer === conn.peer
+  }
+
+  limit(client: LocalSession, bucket: TokenBucket, silent = false): boolean {
+    return takeFrame(client, bucket, this.logger, silent)
+  }
+
+  countFrame(conn: ClusterConnection): void {
+    const client = this.clientOf(conn)
+    this.limit(client, client.frames)
+  }
+
+  penalize(conn: ClusterConnection): void {
+    const client = conn.client
+    if (client && client.peer === conn.peer) this.limit(client, client.frames, true)
+  }
+
+  /** Another node (or this one) resumed a session this node still holds: close the old socket. */
+  takenOver(hash: string): void {
+    const client = this.sessions.get(hash)
+    if (!client) return
+    this.sessions.delete(hash)
+    // The others see the old connection's typing end, as on one node.
+    for (const member of client.rooms.values()) this.host.stopTyping(client, member)
+    const peer = client.peer
+    client.peer = undefined
+    for (const member of [...client.rooms.values()]) this.host.dropLocal(client, member)
+    for (const c of this.connections) if (c.client === client) c.client = undefined
+    peer?.close(CLOSE.replaced, 'Session resumed on another connection')
+  }
+}
