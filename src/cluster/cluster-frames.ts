@@ -168,7 +168,13 @@ export class ClusterFrames {
     this.host.needRedis()
     const member = this.memberOf(client, frame.room)
     if (!member) return this.notJoined(frame.room)
-    const poster = { ...member, session: client.hash }
+    const poster = {
+      room: member.room,
+      key: member.key,
+      username: member.username,
+      session: client.hash,
+      mutedUntil: member.mutedUntil,
+    }
     const now = this.parts.clock.now()
     return post(this.engine, poster, frame.content, now, this.parts.config.maxContentChars, () =>
       this.stopTyping(client, member),

@@ -273,7 +273,13 @@ export class RoomStore implements ChatStore {
     // Count before the membership check, or messages to a room one is not in would flood freely.
     this.sessions.limit(client, client.messages)
     const member = this.membership.memberOf(client, frame.room)
-    const poster = { ...this.held(member), mutedUntil: member.room.mutes.get(member.key) ?? 0 }
+    const poster = {
+      room: member.room.id,
+      key: member.key,
+      username: member.username,
+      session: client,
+      mutedUntil: member.room.mutes.get(member.key) ?? 0,
+    }
     post(this.engine, poster, frame.content, this.clock.now(), this.config.maxContentChars, () =>
       this.announce.stopTyping(member),
     )
