@@ -20,6 +20,14 @@ export function checkResumable(alreadyResumed: boolean, roomsJoined: number): vo
     throw new ChatError('invalid_message', 'Resume must come before any join, once per connection')
 }
 
+/**
+ * A session is resumable while it is in some room or has a room to be told it lost: one in
+ * no room has nothing to resume, and is refused as an unknown one.
+ */
+export function checkSomethingToResume(rooms: number, lost: number): void {
+  if (rooms === 0 && lost === 0) throw unknownSession()
+}
+
 export function unknownSession(): ChatError {
   return new ChatError('not_authorized', 'Unknown or expired session')
 }

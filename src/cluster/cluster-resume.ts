@@ -7,6 +7,7 @@ import {
   type AwayReason,
   awayError,
   checkResumable,
+  checkSomethingToResume,
   resumedRoom,
   unknownSession,
 } from '../chat/resume.ts'
@@ -79,10 +80,8 @@ export class ClusterResume {
       claimed.push({ feed, out })
     }
     const removed = entries.filter(([room]) => room.startsWith('!'))
-    if (claimed.length === 0 && removed.length === 0) {
-      conn.resumed = false
-      throw unknownSession()
-    }
+    if (claimed.length === 0 && removed.length === 0) conn.resumed = false
+    checkSomethingToResume(claimed.length, removed.length)
     for (const node of takeovers) {
       // Here: at once, so the old connection's typing ends before the resumer is subscribed.
       if (node === this.parts.config.nodeId) this.host.takenOver(old)

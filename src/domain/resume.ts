@@ -1,4 +1,10 @@
-import { awayError, checkResumable, resumedRoom, unknownSession } from '../chat/resume.ts'
+import {
+  awayError,
+  checkResumable,
+  checkSomethingToResume,
+  resumedRoom,
+  unknownSession,
+} from '../chat/resume.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
 import type { Connection, Member, Session } from './room.ts'
 import { CLOSE } from './rules.ts'
@@ -38,6 +44,7 @@ export function resumeSession(
   checkResumable(conn.resumed, fresh.rooms.size)
   const old = host.sessions.get(frame.session)
   if (!old || old === fresh) throw unknownSession()
+  checkSomethingToResume(old.rooms.size, old.removedWhileAway?.size ?? 0)
   conn.resumed = true
   // A session whose old connection still looks open (a half-dead socket) is taken over.
   const takeover = old.peer !== undefined

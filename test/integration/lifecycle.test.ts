@@ -202,6 +202,17 @@ describe('resume', () => {
     await stranger.join('general', 'carol')
   })
 
+  it('refuses to resume a session that is in no room, and leaves its connection alone', async () => {
+    start()
+    const idle = await connect()
+    const other = await connect()
+    const reply = await other.request({ action: 'resume', session: idle.session }, ['resumed'])
+    expect(reply).toMatchObject({ type: 'error', code: 'not_authorized' })
+    expect(await other.sync()).toEqual([])
+    // Nothing was taken over: the first connection still works, under its own session.
+    await idle.join('general', 'alice')
+  })
+
   it('refuses a resume after a join, and a second resume on one connection', async () => {
     start()
     const alice = await joined('general', 'alice')
