@@ -3,9 +3,9 @@
  * cluster it runs on, the model's state, how a step fails, and the helpers the commands
  * use to pick slots and rooms, check replies and tell members what frames to expect.
  */
-import type Redis from 'ioredis'
 import { Keys } from '../../src/cluster/keys.ts'
 import type { ChatNode, RedisServer } from './cluster.ts'
+import type { ModelProbes } from './cluster-model-probes.ts'
 import {
   CATCH_UP_MS,
   Conn,
@@ -45,7 +45,7 @@ export class ModelBase {
   protected constructor(
     protected readonly redisServer: RedisServer,
     readonly nodes: ChatNode[],
-    protected readonly redis: Redis,
+    protected readonly probes: ModelProbes,
   ) {
     for (const id of ROOM_IDS) this.rooms.set(id, new RoomModel(id))
     const general = this.room('general')
@@ -60,8 +60,8 @@ export class ModelBase {
     this.stopped = true
     live.delete(this.stopper)
     for (const c of this.conns) if (c.open) c.client.close()
-    this.redis.disconnect()
-    await Promise.allSettled(this.nodes.map((n) => n.stop('SIGKILL')))
+    this.probes.close()
+    await Promise.allSettled([...new Set(this.nodes)].map((n) => n.stop('SIGKILL')))
     await this.redisServer.stop()
   }
 
@@ -282,13 +282,18 @@ export class ModelBase {
     return members
   }
 
-  /** The node marks members offline once it has seen the close: waits for that in Redis. */
+  /** The node marks members offline once it has seen the close: waits for that. */
   protected async offline(members: Member[]): Promise<void> {
+    const open = this.conns.filter((c) => c.open).length
     for (const m of members) {
-      await this.until(`${m.username} offline in ${m.room.id}`, async () => {
-        const raw = await this.redis.hget(this.keys.room(m.room.id).members, m.key)
-        return raw !== null && (JSON.parse(raw) as { o: number }).o === 0
-      })
+      await this.until(`${m.username} offline in ${m.room.id}`, () =>
+        this.probes.offline(m.room.id, m.key, open),
+      )
     }
+  }
+
+  /** Which per-node counter a connection's node uses: one server counts for both in memory. */
+  protected counterOf(node: number): number {
+    return this.probes.engine === 'memory' ? 0 : node
   }
 }

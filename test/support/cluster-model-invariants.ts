@@ -21,17 +21,14 @@ export class ModelInvariants extends ModelTime {
     const live = new Set(
       this.sessions.filter((s) => !s.expired).map((s) => `chat:sess:${sessionHash(s.token)}`),
     )
-    let kept: string[] = []
+    let kept: { key: string; record: Record<string, string> }[] = []
     try {
       await until('records of dead sessions to expire', async () => {
-        const stale = (await this.redis.keys('chat:sess:*')).filter((k) => !live.has(k))
-        const ttls = await Promise.all(stale.map((k) => this.redis.pttl(k)))
-        kept = stale.filter((_, i) => (ttls[i] ?? -1) === -1)
+        kept = await this.probes.keptRecords(live)
         return kept.length === 0
       })
     } catch {
-      const records = await Promise.all(kept.map(async (k) => [k, await this.redis.hgetall(k)]))
-      this.fail(`records of dead sessions kept in Redis for ever: ${JSON.stringify(records)}`)
+      this.fail(`records of dead sessions kept in Redis for ever: ${JSON.stringify(kept)}`)
     }
   }
 
@@ -149,11 +146,11 @@ export class ModelInvariants extends ModelTime {
   }
 
   /**
-   * The sentinel that proves a frame was not sent, across nodes: an event envelope (see
-   * src/cluster/scripts.ts) published on each room's channel, which every node relays to
-   * its members of the room as a `pong`. Anything a node published or sent before it, it
-   * has sent by then; every online member getting it also proves that its node holds it
-   * subscribed to the room.
+   * The sentinel that proves a frame was not sent, across nodes: a `pong` that reaches each
+   * online member of each room through the room's delivery path (ModelProbes.sentinel: on
+   * Redis an event envelope on the room's channel, relayed by every node; in memory a ping
+   * on each member's socket). Anything sent before it has been sent by then; on Redis every
+   * online member getting it also proves that its node holds it subscribed to the room.
    */
   protected async barrier(): Promise<void> {
     const waits: Promise<unknown>[] = []
@@ -171,8 +168,8 @@ export class ModelInvariants extends ModelTime {
             }),
         )
       }
-      const pong = JSON.stringify({ type: 'pong', ref })
-      await this.redis.publish(this.keys.room(room.id).channel, `e|0|model-test|-||${pong}`)
+      const members = room.online().flatMap((m) => (m.session.conn ? [m.session.conn.client] : []))
+      await this.probes.sentinel(room.id, ref, members)
     }
     await Promise.all(waits)
   }

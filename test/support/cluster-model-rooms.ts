@@ -51,12 +51,13 @@ export class RoomCommands extends ModelInvariants {
         const allowed = ['not_authorized']
         if (taken) allowed.push('username_taken')
         if (full) allowed.push('room_full')
-        if (conn.wrongPasswords >= 5 || (this.wrongPerNode[conn.node] ?? 0) >= 20)
+        if (conn.wrongPasswords >= 5 || (this.wrongPerNode[this.counterOf(conn.node)] ?? 0) >= 20)
           allowed.push('rate_limited')
         this.expectError(reply, allowed, what)
         if (reply.code === 'not_authorized') {
           conn.wrongPasswords += 1
-          this.wrongPerNode[conn.node] = (this.wrongPerNode[conn.node] ?? 0) + 1
+          this.wrongPerNode[this.counterOf(conn.node)] =
+            (this.wrongPerNode[this.counterOf(conn.node)] ?? 0) + 1
         }
         return
       }

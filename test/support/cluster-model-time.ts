@@ -80,19 +80,15 @@ export class ModelTime extends ModelBase {
     for (const m of members) {
       await until(
         `${m.username}'s grace to end in ${m.room.id}`,
-        async () => {
-          const raw = await this.redis.hget(this.keys.room(m.room.id).members, m.key)
-          return raw === null
-        },
+        () => this.probes.gone(m.room.id, m.key, m.username, m.room.token),
         GRACE_MS + CATCH_UP_MS,
       )
     }
     if (sessions.length > 1) {
       const position = new Map<Member, number>()
       for (const roomId of new Set(members.map((m) => m.room.id))) {
-        const stored = await this.redis.lrange(this.keys.room(roomId).history, 0, -1)
-        stored.forEach((raw, i) => {
-          const { content } = JSON.parse(raw) as { content: string }
+        const stored = await this.probes.history(roomId, this.room(roomId).token)
+        stored.forEach(({ content }, i) => {
           for (const m of members)
             if (m.room.id === roomId && content === `${m.username} left`) position.set(m, i)
         })

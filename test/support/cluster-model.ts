@@ -12,6 +12,7 @@
  */
 import Redis from 'ioredis'
 import { ChatNode, RedisServer } from './cluster.ts'
+import { MemoryProbes, type ModelProbes, RedisProbes } from './cluster-model-probes.ts'
 import { SessionCommands } from './cluster-model-sessions.ts'
 import {
   type Command,
@@ -47,36 +48,54 @@ export {
  * step is applied, and moderation.
  */
 export class ClusterModel extends SessionCommands {
-  private constructor(redisServer: RedisServer, nodes: ChatNode[], redis: Redis) {
-    super(redisServer, nodes, redis)
+  private constructor(redisServer: RedisServer, nodes: ChatNode[], probes: ModelProbes) {
+    super(redisServer, nodes, probes)
   }
 
-  /** Starts Redis, two nodes and the four client slots (slot i on node i % 2). */
-  static async start(slotCount = 4): Promise<ClusterModel> {
+  /**
+   * Starts the four client slots (slot i on node i % 2) on two nodes and Redis, or (engine
+   * `memory`) on one in-memory server that stands for both nodes.
+   */
+  static async start(engine: 'redis' | 'memory' = 'redis', slotCount = 4): Promise<ClusterModel> {
     try {
-      return await ClusterModel.startOnce(slotCount)
+      return await ClusterModel.startOnce(engine, slotCount)
     } catch (e) {
       // A node slow to start on a loaded machine is not what this test is about: once more.
       console.warn(`cluster start failed (${(e as Error).message}); trying once more`)
-      return ClusterModel.startOnce(slotCount)
+      return ClusterModel.startOnce(engine, slotCount)
     }
   }
 
-  private static async startOnce(slotCount: number): Promise<ClusterModel> {
+  private static async startOnce(
+    engine: 'redis' | 'memory',
+    slotCount: number,
+  ): Promise<ClusterModel> {
     const redisServer = new RedisServer()
-    const nodes = [0, 1].map((i) => new ChatNode(redisServer, { env: NODE_ENV }, `model-${i + 1}`))
+    const memory = engine === 'memory'
+    const env = memory ? { ...NODE_ENV, REDIS_URL: '' } : NODE_ENV
+    const started = [0, ...(memory ? [] : [1])].map(
+      (i) => new ChatNode(redisServer, { env }, `model-${i + 1}`),
+    )
+    const nodes = memory ? [started[0] as ChatNode, started[0] as ChatNode] : started
     // Until the model owns them (a test timing out mid-start must not leave them running).
     const starting = async () => {
-      await Promise.allSettled(nodes.map((n) => n.stop('SIGKILL')))
+      await Promise.allSettled(started.map((n) => n.stop('SIGKILL')))
       await redisServer.stop()
     }
     live.add(starting)
     try {
-      await redisServer.start()
-      await Promise.all(nodes.map((n) => n.start()))
-      const client = new Redis(redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-      await client.connect()
-      const model = new ClusterModel(redisServer, nodes, client)
+      let probes: ModelProbes
+      if (memory) {
+        await Promise.all(started.map((n) => n.start()))
+        probes = new MemoryProbes(started[0] as ChatNode)
+      } else {
+        await redisServer.start()
+        await Promise.all(started.map((n) => n.start()))
+        const client = new Redis(redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+        await client.connect()
+        probes = new RedisProbes(client)
+      }
+      const model = new ClusterModel(redisServer, nodes, probes)
       live.delete(starting)
       live.add(model.stopper)
       for (let i = 0; i < slotCount; i++) {
