@@ -70,6 +70,7 @@ export class ClusterResume {
           this.parts.config.nodeId,
           k.channel,
           presenceTemplate(room, 'online'),
+          this.parts.config.historyLimit,
         ])
         .catch(() => ['gone'])) as ClaimOut
       if (out[0] !== 'ok') {

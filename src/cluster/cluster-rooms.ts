@@ -213,7 +213,9 @@ export class ClusterRooms {
 
   /** The kept history, oldest first. */
   async history(id: RoomId): Promise<StoredMessage[]> {
-    const raw = await this.link.call(() => this.link.cmd.lrange(this.keys.room(id).history, 0, -1))
+    const raw = await this.link.call(() =>
+      this.link.cmd.lrange(this.keys.room(id).history, -this.config.historyLimit, -1),
+    )
     return raw.map((r) => JSON.parse(r) as StoredMessage)
   }
 

@@ -12,7 +12,10 @@ export interface RoomKeys {
   state: string
   /** Hash: user key → member JSON `{u, n, s, m, o, j}`. */
   members: string
-  /** List: stored message JSON, oldest first, capped at HISTORY_LIMIT. */
+  /**
+   * List: stored message JSON, oldest first; the last HISTORY_LIMIT are the history (up to
+   * 64 more wait to be trimmed: HISTORY_SLACK in lua/prelude.lua).
+   */
   history: string
   /** Hash: user key → ban JSON `{username, by, at}`. */
   bans: string

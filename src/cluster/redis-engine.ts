@@ -201,7 +201,10 @@ export class RedisEngine implements RoomEngine {
   async snapshot(room: RoomId): Promise<RoomSnapshot> {
     const { link, keys } = this.parts
     const k = keys.room(room)
-    const pipe = link.cmd.multi().hvals(k.members).lrange(k.history, 0, -1)
+    const pipe = link.cmd
+      .multi()
+      .hvals(k.members)
+      .lrange(k.history, -this.parts.config.historyLimit, -1)
     const out = ((await link.call(() => pipe.exec())) ?? []).map(([, v]) => v as string[])
     return {
       users: JSON.stringify(usersOf(out[0] ?? [])),

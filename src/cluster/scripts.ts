@@ -31,7 +31,10 @@ import restoreLua from './lua/restore.lua' with { type: 'text' }
 import roomKeys from './lua/room-keys.lua' with { type: 'text' }
 import tickLua from './lua/tick.lua' with { type: 'text' }
 
-/** Helpers prepended to every script. */
+/**
+ * Helpers prepended to every script, and HISTORY_SLACK: how far past HISTORY_LIMIT a
+ * room's history list may grow before it is trimmed.
+ */
 const PRELUDE = `\n${prelude}`
 
 /** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace. */
@@ -74,22 +77,25 @@ export const initRoom = roomScript(`\n${initRoomLua}`)
 export const message = roomScript(`\n${messageLua}`)
 
 /**
- * A member's connection dropped: shown offline, kept for the grace. ARGV: room, key,
- * session, node, grace end, channel. Returns 1 if the member went offline.
+ * A member's connection dropped: shown offline, kept for the grace. ARGV: key, session,
+ * node, grace end, channel, the `presence offline` frame (0x01 for the name). Returns 1 if
+ * the member went offline.
  */
 export const offline = roomScript(`\n${offlineLua}`)
 
 /**
  * Resume: the member of session `old` is taken over by session `new` on `node`, online.
- * ARGV: room, key, old session, new session, node, channel. Returns {code, was online,
- * old node, username, moderator, seq, members, history, mute end}; code `ok` or `gone`.
+ * ARGV: key, old session, new session, node, channel, the `presence online` frame (0x01
+ * for the name), history limit. Returns {code, was online, old node, username, moderator,
+ * seq, members, history, mute end}; code `ok` or `gone`.
  */
 export const claim = roomScript(`\n${claimLua}`)
 
 /**
  * A node puts back a member it still serves (after Redis lost its data, or after this
- * node was taken for dead). ARGV: room, key, username, node, session, moderator, now,
- * channel, ban identity. Returns `ok`, `taken` (someone else holds the name now) or `room_not_found`.
+ * node was taken for dead). ARGV: room, key, username, node, session, moderator, the
+ * `presence online` frame, channel, ban identity, the `user_joined` frame. Returns `ok`,
+ * `taken` (someone else holds the name now) or `room_not_found`.
  */
 export const restore = roomScript(`\n${restoreLua}`)
 

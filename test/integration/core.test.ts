@@ -207,6 +207,35 @@ describe('history', () => {
     const ids = history.map((m: Frame) => Number(m.id))
     expect(ids).toEqual([...ids].sort((x, y) => x - y))
   })
+
+  it('keeps the last 100 messages however many more come, in joined, history and REST alike', async () => {
+    await restart({ rateLimitPerSec: 1000, rateLimitBurst: 1000, floodTolerance: 1000 })
+    const alice = await member('general', 'alice')
+    for (let i = 0; i < 250; i++)
+      alice.send({ action: 'message', room: 'general', content: `m${i}` })
+    await alice.next('message', (f) => f.content === 'm249')
+    const { history } = await (await connect()).join('general', 'bob')
+    // 250 messages + 2 joins = 252 stored; the history is the newest 100.
+    expect(history.map((m: Frame) => m.content)).toEqual([
+      ...Array.from({ length: 99 }, (_, i) => `m${151 + i}`),
+      'bob joined',
+    ])
+    const page = (await (await http('/rooms/general/messages?limit=60')).json()) as Frame
+    expect(page.has_more).toBe(true)
+    const before = page.messages[0].id
+    const older = (await (
+      await http(`/rooms/general/messages?limit=60&before=${before}`)
+    ).json()) as Frame
+    expect(older.messages).toHaveLength(40)
+    expect(older.has_more).toBe(false)
+    expect(older.messages[0].content).toBe('m151')
+    const frame = await alice.request({ action: 'history', room: 'general', before, limit: 100 }, [
+      'history',
+    ])
+    expect(frame.messages.map((m: Frame) => m.content)).toEqual(
+      older.messages.map((m: Frame) => m.content),
+    )
+  })
 })
 
 describe('refusals', () => {

@@ -5,9 +5,13 @@
  */
 import type Redis from 'ioredis'
 import { Keys } from '../../src/cluster/keys.ts'
+import { defaultConfig } from '../../src/config.ts'
 import type { StoredMessage } from '../../src/protocol/frames.ts'
 import type { ChatNode } from './cluster.ts'
 import type { TestClient } from './ws-client.ts'
+
+/** The nodes run with the default HISTORY_LIMIT: the history is the list's last that many. */
+const HISTORY_LIMIT = defaultConfig().historyLimit
 
 export interface ModelProbes {
   readonly engine: 'redis' | 'memory'
@@ -46,7 +50,7 @@ export class RedisProbes implements ModelProbes {
   }
 
   async history(room: string): Promise<StoredMessage[]> {
-    const raw = await this.redis.lrange(this.keys.room(room).history, 0, -1)
+    const raw = await this.redis.lrange(this.keys.room(room).history, -HISTORY_LIMIT, -1)
     return raw.map((r) => JSON.parse(r) as StoredMessage)
   }
 

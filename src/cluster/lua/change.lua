@@ -86,20 +86,20 @@ for _, w in ipairs(c.writes) do
     error('unknown write ' .. tostring(op))
   end
 end
-local seq, target = 0, c.target
+local seq, target, length = 0, c.target, 0
 for _, note in ipairs(c.notes) do
   seq = redis.call('HINCRBY', S, 'seq', 1)
   local id = string.format('%012d', seq)
-  redis.call('RPUSH', H, (string.gsub(note.stored, '\1', id)))
+  length = redis.call('RPUSH', H, (string.gsub(note.stored, '\1', id)))
   if note.frame ~= '' then table.insert(lines, (string.gsub(note.frame, '\1', id))) end
   redis.call('PUBLISH', channel, envelope('s', seq, origin, count, target, table.concat(lines, '\n')))
   lines, target = {}, ''
 end
-if seq > 0 then redis.call('LTRIM', H, -limit, -1) end
+if seq > 0 then trim(H, length, limit) end
 if #lines > 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, '-', count, '', table.concat(lines, '\n')))
 end
 if c.view == '' then return {'ok', seq, count, dropped, droppedOnline} end
 -- A joiner's first view of the room, as this change left it.
-return {'ok', seq, count, dropped, droppedOnline, redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1),
+return {'ok', seq, count, dropped, droppedOnline, redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1),
   redis.call('HGET', U, c.view) or '0'}

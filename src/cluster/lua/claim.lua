@@ -1,4 +1,5 @@
 local key, old, new, node, channel, online = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local limit = tonumber(ARGV[7])
 local cur = redis.call('HGET', M, key)
 if not cur then return {'gone'} end
 local m = cjson.decode(cur)
@@ -11,4 +12,4 @@ if was == 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', named(online, m.u)))
 end
 return {'ok', was, oldNode, m.u, m.m, tonumber(redis.call('HGET', S, 'seq')),
-  redis.call('HVALS', M), redis.call('LRANGE', H, 0, -1), redis.call('HGET', U, key) or '0'}
+  redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1), redis.call('HGET', U, key) or '0'}

@@ -12,7 +12,6 @@ if mute then
 end
 local seq = redis.call('HINCRBY', S, 'seq', 1)
 local id = string.format('%012d', seq)
-redis.call('RPUSH', H, (string.gsub(stored, '\1', id, 1)))
-redis.call('LTRIM', H, -limit, -1)
+trim(H, redis.call('RPUSH', H, (string.gsub(stored, '\1', id, 1))), limit)
 redis.call('PUBLISH', ARGV[7], envelope('s', seq, ARGV[8], '-', '', (string.gsub(frame, '\1', id, 1))))
 return {'ok', seq}

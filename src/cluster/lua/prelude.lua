@@ -1,3 +1,10 @@
+-- A room's history list keeps up to this many entries past HISTORY_LIMIT before it is
+-- trimmed (one LTRIM per that many messages, not one per message); readers take the last
+-- HISTORY_LIMIT entries.
+local HISTORY_SLACK = 64
+local function trim(H, length, limit)
+  if length > limit + HISTORY_SLACK then redis.call('LTRIM', H, -limit, -1) end
+end
 local function encode(s) return cjson.encode(s) end
 -- A frame from TypeScript with the byte 0x01 where a name read here goes, as a JSON string.
 local function named(frame, name)
