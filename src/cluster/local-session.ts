@@ -3,10 +3,10 @@
  * in here (with typing and mute state, which never leave the node), and its rate limits.
  * Who is in a room, on every node, lives in Redis.
  */
+import { RateLimited } from '../chat/limits.ts'
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
 import type { Peer } from '../domain/ports.ts'
-import { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId } from '../protocol/frames.ts'
 
 export interface LocalMember {
@@ -21,7 +21,7 @@ export interface LocalMember {
   mutedUntil: number
 }
 
-export class LocalSession {
+export class LocalSession extends RateLimited {
   /** Undefined once the connection closed or another connection resumed the session. */
   peer: Peer | undefined
   readonly rooms = new Map<RoomId, LocalMember>()
@@ -31,10 +31,6 @@ export class LocalSession {
    */
   banId: string
   unjoinedTimer: TimerHandle | undefined
-  readonly messages: TokenBucket
-  readonly frames: TokenBucket
-  private patienceBucket: TokenBucket | undefined
-  private passwordBucket: TokenBucket | undefined
 
   constructor(
     peer: Peer,
@@ -42,35 +38,16 @@ export class LocalSession {
     readonly token: string,
     /** Its hash: the session's name in Redis and in logs. */
     readonly hash: string,
-    private readonly clock: Clock,
-    private readonly config: Config,
+    clock: Clock,
+    config: Config,
   ) {
+    super(clock, config)
     this.peer = peer
     this.banId = hash
-    this.messages = new TokenBucket(clock, config.rateLimitBurst, config.rateLimitPerSec)
-    this.frames = new TokenBucket(
-      clock,
-      Math.max(50, config.rateLimitBurst * 5),
-      Math.max(20, config.rateLimitPerSec * 2),
-    )
   }
 
   get address(): string {
     return this.peer?.address ?? 'unknown'
-  }
-
-  get patience(): TokenBucket {
-    this.patienceBucket ??= new TokenBucket(
-      this.clock,
-      this.config.floodTolerance,
-      this.config.rateLimitPerSec,
-    )
-    return this.patienceBucket
-  }
-
-  get passwordAttempts(): TokenBucket {
-    this.passwordBucket ??= new TokenBucket(this.clock, 5, 0.5)
-    return this.passwordBucket
   }
 }
 

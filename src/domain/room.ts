@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { RateLimited, type SessionLimits } from '../chat/limits.ts'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import { formatId, History } from './history.ts'
@@ -188,17 +189,11 @@ export function userView(m: Member): UserView {
   }
 }
 
-export interface SessionLimits {
-  rateLimitPerSec: number
-  rateLimitBurst: number
-  floodTolerance: number
-}
-
 /**
- * One user's session: their memberships, limits and resume token. It outlives its
- * connection by the resume grace, and a resuming connection takes it over.
+ * One user's session: their memberships, limits (src/chat/limits.ts) and resume token. It
+ * outlives its connection by the resume grace, and a resuming connection takes it over.
  */
-export class Session {
+export class Session extends RateLimited {
   /** The live connection; undefined while the user is away (offline, in grace). */
   peer: Peer | undefined
   /** The token a new connection presents to take this session over. */
@@ -210,61 +205,12 @@ export class Session {
   removedWhileAway: Map<RoomId, 'banned' | 'kicked' | 'deleted'> | undefined
   graceTimer: TimerHandle | undefined
   unjoinedTimer: TimerHandle | undefined
-  /** Every other frame but typing. */
-  readonly frames: TokenBucket
-  private messagesBucket: TokenBucket | undefined
-  /**
-   * The two buckets few sessions ever need, in one field: JSC sizes an object by its
-   * field count (9–12 fields take 112 bytes, 13–14 take 160), and this keeps Session at 12.
-   */
-  private rare: { patience?: TokenBucket; password?: TokenBucket } | undefined
-  private readonly clock: Clock
-  private readonly limits: SessionLimits
 
   constructor(peer: Peer, session: string, clock: Clock, limits: SessionLimits) {
+    super(clock, limits)
     this.peer = peer
     this.session = session
     this.address = peer.address
-    // Joins, leaves, pings…: generous next to messages, scaled with the message limit.
-    this.frames = new TokenBucket(
-      clock,
-      Math.max(50, limits.rateLimitBurst * 5),
-      Math.max(20, limits.rateLimitPerSec * 2),
-    )
-    this.clock = clock
-    this.limits = limits
-  }
-
-  // The buckets below are made on first use, so they cost an idle connection nothing
-  // (memory per idle connection is a benchmark target). A bucket made late starts full,
-  // exactly as one made at connect and untouched since would be.
-
-  /** Chat messages (the per-user rate limit). */
-  get messages(): TokenBucket {
-    this.messagesBucket ??= new TokenBucket(
-      this.clock,
-      this.limits.rateLimitBurst,
-      this.limits.rateLimitPerSec,
-    )
-    return this.messagesBucket
-  }
-
-  /** Refused frames; when it runs dry the connection is closed as a flood. */
-  get patience(): TokenBucket {
-    this.rare ??= {}
-    this.rare.patience ??= new TokenBucket(
-      this.clock,
-      this.limits.floodTolerance,
-      this.limits.rateLimitPerSec,
-    )
-    return this.rare.patience
-  }
-
-  /** Wrong passwords from this session. */
-  get passwordAttempts(): TokenBucket {
-    this.rare ??= {}
-    this.rare.password ??= new TokenBucket(this.clock, 5, 0.5)
-    return this.rare.password
   }
 }
 
