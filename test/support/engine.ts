@@ -1,8 +1,8 @@
 /**
  * Which engine the behavioural suites run against: `TEST_ENGINE=memory` (the default, one
  * process) or `TEST_ENGINE=redis` (the Redis engine, on a real `redis-server` that this
- * module starts on a free loopback port the first time a server asks for it, and stops by
- * PID when the test process exits). `bun run check` runs test/integration and test/client
+ * module starts on a free loopback port when it is first imported, and test/support/setup.ts
+ * stops by PID after the last test file). `bun run check` runs test/integration and test/client
  * once for each engine.
  */
 import { RedisServer } from './cluster.ts'
@@ -15,6 +15,7 @@ export const testEngine: TestEngine = Bun.env.TEST_ENGINE === 'redis' ? 'redis' 
 export const redis = testEngine === 'redis' ? new RedisServer() : undefined
 if (redis) {
   await redis.start()
+  // In case the run ends another way (setup.ts's afterAll is the usual stop).
   process.on('exit', () => redis.kill())
 }
 let servers = 0
