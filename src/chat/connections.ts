@@ -1,13 +1,16 @@
 /**
  * The rules of a connection's life, once for both engines: `welcome` (or a close when its
  * address has too many), the close of a connection that joins no room in time, and the
- * goodbye of a server shutting down. Connections always live on one node.
+ * goodbye of a server shutting down, the live session of a connection and its frame
+ * budget. Connections always live on one node.
  */
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
 import type { Guard } from '../domain/guard.ts'
-import type { Peer } from '../domain/ports.ts'
-import { CLOSE } from '../domain/rules.ts'
+import type { Logger, Peer } from '../domain/ports.ts'
+import { CLOSE, type Limited, takeFrame } from '../domain/rules.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
+import { ChatError } from '../protocol/errors.ts'
 
 /** A session as these rules see it. */
 export interface Holder {
@@ -68,4 +71,38 @@ export function sayGoodbye(
     peer.send({ type: 'shutdown', reconnect_in_ms: reconnect })
     peer.close(CLOSE.goingAway, 'Server shutting down')
   }
+}
+
+/** A connection and the session it serves (none once closed or taken over). */
+export interface Link<S extends Limited & { readonly frames: TokenBucket }> {
+  readonly peer: Peer
+  client: S | undefined
+}
+
+/** The live session of a connection; `not_authorized` once it closed or was taken over. */
+export function liveSession<S extends Limited & { readonly frames: TokenBucket }>(
+  conn: Link<S>,
+): S {
+  const client = conn.client
+  if (!client || client.peer !== conn.peer)
+    throw new ChatError('not_authorized', 'Connection closed')
+  return client
+}
+
+/** Rate-limits a frame that is not a chat message or typing frame. */
+export function countFrame<S extends Limited & { readonly frames: TokenBucket }>(
+  conn: Link<S>,
+  logger: Logger,
+): void {
+  const client = liveSession(conn)
+  takeFrame(client, client.frames, logger)
+}
+
+/** Charges a malformed frame to the connection's frame budget, without an error of its own. */
+export function penalize<S extends Limited & { readonly frames: TokenBucket }>(
+  conn: Link<S>,
+  logger: Logger,
+): void {
+  const client = conn.client
+  if (client && client.peer === conn.peer) takeFrame(client, client.frames, logger, true)
 }

@@ -3,7 +3,7 @@
  * connections that join no room, rate limits, a dropped connection's members going
  * offline, and the close of a connection whose session was resumed elsewhere.
  */
-import { Unjoined, welcome } from '../chat/connections.ts'
+import { countFrame, liveSession, penalize, Unjoined, welcome } from '../chat/connections.ts'
 import type { Config } from '../config.ts'
 import type { Clock } from '../domain/clock.ts'
 import type { Guard } from '../domain/guard.ts'
@@ -85,10 +85,7 @@ export class NodeConnections {
 
   /** The live session of a connection; `not_authorized` once it closed or was taken over. */
   clientOf(conn: ClusterConnection): LocalSession {
-    const client = conn.client
-    if (!client || client.peer !== conn.peer)
-      throw new ChatError('not_authorized', 'Connection closed')
-    return client
+    return liveSession(conn)
   }
 
   /** The connection still holds this session (it did not close while we waited). */
@@ -101,13 +98,11 @@ export class NodeConnections {
   }
 
   countFrame(conn: ClusterConnection): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    countFrame(conn, this.logger)
   }
 
   penalize(conn: ClusterConnection): void {
-    const client = conn.client
-    if (client && client.peer === conn.peer) this.limit(client, client.frames, true)
+    penalize(conn, this.logger)
   }
 
   /** Another node (or this one) resumed a session this node still holds: close the old socket. */

@@ -1,4 +1,4 @@
-import { Unjoined, welcome } from '../chat/connections.ts'
+import { countFrame, liveSession, penalize, Unjoined, welcome } from '../chat/connections.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
@@ -130,10 +130,7 @@ export class Sessions {
 
   /** The live session of a connection; `not_authorized` once it was closed or taken over. */
   clientOf(conn: Connection): Session {
-    const client = conn.client
-    if (!client || client.peer !== conn.peer)
-      throw new ChatError('not_authorized', 'Connection closed')
-    return client
+    return liveSession(conn)
   }
 
   /**
@@ -146,14 +143,12 @@ export class Sessions {
 
   /** Rate-limits a frame that is not a chat message or typing frame. */
   countFrame(conn: Connection): void {
-    const client = this.clientOf(conn)
-    this.limit(client, client.frames)
+    countFrame(conn, this.logger)
   }
 
   /** Charges a malformed frame to the connection's frame budget, without an error of its own. */
   penalize(conn: Connection): void {
-    const client = conn.client
-    if (client && client.peer === conn.peer) this.limit(client, client.frames, true)
+    penalize(conn, this.logger)
   }
 
   /** `resume`: see resumeSession. */
