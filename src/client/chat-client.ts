@@ -7,6 +7,7 @@
  * it for the browser, and nothing of the server may come along.
  */
 import { Emitter } from './emitter.ts'
+import { parseServerFrame, type ResolvedOptions, resolveOptions } from './options.ts'
 import { CLOSE, RoomRecovery, reconnectDelay } from './reconnection.ts'
 import { type Credentials, type Outgoing, type Pending, Requests } from './requests.ts'
 import {
@@ -28,18 +29,6 @@ import {
   type SystemFrame,
 } from './types.ts'
 
-const DEFAULTS = {
-  minDelayMs: 500,
-  maxDelayMs: 15_000,
-  requestTimeoutMs: 10_000,
-  heartbeatIntervalMs: 20_000,
-}
-
-const globalClock: ClientClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
-
 /**
  * A chat connection with its rooms.
  *
@@ -51,14 +40,8 @@ const globalClock: ClientClock = {
  * await client.send('general', 'Hello!')
  */
 export class ChatClient {
-  private readonly url: string
-  private readonly WebSocketClass: typeof WebSocket
+  private readonly opts: ResolvedOptions
   private readonly clock: ClientClock
-  private readonly random: () => number
-  private readonly minDelayMs: number
-  private readonly maxDelayMs: number
-  private readonly requestTimeoutMs: number
-  private readonly heartbeatIntervalMs: number
 
   private readonly events = new Emitter()
   private current: ConnectionState = 'closed'
@@ -81,25 +64,10 @@ export class ChatClient {
   private connectWaiters: { resolve(): void; reject(error: Error): void }[] = []
 
   constructor(options: ChatClientOptions) {
-    const url = new URL(options.url)
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-      throw new TypeError(`ChatClient needs a ws:// or wss:// URL, not ${options.url}`)
-    }
-    this.url = options.url
-    const WebSocketClass = options.WebSocket ?? globalThis.WebSocket
-    if (!WebSocketClass) throw new TypeError('No WebSocket class: pass options.WebSocket')
-    this.WebSocketClass = WebSocketClass
-    this.clock = options.clock ?? globalClock
-    this.random = options.random ?? Math.random
-    this.minDelayMs = options.reconnect?.minDelayMs ?? DEFAULTS.minDelayMs
-    this.maxDelayMs = Math.max(
-      this.minDelayMs,
-      options.reconnect?.maxDelayMs ?? DEFAULTS.maxDelayMs,
-    )
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
-    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs
+    this.opts = resolveOptions(options)
+    this.clock = this.opts.clock
     const write = (frame: Outgoing) => this.write(frame)
-    this.requests = new Requests(this.clock, this.requestTimeoutMs, write)
+    this.requests = new Requests(this.clock, this.opts.requestTimeoutMs, write)
     this.recovery = new RoomRecovery(this.requests, write)
   }
 
@@ -279,9 +247,9 @@ export class ChatClient {
   private openSocket(): void {
     let ws: WebSocket
     try {
-      ws = new this.WebSocketClass(this.url)
+      ws = new this.opts.WebSocketClass(this.opts.url)
     } catch (error) {
-      this.stop(new ChatRequestError('closed', `Cannot open ${this.url}: ${String(error)}`))
+      this.stop(new ChatRequestError('closed', `Cannot open ${this.opts.url}: ${String(error)}`))
       return
     }
     this.ws = ws
@@ -289,7 +257,7 @@ export class ChatClient {
     this.connectTimer = this.clock.setTimeout(() => {
       this.connectTimer = undefined
       if (this.ws === ws) this.drop(1006, 'No welcome from the server in time')
-    }, this.requestTimeoutMs)
+    }, this.opts.requestTimeoutMs)
     ws.onmessage = (event) => {
       if (this.ws === ws) this.receive(ws, event.data)
     }
@@ -352,9 +320,9 @@ export class ChatClient {
 
   private scheduleReconnect(code: number): void {
     const delay = reconnectDelay(code, this.attempt, this.shutdownHintMs, {
-      minDelayMs: this.minDelayMs,
-      maxDelayMs: this.maxDelayMs,
-      random: this.random,
+      minDelayMs: this.opts.minDelayMs,
+      maxDelayMs: this.opts.maxDelayMs,
+      random: this.opts.random,
     })
     this.shutdownHintMs = undefined
     this.attempt++
@@ -383,20 +351,20 @@ export class ChatClient {
   }
 
   private startHeartbeat(ws: WebSocket): void {
-    if (this.heartbeatIntervalMs <= 0) return
+    if (this.opts.heartbeatIntervalMs <= 0) return
     this.silentTicks = 0
     const tick = () => {
       this.heartbeatTimer = undefined
       if (this.ws !== ws) return
       if (this.silentTicks >= 2) {
-        this.drop(1006, `No frame from the server for ${2 * this.heartbeatIntervalMs} ms`)
+        this.drop(1006, `No frame from the server for ${2 * this.opts.heartbeatIntervalMs} ms`)
         return
       }
       this.silentTicks++
       this.write({ action: 'ping' })
-      this.heartbeatTimer = this.clock.setTimeout(tick, this.heartbeatIntervalMs)
+      this.heartbeatTimer = this.clock.setTimeout(tick, this.opts.heartbeatIntervalMs)
     }
-    this.heartbeatTimer = this.clock.setTimeout(tick, this.heartbeatIntervalMs)
+    this.heartbeatTimer = this.clock.setTimeout(tick, this.opts.heartbeatIntervalMs)
   }
 
   /** The connection is ready for requests: send what waited. */
@@ -426,16 +394,8 @@ export class ChatClient {
   // ── Inbound frames ───────────────────────────────────────────────────────────
 
   private receive(ws: WebSocket, data: unknown): void {
-    if (typeof data !== 'string') return
-    let frame: unknown
-    try {
-      frame = JSON.parse(data)
-    } catch {
-      return
-    }
-    if (typeof frame !== 'object' || frame === null) return
-    if (typeof (frame as { type?: unknown }).type !== 'string') return
-    this.onFrame(ws, frame as ServerFrame)
+    const frame = parseServerFrame(data)
+    if (frame) this.onFrame(ws, frame)
   }
 
   private onFrame(ws: WebSocket, frame: ServerFrame): void {
