@@ -106,3 +106,18 @@ export function penalize<S extends Limited & { readonly frames: TokenBucket }>(
   const client = conn.client
   if (client && client.peer === conn.peer) takeFrame(client, client.frames, logger, true)
 }
+
+/**
+ * A connection closed: its address counts one connection fewer, and the session it served
+ * (if it still did: not taken over meanwhile) is returned without a connection.
+ */
+export function release<
+  S extends Limited & { readonly frames: TokenBucket; peer: Peer | undefined },
+>(conn: Link<S>, guard: Guard): S | undefined {
+  guard.connectionClosed(conn.peer.address)
+  const client = conn.client
+  conn.client = undefined
+  if (!client || client.peer !== conn.peer) return undefined
+  client.peer = undefined
+  return client
+}

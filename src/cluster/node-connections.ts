@@ -3,7 +3,14 @@
  * connections that join no room, rate limits, a dropped connection's members going
  * offline, and the close of a connection whose session was resumed elsewhere.
  */
-import { countFrame, liveSession, penalize, Unjoined, welcome } from '../chat/connections.ts'
+import {
+  countFrame,
+  liveSession,
+  penalize,
+  release,
+  Unjoined,
+  welcome,
+} from '../chat/connections.ts'
 import type { Config } from '../config.ts'
 import type { Clock } from '../domain/clock.ts'
 import type { Guard } from '../domain/guard.ts'
@@ -58,11 +65,8 @@ export class NodeConnections {
 
   disconnect(conn: ClusterConnection): void {
     this.connections.delete(conn)
-    this.guard.connectionClosed(conn.peer.address)
-    const client = conn.client
-    conn.client = undefined
-    if (!client || client.peer !== conn.peer) return
-    client.peer = undefined
+    const client = release(conn, this.guard)
+    if (!client) return
     this.unjoined.clear(client)
     if (this.sessions.get(client.hash) === client) this.sessions.delete(client.hash)
     if (client.rooms.size === 0) return

@@ -1,4 +1,11 @@
-import { countFrame, liveSession, penalize, Unjoined, welcome } from '../chat/connections.ts'
+import {
+  countFrame,
+  liveSession,
+  penalize,
+  release,
+  Unjoined,
+  welcome,
+} from '../chat/connections.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
@@ -79,11 +86,8 @@ export class Sessions {
   /** The connection closed. Its user goes offline and keeps their rooms for the resume grace. */
   disconnect(conn: Connection): void {
     this.connections.delete(conn)
-    this.guard.connectionClosed(conn.peer.address)
-    const client = conn.client
-    conn.client = undefined
-    if (!client || client.peer !== conn.peer) return
-    client.peer = undefined
+    const client = release(conn, this.guard)
+    if (!client) return
     this.clearTimer(client, 'unjoinedTimer')
     if (this.hooks.isDraining() || client.rooms.size === 0) {
       this.forget(client)
