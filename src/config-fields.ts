@@ -71,3 +71,42 @@ export interface Config {
   /** A node whose Redis heartbeat is older than this is dead and cleaned up after (NODE_TTL_MS, default 15000). */
   readonly nodeTtlMs: number
 }
+
+/** The default of every setting; `defaultConfig` in config.ts starts from it. */
+export const DEFAULTS: Config = {
+  port: 3000,
+  host: '0.0.0.0',
+  defaultRooms: ['general'],
+  defaultMaxUsers: 1000,
+  maxUsersLimit: 10_000,
+  maxRooms: 10_000,
+  historyLimit: 100,
+  maxContentChars: 4000,
+  maxPayloadBytes: 16 * 1024,
+  rateLimitPerSec: 10,
+  rateLimitBurst: 10,
+  floodTolerance: 100,
+  maxConnectionsPerIp: 100,
+  roomCreatePerMin: 30,
+  allowedOrigins: [],
+  trustProxy: false,
+  typingTimeoutMs: 5000,
+  typingThrottleMs: 1000,
+  heartbeatTimeoutMs: 30_000,
+  resumeGraceMs: 30_000,
+  roomEmptyTtlMs: 300_000,
+  unjoinedTimeoutMs: 60_000,
+  backpressureLimitBytes: 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+  shutdownReconnectSpreadMs: 5000,
+  presenceDiffMinMembers: 200,
+  presenceDiffIntervalMs: 100,
+  maxBodyBytes: 64 * 1024,
+  metricsToken: undefined,
+  logLevel: 'info',
+  logFormat: 'auto',
+  redisUrl: undefined,
+  redisKeyPrefix: 'chat:',
+  nodeId: 'node',
+  nodeTtlMs: 15_000,
+}

@@ -1,135 +1,21 @@
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
-import type { Config } from './config-fields.ts'
+import { DEFAULTS } from './config-fields.ts'
+import {
+  blank,
+  DAY_MS,
+  flagOf,
+  int,
+  list,
+  nodeId,
+  oneOf,
+  redisUrl,
+  type Setting,
+} from './setting-kinds.ts'
 
 // The settings table: each setting's default, variable, flag, meaning and value parser, and
 // the `--help` text and README table made from it. Pure data and parsers: reading the
 // environment and the command line is config.ts's job alone.
 
-/** The default of every setting; `defaultConfig` in config.ts starts from it. */
-export const DEFAULTS: Config = {
-  port: 3000,
-  host: '0.0.0.0',
-  defaultRooms: ['general'],
-  defaultMaxUsers: 1000,
-  maxUsersLimit: 10_000,
-  maxRooms: 10_000,
-  historyLimit: 100,
-  maxContentChars: 4000,
-  maxPayloadBytes: 16 * 1024,
-  rateLimitPerSec: 10,
-  rateLimitBurst: 10,
-  floodTolerance: 100,
-  maxConnectionsPerIp: 100,
-  roomCreatePerMin: 30,
-  allowedOrigins: [],
-  trustProxy: false,
-  typingTimeoutMs: 5000,
-  typingThrottleMs: 1000,
-  heartbeatTimeoutMs: 30_000,
-  resumeGraceMs: 30_000,
-  roomEmptyTtlMs: 300_000,
-  unjoinedTimeoutMs: 60_000,
-  backpressureLimitBytes: 1024 * 1024,
-  shutdownTimeoutMs: 10_000,
-  shutdownReconnectSpreadMs: 5000,
-  presenceDiffMinMembers: 200,
-  presenceDiffIntervalMs: 100,
-  maxBodyBytes: 64 * 1024,
-  metricsToken: undefined,
-  logLevel: 'info',
-  logFormat: 'auto',
-  redisUrl: undefined,
-  redisKeyPrefix: 'chat:',
-  nodeId: 'node',
-  nodeTtlMs: 15_000,
-}
-
-/** One setting: its Config field, its variable (the flag is its kebab-case), default and meaning. */
-export interface Setting {
-  readonly key: keyof Config
-  /** The environment variable, e.g. `RATE_LIMIT_PER_SEC`; the flag is `--rate-limit-per-sec`. */
-  readonly env: string
-  /** The default as shown to people; `literal` ones are values, the rest are notes. */
-  readonly default: string
-  readonly literal: boolean
-  /** What it does; may hold `code` spans (the README shows them, --help strips the backticks). */
-  readonly meaning: string
-  /** Parses the raw text (undefined or blank: not set); `sofar` holds the settings above it. */
-  readonly read: (raw: string | undefined, sofar: Partial<Config>) => unknown
-}
-
-/** The flag of a setting: `RATE_LIMIT_PER_SEC` → `rate-limit-per-sec`. */
-export function flagOf(env: string): string {
-  return env.toLowerCase().replaceAll('_', '-')
-}
-
-const DAY_MS = 24 * 3600 * 1000
-
-function blank(raw: string | undefined): raw is undefined {
-  return raw === undefined || raw.trim() === ''
-}
-
-function int(key: keyof Config, env: string, min: number, max: number, meaning: string): Setting {
-  const fallback = DEFAULTS[key] as number
-  return {
-    key,
-    env,
-    default: String(fallback),
-    literal: true,
-    meaning,
-    read: (raw) => {
-      if (blank(raw)) return fallback
-      const n = Number(raw)
-      if (!Number.isInteger(n) || n < min || n > max) {
-        throw new Error(`${env} must be a whole number from ${min} to ${max}, got "${raw}"`)
-      }
-      return n
-    },
-  }
-}
-
-function list(key: keyof Config, env: string, defaultText: string, meaning: string): Setting {
-  const fallback = DEFAULTS[key] as readonly string[]
-  return {
-    key,
-    env,
-    default: defaultText,
-    literal: fallback.length > 0,
-    meaning,
-    read: (raw) =>
-      raw === undefined
-        ? fallback
-        : raw
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s !== ''),
-  }
-}
-
-function oneOf<T extends string>(
-  key: keyof Config,
-  env: string,
-  values: readonly T[],
-  meaning: string,
-): Setting {
-  const fallback = DEFAULTS[key] as T
-  return {
-    key,
-    env,
-    default: fallback,
-    literal: true,
-    meaning,
-    read: (raw) => {
-      if (blank(raw)) return fallback
-      const v = raw.trim().toLowerCase()
-      if (!(values as readonly string[]).includes(v)) {
-        throw new Error(`${env} must be ${values.join(', ')}, got "${raw}"`)
-      }
-      return v
-    },
-  }
-}
+export { DEFAULTS, flagOf, type Setting }
 
 /**
  * Every setting, in the order of `--help` and the README's table. A flag `--x-y` sets the
@@ -367,37 +253,6 @@ export const SETTINGS: readonly Setting[] = [
     'a node whose Redis heartbeat is older than this is dead and cleaned up after',
   ),
 ]
-
-function redisUrl(raw: string | undefined): string | undefined {
-  if (blank(raw)) return undefined
-  const text = raw.trim()
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new Error(`REDIS_URL must be redis://[:password@]host:port[/db], got "${text}"`)
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new Error(`REDIS_URL must start with redis:// or rediss://, got "${text}"`)
-  }
-  const db = url.pathname.replace(/^\//, '')
-  if (db !== '' && !/^\d{1,2}$/.test(db)) {
-    throw new Error(`REDIS_URL's database must be a number, got "${db}"`)
-  }
-  return text
-}
-
-function nodeId(raw: string | undefined): string {
-  if (!blank(raw)) {
-    const text = raw.trim()
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(text)) {
-      throw new Error(`NODE_ID must be 1-64 letters, digits, ".", "_" or "-", got "${text}"`)
-    }
-    return text
-  }
-  const host = (hostname().replace(/[^A-Za-z0-9._-]/g, '') || 'node').slice(0, 48)
-  return `${host}-${randomBytes(3).toString('hex')}`
-}
 
 /** The settings as the README's Markdown table. */
 export function settingsTable(): string {
