@@ -10,10 +10,10 @@
  */
 
 import { heapSize } from 'bun:jsc'
-import { readdirSync, readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
 import type { Metrics } from './domain/ports.ts'
+import { counterFrom, maxFds, openFds, Tally, TallyHistogram } from './metric-parts.ts'
 import { ERRORS, type ErrorCode } from './protocol/errors.ts'
 import { ACTIONS } from './protocol/frames.ts'
 import { VERSION } from './version.ts'
@@ -49,134 +49,6 @@ const CLOSE_INDEX = new Map<number, number>(CLOSE_CODES.map((c, i) => [c, i]))
 /** Why a WebSocket upgrade was refused. */
 export type UpgradeRefusal = 'origin' | 'address_cap' | 'shutting_down'
 const UPGRADE_LABELS: readonly UpgradeRefusal[] = ['origin', 'address_cap', 'shutting_down']
-
-/** Seconds to handle one frame: most take tens of µs; a private join's argon2 verify ~0.1 s. */
-const HANDLE_BUCKETS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-] as const
-
-/** A histogram per label value, kept in one Float64Array: bucket counts, then sum and count. */
-class Tally {
-  readonly values: Float64Array
-  private readonly stride = HANDLE_BUCKETS.length + 2
-
-  constructor(labels: number) {
-    this.values = new Float64Array(labels * this.stride)
-  }
-
-  observe(label: number, seconds: number): void {
-    const base = label * this.stride
-    let b = 0
-    while (b < HANDLE_BUCKETS.length && seconds > (HANDLE_BUCKETS[b] as number)) b++
-    const v = this.values
-    if (b < HANDLE_BUCKETS.length) v[base + b] = (v[base + b] as number) + 1
-    v[base + HANDLE_BUCKETS.length] = (v[base + HANDLE_BUCKETS.length] as number) + seconds
-    v[base + HANDLE_BUCKETS.length + 1] = (v[base + HANDLE_BUCKETS.length + 1] as number) + 1
-  }
-
-  /** Cumulative `le` buckets, sum and count of one label value, in prom-client's shape. */
-  series(name: string, labelName: string, labelValue: string, label: number) {
-    const base = label * this.stride
-    const out: { metricName: string; labels: Record<string, string | number>; value: number }[] = []
-    let cumulative = 0
-    HANDLE_BUCKETS.forEach((le, b) => {
-      cumulative += this.values[base + b] as number
-      out.push({
-        metricName: `${name}_bucket`,
-        labels: { le, [labelName]: labelValue },
-        value: cumulative,
-      })
-    })
-    const count = this.values[base + HANDLE_BUCKETS.length + 1] as number
-    out.push({
-      metricName: `${name}_bucket`,
-      labels: { le: '+Inf', [labelName]: labelValue },
-      value: count,
-    })
-    out.push({
-      metricName: `${name}_sum`,
-      labels: { [labelName]: labelValue },
-      value: this.values[base + HANDLE_BUCKETS.length] as number,
-    })
-    out.push({ metricName: `${name}_count`, labels: { [labelName]: labelValue }, value: count })
-    return out
-  }
-}
-
-/** A prom-client Histogram whose values come from a Tally when scraped. */
-class TallyHistogram extends Histogram<'action'> {
-  constructor(
-    private readonly tally: Tally,
-    registry: Registry,
-  ) {
-    super({
-      name: 'chat_frame_handle_seconds',
-      help: 'Time to handle one inbound WebSocket frame, by action (async joins until they finish)',
-      labelNames: ['action'],
-      buckets: [...HANDLE_BUCKETS],
-      registers: [registry],
-    })
-  }
-
-  override async get(): Promise<Awaited<ReturnType<Histogram<'action'>['get']>>> {
-    const name = 'chat_frame_handle_seconds'
-    const values = FRAME_LABELS.flatMap((a, i) => this.tally.series(name, 'action', a, i))
-    // prom-client's type wants label values typed by name; `le` is the histogram's own.
-    return {
-      name,
-      help: 'Time to handle one inbound WebSocket frame, by action (async joins until they finish)',
-      type: 'histogram',
-      aggregator: 'sum',
-      values,
-    } as unknown as Awaited<ReturnType<Histogram<'action'>['get']>>
-  }
-
-  /** The registry prefers this to `get()` for histograms. */
-  async getForPromString() {
-    return this.get()
-  }
-}
-
-/** Sets a counter's labelled values from an array at scrape time. */
-function counterFrom(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelName: string,
-  labels: readonly string[],
-  values: Float64Array,
-): Counter<string> {
-  return new Counter({
-    name,
-    help,
-    labelNames: [labelName],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const [i, l] of labels.entries()) this.inc({ [labelName]: l }, values[i] as number)
-    },
-  })
-}
-
-function openFds(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length
-  } catch {
-    return undefined
-  }
-}
-
-function maxFds(): number | undefined {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'))
-    const n = Number(line?.split(/\s+/)[3])
-    return Number.isFinite(n) ? n : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The server's metrics. Transports call the counting methods; the store reports
@@ -242,7 +114,7 @@ export class ServerMetrics implements Metrics, RedisMetrics {
       FRAME_LABELS,
       this.frames,
     )
-    new TallyHistogram(this.handle, r)
+    new TallyHistogram(this.handle, FRAME_LABELS, r)
     const refusals = new Counter({
       name: 'chat_refusals_total',
       help: 'Requests refused with an error, by error code and transport (ws: error frames, http: error responses)',
