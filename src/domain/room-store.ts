@@ -1,7 +1,5 @@
 import { sayGoodbye } from '../chat/connections.ts'
-import { create, expireGrace, type Held, type Joiner, join, leave } from '../chat/membership.ts'
-import { history, post } from '../chat/messages.ts'
-import { moderate } from '../chat/moderation.ts'
+import { expireGrace } from '../chat/membership.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
@@ -26,6 +24,7 @@ import { EmptyRooms } from './empty-rooms.ts'
 import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
 import { MemoryEngine } from './memory-engine.ts'
+import { MemoryFrames } from './memory-frames.ts'
 import { slugify } from './names.ts'
 import {
   type Logger,
@@ -35,8 +34,8 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
-import type { Connection, Session } from './room.ts'
-import { type Ban, type Member, Room, type RoomView, userView } from './room.ts'
+import type { Connection } from './room.ts'
+import { type Ban, Room, type RoomView, userView } from './room.ts'
 import type { CreateRoomInput, RoomCredentials } from './rules.ts'
 import { selfCheck } from './self-check.ts'
 import { Sessions } from './sessions.ts'
@@ -56,9 +55,10 @@ export interface RoomStoreDeps {
  * expire typing, resume grace and empty rooms. Transports call its methods and render
  * the ChatErrors it throws; everything it has to say goes out through a Peer (to one
  * connection) or the RoomSink (to a room). The chat rules are in src/chat, over the
- * memory engine (memory-engine.ts); still here: connections and sessions in sessions.ts,
- * `resume` in resume.ts, members in membership.ts, the empty-room timers in
- * empty-rooms.ts and the invariant check in self-check.ts.
+ * memory engine (memory-engine.ts); the chat frames reach them through memory-frames.ts.
+ * Still here: connections and sessions in sessions.ts, `resume` in resume.ts, members in
+ * membership.ts, the empty-room timers in empty-rooms.ts and the invariant check in
+ * self-check.ts.
  */
 export class RoomStore implements ChatStore {
   private readonly rooms = new Map<RoomId, Room>()
@@ -74,6 +74,7 @@ export class RoomStore implements ChatStore {
   private readonly sessions: Sessions
   private readonly emptyRooms: EmptyRooms
   private readonly membership: Membership
+  private readonly frames: MemoryFrames
   private draining = false
   readonly startedAt: number
 
@@ -127,7 +128,7 @@ export class RoomStore implements ChatStore {
       isDraining: () => this.draining,
       resumed: (recovered) => this.metrics.resumed(recovered),
       expireMember: (member) => {
-        void expireGrace(this.engine, this.held(member), this.clock.now())
+        void expireGrace(this.engine, this.frames.held(member), this.clock.now())
       },
     })
     this.emptyRooms = new EmptyRooms(
@@ -143,6 +144,16 @@ export class RoomStore implements ChatStore {
       this.sessions,
       this.emptyRooms,
     )
+    this.frames = new MemoryFrames({
+      engine: this.engine,
+      sessions: this.sessions,
+      membership: this.membership,
+      announce: this.announce,
+      guard: this.guard,
+      creation: this.creation,
+      maxContentChars: config.maxContentChars,
+      now: () => this.clock.now(),
+    })
     this.startedAt = deps.clock.now()
     for (const init of defaultRooms(config, deps.clock.now())) {
       const room = new Room(
@@ -232,120 +243,41 @@ export class RoomStore implements ChatStore {
     return bansOf(this.engine, id, token)
   }
 
-  // ── Frames ───────────────────────────────────────────────────────────────────
+  // ── Frames (memory-frames.ts) ────────────────────────────────────────────────
 
   /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
   join(conn: Connection, frame: JoinFrame): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    return join(this.engine, this.joiner(conn, client), frame, () => this.clock.now())
+    return this.frames.join(conn, frame)
   }
 
   /** `create`: creates a room and joins its creator as moderator. */
   create(conn: Connection, frame: CreateFrame): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    return create(
-      this.engine,
-      this.joiner(conn, client),
-      frame,
-      () => createRoom(this.engine, this.creation, frame, client.address),
-      () => this.clock.now(),
-    )
-  }
-
-  /** The session of `conn` as the join rules see it. */
-  private joiner(conn: Connection, client: Session): Joiner {
-    return {
-      session: client,
-      identity: client,
-      address: client.address,
-      passwordBuckets: [client.passwordAttempts, this.guard.passwordBucket(client.address)],
-      memberOf: (room) => client.rooms.get(room),
-      live: () => conn.client === client && client.peer === conn.peer,
-      reply: (json) => client.peer?.sendJson(json),
-    }
+    return this.frames.create(conn, frame)
   }
 
   /** `message`: stores the message and sends it to every member, the sender included. */
   message(conn: Connection, frame: MessageFrame): void {
-    const client = this.sessions.clientOf(conn)
-    // Count before the membership check, or messages to a room one is not in would flood freely.
-    this.sessions.limit(client, client.messages)
-    const member = this.membership.memberOf(client, frame.room)
-    const poster = {
-      room: member.room.id,
-      key: member.key,
-      username: member.username,
-      session: client,
-      mutedUntil: member.room.mutes.get(member.key) ?? 0,
-    }
-    post(this.engine, poster, frame.content, this.clock.now(), this.config.maxContentChars, () =>
-      this.announce.stopTyping(member),
-    )
+    this.frames.message(conn, frame)
   }
 
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */
   typing(conn: Connection, roomId: RoomId): void {
-    const client = this.sessions.clientOf(conn)
-    if (!this.sessions.limit(client, client.frames, true)) return
-    const member = this.membership.memberOf(client, roomId)
-    this.announce.typing(member, member.room.mutes.get(member.key) ?? 0)
+    this.frames.typing(conn, roomId)
   }
 
   /** `leave`: the member leaves the room and gets `left`. */
   leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    const member = this.membership.memberOf(client, roomId)
-    return leave(this.engine, this.held(member), ref, this.clock.now(), (left) =>
-      client.peer?.send(left),
-    )
-  }
-
-  /** A member as the rules see them; the memory engine's session handle is the Session. */
-  private held(member: Member): Held & { moderator: boolean } {
-    return {
-      room: member.room.id,
-      key: member.key,
-      username: member.username,
-      moderator: member.moderator,
-      session: member.client,
-    }
+    return this.frames.leave(conn, roomId, ref)
   }
 
   /** `history`: a page of a room's messages, for its members or for anyone in a public room. */
   history(conn: Connection, frame: HistoryFrame): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    return history(
-      this.engine,
-      frame,
-      (room) => client.rooms.has(room),
-      (reply) => client.peer?.send(reply),
-    )
+    return this.frames.history(conn, frame)
   }
-
-  // ── Moderation ───────────────────────────────────────────────────────────────
 
   /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
   moderate(conn: Connection, frame: ModerationFrame | MuteFrame): Promise<void> {
-    const client = this.sessions.clientOf(conn)
-    this.sessions.limit(client, client.frames)
-    const mod = this.membership.memberOf(client, frame.room)
-    return moderate(
-      this.engine,
-      {
-        room: mod.room.id,
-        key: mod.key,
-        username: mod.username,
-        moderator: mod.moderator,
-        session: client,
-      },
-      frame,
-      () => this.clock.now(),
-      (ack) => client.peer?.send(ack),
-    )
+    return this.frames.moderate(conn, frame)
   }
 
   // ── Resume ───────────────────────────────────────────────────────────────────

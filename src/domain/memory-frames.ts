@@ -1,0 +1,169 @@
+import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
+import { history, post } from '../chat/messages.ts'
+import { moderate } from '../chat/moderation.ts'
+import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import type {
+  CreateFrame,
+  HistoryFrame,
+  JoinFrame,
+  MessageFrame,
+  ModerationFrame,
+  MuteFrame,
+  Ref,
+  RoomId,
+} from '../protocol/frames.ts'
+import type { Announcer } from './announcer.ts'
+import type { Guard } from './guard.ts'
+import type { Membership } from './membership.ts'
+import type { MemoryEngine } from './memory-engine.ts'
+import type { Connection, Member, Session } from './room.ts'
+import type { Sessions } from './sessions.ts'
+
+/** What the frame handlers use of RoomStore's parts. */
+export interface MemoryFrameParts {
+  engine: MemoryEngine
+  sessions: Sessions
+  membership: Membership
+  announce: Announcer
+  guard: Guard
+  creation: CreationContext
+  maxContentChars: number
+  now: () => number
+}
+
+/**
+ * The chat frames of one process (join, create, message, typing, leave, history and
+ * moderation): each finds the connection's session, charges its rate limit and calls the
+ * rule in src/chat over the memory engine. RoomStore hands the frames here.
+ */
+export class MemoryFrames {
+  private readonly engine: MemoryEngine
+  private readonly sessions: Sessions
+  private readonly membership: Membership
+  private readonly announce: Announcer
+  private readonly guard: Guard
+  private readonly creation: CreationContext
+  private readonly maxContentChars: number
+  private readonly now: () => number
+
+  constructor(parts: MemoryFrameParts) {
+    this.engine = parts.engine
+    this.sessions = parts.sessions
+    this.membership = parts.membership
+    this.announce = parts.announce
+    this.guard = parts.guard
+    this.creation = parts.creation
+    this.maxContentChars = parts.maxContentChars
+    this.now = parts.now
+  }
+
+  /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
+  join(conn: Connection, frame: JoinFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return join(this.engine, this.joiner(conn, client), frame, this.now)
+  }
+
+  /** `create`: creates a room and joins its creator as moderator. */
+  create(conn: Connection, frame: CreateFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return create(
+      this.engine,
+      this.joiner(conn, client),
+      frame,
+      () => createRoom(this.engine, this.creation, frame, client.address),
+      this.now,
+    )
+  }
+
+  /** The session of `conn` as the join rules see it. */
+  private joiner(conn: Connection, client: Session): Joiner {
+    return {
+      session: client,
+      identity: client,
+      address: client.address,
+      passwordBuckets: [client.passwordAttempts, this.guard.passwordBucket(client.address)],
+      memberOf: (room) => client.rooms.get(room),
+      live: () => conn.client === client && client.peer === conn.peer,
+      reply: (json) => client.peer?.sendJson(json),
+    }
+  }
+
+  /** `message`: stores the message and sends it to every member, the sender included. */
+  message(conn: Connection, frame: MessageFrame): void {
+    const client = this.sessions.clientOf(conn)
+    // Count before the membership check, or messages to a room one is not in would flood freely.
+    this.sessions.limit(client, client.messages)
+    const member = this.membership.memberOf(client, frame.room)
+    const poster = {
+      room: member.room.id,
+      key: member.key,
+      username: member.username,
+      session: client,
+      mutedUntil: member.room.mutes.get(member.key) ?? 0,
+    }
+    post(this.engine, poster, frame.content, this.now(), this.maxContentChars, () =>
+      this.announce.stopTyping(member),
+    )
+  }
+
+  /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */
+  typing(conn: Connection, roomId: RoomId): void {
+    const client = this.sessions.clientOf(conn)
+    if (!this.sessions.limit(client, client.frames, true)) return
+    const member = this.membership.memberOf(client, roomId)
+    this.announce.typing(member, member.room.mutes.get(member.key) ?? 0)
+  }
+
+  /** `leave`: the member leaves the room and gets `left`. */
+  leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    const member = this.membership.memberOf(client, roomId)
+    return leave(this.engine, this.held(member), ref, this.now(), (left) => client.peer?.send(left))
+  }
+
+  /** A member as the rules see them; the memory engine's session handle is the Session. */
+  held(member: Member): Held & { moderator: boolean } {
+    return {
+      room: member.room.id,
+      key: member.key,
+      username: member.username,
+      moderator: member.moderator,
+      session: member.client,
+    }
+  }
+
+  /** `history`: a page of a room's messages, for its members or for anyone in a public room. */
+  history(conn: Connection, frame: HistoryFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return history(
+      this.engine,
+      frame,
+      (room) => client.rooms.has(room),
+      (reply) => client.peer?.send(reply),
+    )
+  }
+
+  /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
+  moderate(conn: Connection, frame: ModerationFrame | MuteFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    const mod = this.membership.memberOf(client, frame.room)
+    return moderate(
+      this.engine,
+      {
+        room: mod.room.id,
+        key: mod.key,
+        username: mod.username,
+        moderator: mod.moderator,
+        session: client,
+      },
+      frame,
+      this.now,
+      (ack) => client.peer?.send(ack),
+    )
+  }
+}
