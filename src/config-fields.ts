@@ -70,6 +70,24 @@ export interface Config {
   readonly nodeId: string
   /** A node whose Redis heartbeat is older than this is dead and cleaned up after (NODE_TTL_MS, default 15000). */
   readonly nodeTtlMs: number
+  /** Sign-in: `off` (anyone may call themselves anything), `optional` or `required` (AUTH_MODE, default off). */
+  readonly authMode: 'off' | 'optional' | 'required'
+  /** HMAC secret of the app's tokens, HS256/384/512, at least 32 bytes (AUTH_JWT_SECRET). */
+  readonly authJwtSecret: string | undefined
+  /** The secret before the current one, still accepted while tokens signed with it live (AUTH_JWT_PREVIOUS_SECRET). */
+  readonly authJwtPreviousSecret: string | undefined
+  /** A PEM public key of the app's tokens: RS256, PS256, ES256 or EdDSA (AUTH_JWT_PUBLIC_KEY). */
+  readonly authJwtPublicKey: string | undefined
+  /** Where the app publishes its keys as a JWKS (AUTH_JWKS_URL). */
+  readonly authJwksUrl: string | undefined
+  /** The `iss` a token must have, when set (AUTH_ISSUER). */
+  readonly authIssuer: string | undefined
+  /** The `aud` a token must have, when set (AUTH_AUDIENCE). */
+  readonly authAudience: string | undefined
+  /** Seconds of clock skew allowed on `exp` and `nbf` (AUTH_CLOCK_TOLERANCE_S, default 30). */
+  readonly authClockToleranceS: number
+  /** In `required` mode, a connection not signed in by then is closed with 4401 (AUTH_TIMEOUT_MS, default 10000). */
+  readonly authTimeoutMs: number
 }
 
 /** The default of every setting; `defaultConfig` in config.ts starts from it. */
@@ -109,4 +127,13 @@ export const DEFAULTS: Config = {
   redisKeyPrefix: 'chat:',
   nodeId: 'node',
   nodeTtlMs: 15_000,
+  authMode: 'off',
+  authJwtSecret: undefined,
+  authJwtPreviousSecret: undefined,
+  authJwtPublicKey: undefined,
+  authJwksUrl: undefined,
+  authIssuer: undefined,
+  authAudience: undefined,
+  authClockToleranceS: 30,
+  authTimeoutMs: 10_000,
 }

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util'
 import type { Config } from './config-fields.ts'
 import { DEFAULTS, flagOf, SETTINGS } from './settings.ts'
+import { checkAuthSettings } from './settings-auth.ts'
 
 export type { Config } from './config-fields.ts'
 
@@ -70,6 +71,7 @@ export function parseCommandLine(
       )
     }
   }
+  checkAuthSettings(sofar as Partial<Config>)
   return { mode, config: defaultConfig(sofar as Partial<Config>) }
 }
 

@@ -10,6 +10,7 @@ import {
   redisUrl,
   type Setting,
 } from './setting-kinds.ts'
+import { AUTH_SETTINGS } from './settings-auth.ts'
 
 // The settings table: each setting's default, variable, flag, meaning and value parser, and
 // the `--help` text and README table made from it. Pure data and parsers: reading the
@@ -252,6 +253,7 @@ export const SETTINGS: readonly Setting[] = [
     DAY_MS,
     'a node whose Redis heartbeat is older than this is dead and cleaned up after',
   ),
+  ...AUTH_SETTINGS,
 ]
 
 /** The settings as the README's Markdown table. */

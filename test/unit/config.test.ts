@@ -41,6 +41,41 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_TTL_MS: '10' })).toThrow(/NODE_TTL_MS/)
   })
 
+  it('reads the sign-in settings and refuses weak or contradictory ones without echoing secrets', () => {
+    const secret = 's'.repeat(32)
+    const config = loadConfig({
+      AUTH_MODE: 'required',
+      AUTH_JWT_SECRET: secret,
+      AUTH_ISSUER: 'https://app.example',
+      AUTH_CLOCK_TOLERANCE_S: '5',
+      AUTH_TIMEOUT_MS: '2000',
+    })
+    expect(config).toMatchObject({
+      authMode: 'required',
+      authJwtSecret: secret,
+      authIssuer: 'https://app.example',
+      authAudience: undefined,
+      authClockToleranceS: 5,
+      authTimeoutMs: 2000,
+    })
+    expect(loadConfig({}).authMode).toBe('off')
+    expect(() => loadConfig({ AUTH_MODE: 'optional' })).toThrow(/needs a key/)
+    expect(() => loadConfig({ AUTH_MODE: 'sometimes' })).toThrow(/AUTH_MODE/)
+    const short = 'too-short-secret'
+    expect(() => loadConfig({ AUTH_JWT_SECRET: short })).toThrow(/at least 32 bytes/)
+    try {
+      loadConfig({ AUTH_JWT_SECRET: short })
+    } catch (e) {
+      expect((e as Error).message).not.toContain(short)
+    }
+    expect(() => loadConfig({ AUTH_JWT_SECRET: secret, AUTH_JWKS_URL: 'https://k' })).toThrow(
+      /only one/,
+    )
+    expect(() => loadConfig({ AUTH_JWT_PREVIOUS_SECRET: secret })).toThrow(/needs AUTH_JWT_SECRET/)
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'file:///etc/keys' })).toThrow(/AUTH_JWKS_URL/)
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: 'not a pem' })).toThrow(/PEM/)
+  })
+
   it('reads numbers, lists and booleans', () => {
     const config = loadConfig({
       PORT: '0',
