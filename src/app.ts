@@ -1,6 +1,7 @@
 import { swagger } from '@elysiajs/swagger'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
+import { TokenVerifier } from './auth/tokens.ts'
 import { ClusterStore } from './cluster/cluster-store.ts'
 import type { Config } from './config.ts'
 import type { ChatStore } from './domain/chat-store.ts'
@@ -78,9 +79,23 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     publishJson,
     publish: (room, frame) => publishJson(room, JSON.stringify(frame)),
   }
+  const verifier =
+    config.authMode === 'off'
+      ? undefined
+      : TokenVerifier.create({
+          mode: config.authMode,
+          jwtSecret: config.authJwtSecret,
+          jwtPreviousSecret: config.authJwtPreviousSecret,
+          jwtPublicKey: config.authJwtPublicKey,
+          jwksUrl: config.authJwksUrl,
+          issuer: config.authIssuer,
+          audience: config.authAudience,
+          clockToleranceS: config.authClockToleranceS,
+        })
+  const storeDeps = { clock, hasher, logger, metrics, sink, verifier }
   const store: ChatStore = config.redisUrl
-    ? new ClusterStore(config, { clock, hasher, logger, metrics, sink })
-    : new RoomStore(config, { clock, hasher, logger, metrics, sink })
+    ? new ClusterStore(config, storeDeps)
+    : new RoomStore(config, storeDeps)
 
   /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */
   const clientAddress = (request: Request): string => {

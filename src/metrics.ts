@@ -42,7 +42,9 @@ const CODES = Object.keys(ERRORS) as ErrorCode[]
 const CODE_INDEX = new Map(CODES.map((c, i) => [c, i]))
 
 /** Close codes counted by their own label; any other code (a client may send 3000–4999) is `other`. */
-const CLOSE_CODES = [1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 1011, 4000, 4001] as const
+const CLOSE_CODES = [
+  1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 1011, 4000, 4001, 4401,
+] as const
 const CLOSE_LABELS = [...CLOSE_CODES.map(String), 'other']
 const CLOSE_INDEX = new Map<number, number>(CLOSE_CODES.map((c, i) => [c, i]))
 

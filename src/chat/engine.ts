@@ -111,6 +111,8 @@ export type Write =
       moderator: boolean
       session: SessionHandle
       identity: SessionHandle
+      /** The signed-in user's id, shown as `user_id` in the frames about the member. */
+      userId: string | undefined
     }
   | { op: 'ban'; key: string; username: string; by: string; at: number }
   /** Bans the session `identity` as well, under `key` (a ban holds against the session). */
@@ -171,6 +173,8 @@ export interface Post {
   readonly username: string
   readonly content: string
   readonly now: number
+  /** The sender's user id when signed in (AUTH_MODE): kept with the message, sent as `user_id`. */
+  readonly userId: string | undefined
 }
 
 /** `ok`, or why the room refused the message: not a member (of this session), or muted. */

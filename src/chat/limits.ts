@@ -3,23 +3,35 @@
  * burst of RATE_LIMIT_BURST), every other frame but typing (generous next to messages,
  * scaled with them), refused frames (FLOOD_TOLERANCE, then the connection is closed as a
  * flood) and wrong passwords (5, then one per 2 s). A session lives on one node, so its
- * limits do too.
+ * limits do too. It is the base class of both engines' sessions, and also keeps the
+ * session's sign-in (src/chat/sign-in.ts).
  */
+import type { Identity } from '../auth/tokens.ts'
 import type { Config } from '../config.ts'
-import type { Clock } from '../domain/clock.ts'
+import type { Clock, TimerHandle } from '../domain/clock.ts'
 import { TokenBucket } from '../domain/token-bucket.ts'
 
 export type SessionLimits = Pick<Config, 'rateLimitPerSec' | 'rateLimitBurst' | 'floodTolerance'>
+
+/** A session's sign-in (src/chat/sign-in.ts): the user and the timers that end it. */
+export interface SignInState {
+  user?: Identity
+  /** AUTH_MODE=required: closes the connection if it has not signed in by AUTH_TIMEOUT_MS. */
+  deadline?: TimerHandle
+  /** Ends the connection when the token expires without a refresh. */
+  expiry?: TimerHandle
+}
 
 export class RateLimited {
   /** Every other frame but typing. */
   readonly frames: TokenBucket
   private messagesBucket: TokenBucket | undefined
   /**
-   * The two buckets few sessions ever need, in one field: JSC sizes an object by its field
-   * count (9–12 fields take 112 bytes, 13–14 take 160), and this keeps a session small.
+   * What few sessions ever need (two buckets, and the sign-in on a server without
+   * AUTH_MODE), in one field: JSC sizes an object by its field count (9–12 fields take 112
+   * bytes, 13–14 take 160), and this keeps a session small.
    */
-  private rare: { patience?: TokenBucket; password?: TokenBucket } | undefined
+  private rare: { patience?: TokenBucket; password?: TokenBucket; signIn?: SignInState } | undefined
 
   constructor(
     protected readonly clock: Clock,
@@ -62,5 +74,17 @@ export class RateLimited {
     this.rare ??= {}
     this.rare.password ??= new TokenBucket(this.clock, 5, 0.5)
     return this.rare.password
+  }
+
+  /** The signed-in user, if the session signed in. */
+  get user(): Identity | undefined {
+    return this.rare?.signIn?.user
+  }
+
+  /** The session's sign-in state, made on first use. */
+  get signIn(): SignInState {
+    this.rare ??= {}
+    this.rare.signIn ??= {}
+    return this.rare.signIn
   }
 }

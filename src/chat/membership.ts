@@ -3,6 +3,7 @@
  * error each gives), creating a room and joining it, and leaving (a `leave` frame, or a
  * session that went away with no resume grace).
  */
+import { grantsRoom, type Identity, moderatesRoom } from '../auth/tokens.ts'
 import { normalizeName, userKey } from '../domain/names.ts'
 import { NOTES } from '../domain/notes.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
@@ -28,8 +29,10 @@ export interface Held {
 /** A session asking to join, as its node knows it. */
 export interface Joiner {
   readonly session: SessionHandle
-  /** The session's identity for bans (the same across its resumes). */
+  /** The session's identity for bans (the same across its resumes; the user id when signed in). */
   readonly identity: SessionHandle
+  /** The signed-in user (AUTH_MODE), if any. */
+  readonly user: Identity | undefined
   readonly address: string
   /** The session's and the address's own wrong-password buckets. */
   readonly passwordBuckets: TokenBucket[]
@@ -48,8 +51,9 @@ export async function join(
   frame: JoinFrame,
   now: () => number,
 ): Promise<void> {
+  needName(who, frame.username)
   const room = await engine.room(frame.room)
-  const username = normalizeName(frame.username, 'username')
+  const username = nameOf(who, frame.username)
   const key = userKey(username)
   const current = who.memberOf(room.id)
   if (current) {
@@ -68,8 +72,10 @@ export async function join(
     who.reply(json)
     return
   }
-  let moderator = false
-  if (frame.token !== undefined || room.isPrivate) {
+  // A signed-in user may moderate the room, or enter it without its password, by their grants.
+  let moderator = who.user !== undefined && moderatesRoom(who.user, room.id)
+  const granted = who.user !== undefined && grantsRoom(who.user, room.id)
+  if (frame.token !== undefined || (room.isPrivate && !granted)) {
     // Refuse what the join itself would refuse before a password is spent on it.
     const admission = frame.token === undefined && frame.password !== undefined
     const seen = await engine.admission(room.id, key, who.identity)
@@ -81,7 +87,7 @@ export async function join(
     if (!engine.checkToken(room, frame.token))
       throw new ChatError('not_authorized', 'Wrong moderator token')
     moderator = true
-  } else if (room.isPrivate) {
+  } else if (room.isPrivate && !granted) {
     if (frame.password === undefined)
       throw new ChatError('not_authorized', 'This room needs a password')
     const ok = await engine.checkPassword(room, frame.password, who.passwordBuckets, who.address)
@@ -99,10 +105,25 @@ export async function create(
   createRoom: () => Promise<{ room: RoomInfo; token: string }>,
   now: () => number,
 ): Promise<void> {
-  const username = normalizeName(frame.username, 'username')
+  needName(who, frame.username)
+  const username = nameOf(who, frame.username)
   const { room, token } = await createRoom()
   if (!who.live()) return
   await admit(engine, who, room, username, true, frame.ref, token, now)
+}
+
+/**
+ * The name a joiner gets: a signed-in user's from their token (a `username` in the frame
+ * is ignored), anyone else's from the frame.
+ */
+function nameOf(who: Joiner, username: string | undefined): string {
+  return who.user ? who.user.name : normalizeName(username ?? '', 'username')
+}
+
+/** A frame without a `username` from someone not signed in is malformed. */
+function needName(who: Joiner, username: string | undefined): void {
+  if (!who.user && username === undefined)
+    throw new ChatError('invalid_message', '"username" must be a string')
 }
 
 /** The last checks and the join itself, in one atomic step: one winner for a name or a seat. */
@@ -127,7 +148,9 @@ async function admit(
         { is: 'absent', key, fail: 'username_taken' },
         { is: 'seat', max: room.maxUsers, fail: 'room_full' },
       ],
-      writes: [{ op: 'putMember', key, username, moderator, session, identity }],
+      writes: [
+        { op: 'putMember', key, username, moderator, session, identity, userId: who.user?.id },
+      ],
       notes: [NOTES.joined(username)],
       quiet: true,
       greet: (snapshot) =>

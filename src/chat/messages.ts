@@ -14,6 +14,8 @@ export interface Poster {
   readonly key: string
   readonly username: string
   readonly session: SessionHandle
+  /** Their user id when signed in (AUTH_MODE). */
+  readonly userId: string | undefined
   /** The end (ms) of their mute in the room, as their node knows it (0: none). */
   readonly mutedUntil: number
 }
@@ -37,6 +39,7 @@ export function post(
     username: member.username,
     content,
     now,
+    userId: member.userId,
   })
   return out instanceof Promise ? out.then(posted) : posted(out)
 }

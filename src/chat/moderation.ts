@@ -7,8 +7,15 @@
 import { normalizeName, userKey } from '../domain/names.ts'
 import { NOTES } from '../domain/notes.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { ModerationFrame, MuteFrame, RoomId, ServerFrame } from '../protocol/frames.ts'
+import {
+  type ModerationFrame,
+  type MuteFrame,
+  type RoomId,
+  type ServerFrame,
+  withUserId,
+} from '../protocol/frames.ts'
 import type { Change, Guard, MemberRecord, RoomEngine, SessionHandle, Write } from './engine.ts'
+import { userIdOf } from './sign-in.ts'
 
 /** The moderator, as their own node knows them. */
 export interface Actor {
@@ -41,14 +48,17 @@ export async function moderate(
   if (key === mod.key && frame.action !== 'unban' && frame.action !== 'unmute') {
     throw new ChatError('invalid_message', `You cannot ${frame.action} yourself`)
   }
+  let userId: string | undefined
   for (let attempt = 1; ; attempt++) {
     const target = await engine.member(mod.room, key)
     const out = await engine.change(mod.room, moderationChange(mod, frame, name, target, now()))
+    userId = target && userIdOf(target.identity)
     if (out.failed === undefined) break
     if (out.failed !== MOVED) throw moderationError(out.failed, name)
     if (attempt === ATTEMPTS) throw new ChatError('unavailable')
   }
   const ack: ServerFrame = { type: 'moderated', room: mod.room, action: frame.action }
+  withUserId(ack, userId)
   if (frame.ref !== undefined) ack.ref = frame.ref
   reply(ack)
 }

@@ -7,6 +7,7 @@ import { create, type Joiner, join, leave } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import { banIdentity } from '../chat/sign-in.ts'
 import { Typing } from '../chat/typing.ts'
 import type { Guard } from '../domain/guard.ts'
 import { slugify } from '../domain/names.ts'
@@ -24,6 +25,7 @@ import type {
   RoomId,
   ServerFrame,
 } from '../protocol/frames.ts'
+import { withUserId } from '../protocol/frames.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
@@ -67,7 +69,7 @@ export class ClusterFrames {
       parts.config,
       parts.clock,
       (member) => member.room,
-      (member, frame) => this.event(member, frame),
+      (member, frame) => this.event(member, withUserId(frame, member.userId)),
     )
   }
 
@@ -98,7 +100,8 @@ export class ClusterFrames {
   private joiner(conn: ClusterConnection, client: LocalSession): Joiner {
     return {
       session: client.hash,
-      identity: client.banId,
+      identity: banIdentity(client, client.banId),
+      user: client.user,
       address: client.address,
       passwordBuckets: [client.passwordAttempts, this.host.guard.passwordBucket(client.address)],
       memberOf: (room) => client.rooms.get(room),
@@ -130,7 +133,10 @@ export class ClusterFrames {
       this.delivery.release(feed)
       if (!client?.rooms.has(feed.room))
         this.host.track(
-          this.records.markGone({ hash, rooms: [{ room: feed.room, key, username }] }),
+          this.records.markGone({
+            hash,
+            rooms: [{ room: feed.room, key, username, userId: client?.user?.id }],
+          }),
         )
       return
     }
@@ -139,6 +145,7 @@ export class ClusterFrames {
       username,
       key,
       moderator,
+      userId: client.user?.id,
       typing: false,
       typingTimer: undefined,
       lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
@@ -173,6 +180,7 @@ export class ClusterFrames {
       key: member.key,
       username: member.username,
       session: client.hash,
+      userId: client.user?.id,
       mutedUntil: member.mutedUntil,
     }
     const now = this.parts.clock.now()

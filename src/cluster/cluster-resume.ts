@@ -3,6 +3,7 @@
  * names its rooms; each is claimed for this connection (the claim script), and the node
  * that still held the session closes its old connection.
  */
+
 import {
   type AwayReason,
   awayError,
@@ -11,6 +12,7 @@ import {
   resumedRoom,
   unknownSession,
 } from '../chat/resume.ts'
+import { userIdentity } from '../chat/sign-in.ts'
 import { userKey } from '../domain/names.ts'
 import type { Ref, ResumeFrame, StoredMessage } from '../protocol/frames.ts'
 import { roomKeyArgs, usersOf } from './cluster-rooms.ts'
@@ -30,6 +32,8 @@ export interface ClusterResumeHost {
   clearUnjoined(client: LocalSession): void
   /** A `resumed` frame went out (for the metrics). */
   resumed(recovered: boolean): void
+  /** A signed-in session is resumed by the same user only (`not_authorized` else). */
+  checkResume(user: string | undefined, fresh: LocalSession): void
 }
 
 /** What the claim script returns. */
@@ -52,12 +56,13 @@ export class ClusterResume {
     )
     const entries = Object.entries(record)
     if (entries.length === 0) throw unknownSession()
+    this.host.checkResume(record[':user'], fresh)
     conn.resumed = true
     const claimed: { feed: RoomFeed; out: ClaimOut }[] = []
     const takeovers = new Set<string>()
     fresh.banId = record._id ?? old
     for (const [room, key] of entries) {
-      if (room.startsWith('!') || room === '_id') continue
+      if (room.startsWith('!') || room === '_id' || room === ':user') continue
       const feed = await this.delivery.acquire(room).catch(() => undefined)
       if (!feed) continue
       feed.meta ??= await this.parts.rooms.meta(room).catch(() => undefined)
@@ -96,6 +101,7 @@ export class ClusterResume {
     const next: Record<string, string> = {}
     for (const { feed, out } of claimed) next[feed.room] = userKey(out[3])
     if (fresh.banId !== fresh.hash) next._id = fresh.banId
+    if (fresh.user) next[':user'] = userIdentity(fresh.user)
     const rename = this.parts.link.cmd.multi().del(this.parts.keys.session(old))
     if (claimed.length > 0) rename.hset(this.parts.keys.session(fresh.hash), next)
     await this.parts.link.call(() => rename.exec()).catch(() => {})
@@ -124,6 +130,7 @@ export class ClusterResume {
       username,
       key: userKey(username),
       moderator: moderator === 1,
+      userId: client.user?.id,
       typing: false,
       typingTimer: undefined,
       lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
@@ -133,7 +140,10 @@ export class ClusterResume {
     // Back online: the script told the other nodes; this node tells its own members, before
     // the resumer is subscribed (they see no presence frame about themselves).
     if (out[1] === 0)
-      this.delivery.publishLocal(feed.room, presenceJson(feed.room, username, 'online'))
+      this.delivery.publishLocal(
+        feed.room,
+        presenceJson(feed.room, username, 'online', member.userId),
+      )
     const { frames, recovered } = resumedRoom(
       { room: feed.room, username, moderator: member.moderator, users: usersOf(members) },
       { history: history.map((h) => JSON.parse(h) as StoredMessage), lastSeq: seq },

@@ -43,6 +43,8 @@ export interface StoredMember {
   m: number
   o: number
   j: number
+  /** The signed-in user's id (AUTH_MODE), absent for an anonymous member. */
+  i?: string
 }
 
 function sha256Hex(text: string): string {
@@ -69,7 +71,15 @@ export function usersOf(raw: string[]): UserView[] {
   return raw
     .map((r) => JSON.parse(r) as StoredMember)
     .sort((a, b) => a.j - b.j)
-    .map((m) => ({ username: m.u, status: m.o ? 'online' : 'offline', moderator: m.m === 1 }))
+    .map((m) => {
+      const view: UserView = {
+        username: m.u,
+        status: m.o ? 'online' : 'offline',
+        moderator: m.m === 1,
+      }
+      if (m.i !== undefined) view.user_id = m.i
+      return view
+    })
 }
 
 export function seqOf(stored: StoredMessage): number {

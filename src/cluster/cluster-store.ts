@@ -11,6 +11,7 @@ import { sayGoodbye } from '../chat/connections.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import { SignIns, type Verifier } from '../chat/sign-in.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
@@ -29,6 +30,8 @@ import type { RoomView } from '../domain/room.ts'
 import type { CreateRoomInput, RoomCredentials } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
+  Action,
+  AuthFrame,
   CreateFrame,
   HistoryFrame,
   JoinFrame,
@@ -62,6 +65,8 @@ export interface ClusterStoreDeps {
   hasher: PasswordHasher
   logger: Logger
   metrics?: LinkMetrics & Metrics
+  /** Checks sign-in tokens; undefined with AUTH_MODE=off. */
+  verifier?: Verifier
 }
 
 const noClusterMetrics: LinkMetrics & Metrics = {
@@ -90,6 +95,7 @@ export class ClusterStore implements ChatStore {
   private readonly repair: Repair
   private readonly resumer: ClusterResume
   private readonly frames: ClusterFrames
+  private readonly signIns: SignIns
   private draining = false
   private readonly startedAt: number
 
@@ -116,7 +122,8 @@ export class ClusterStore implements ChatStore {
       },
     )
     this.guard = new Guard(deps.clock, config)
-    this.conns = new NodeConnections(config, deps.clock, this.guard, deps.logger, {
+    this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger)
+    this.conns = new NodeConnections(config, deps.clock, this.guard, deps.logger, this.signIns, {
       isDraining: () => this.draining,
       stopTyping: (client, member) => this.frames.stopTyping(client, member),
       dropLocal: (client, member) => this.delivery.dropLocal(client, member),
@@ -189,6 +196,7 @@ export class ClusterStore implements ChatStore {
       stillLive: (conn, client) => this.conns.stillLive(conn, client),
       clearUnjoined: (client) => this.conns.clearUnjoined(client),
       resumed: (recovered) => this.metrics.resumed(recovered),
+      checkResume: (user, fresh) => this.signIns.checkResume(user, fresh),
     })
     this.frames = new ClusterFrames(
       parts,
@@ -300,6 +308,20 @@ export class ClusterStore implements ChatStore {
   }
 
   // ── Resume ───────────────────────────────────────────────────────────────────
+
+  // ── Sign-in (src/chat/sign-in.ts) ────────────────────────────────────────────
+
+  /** `auth`: signs the connection in with the app's token, or refreshes its sign-in. */
+  auth(conn: ClusterConnection, frame: AuthFrame): Promise<void> {
+    const client = this.conns.clientOf(conn)
+    this.conns.limit(client, client.frames)
+    return this.signIns.auth(client, frame)
+  }
+
+  /** Throws `unauthenticated` for a frame sent before signing in where sign-in is required. */
+  checkSignedIn(conn: ClusterConnection, action: Action): void {
+    if (conn.client) this.signIns.check(conn.client, action)
+  }
 
   async resume(conn: ClusterConnection, frame: ResumeFrame): Promise<void> {
     const fresh = this.conns.clientOf(conn)

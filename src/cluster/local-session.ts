@@ -14,6 +14,8 @@ export interface LocalMember {
   readonly username: string
   readonly key: string
   readonly moderator: boolean
+  /** The signed-in user's id (AUTH_MODE), shown as `user_id`; undefined when anonymous. */
+  readonly userId: string | undefined
   typing: boolean
   typingTimer: TimerHandle | undefined
   lastTypingBroadcastAt: number

@@ -3,6 +3,7 @@
  * connections that join no room, rate limits, a dropped connection's members going
  * offline, and the close of a connection whose session was resumed elsewhere.
  */
+
 import {
   countFrame,
   liveSession,
@@ -11,6 +12,7 @@ import {
   Unjoined,
   welcome,
 } from '../chat/connections.ts'
+import type { SignIns } from '../chat/sign-in.ts'
 import type { Config } from '../config.ts'
 import type { Clock } from '../domain/clock.ts'
 import type { Guard } from '../domain/guard.ts'
@@ -43,6 +45,7 @@ export class NodeConnections {
     private readonly clock: Clock,
     private readonly guard: Guard,
     private readonly logger: Logger,
+    private readonly signIns: SignIns,
     private readonly host: NodeConnectionsHost,
   ) {
     this.unjoined = new Unjoined(clock, config)
@@ -59,7 +62,10 @@ export class NodeConnections {
     const conn = new ClusterConnection(peer, client)
     this.connections.add(conn)
     this.sessions.set(client.hash, client)
-    if (welcome(peer, this.guard, token, this.config)) this.unjoined.watch(client)
+    if (welcome(peer, this.guard, token, this.config)) {
+      this.unjoined.watch(client)
+      this.signIns.watch(client)
+    }
     return conn
   }
 
@@ -68,13 +74,19 @@ export class NodeConnections {
     const client = release(conn, this.guard)
     if (!client) return
     this.unjoined.clear(client)
+    this.signIns.forget(client)
     if (this.sessions.get(client.hash) === client) this.sessions.delete(client.hash)
     if (client.rooms.size === 0) return
     const rooms: Dropped['rooms'] = []
     for (const member of [...client.rooms.values()]) {
       this.host.stopTyping(client, member)
       this.host.dropLocal(client, member)
-      rooms.push({ room: member.room, key: member.key, username: member.username })
+      rooms.push({
+        room: member.room,
+        key: member.key,
+        username: member.username,
+        userId: member.userId,
+      })
     }
     this.host.gone({ hash: client.hash, rooms })
   }
@@ -118,6 +130,7 @@ export class NodeConnections {
     for (const member of client.rooms.values()) this.host.stopTyping(client, member)
     const peer = client.peer
     client.peer = undefined
+    this.signIns.forget(client)
     for (const member of [...client.rooms.values()]) this.host.dropLocal(client, member)
     for (const c of this.connections) if (c.client === client) c.client = undefined
     peer?.close(CLOSE.replaced, 'Session resumed on another connection')

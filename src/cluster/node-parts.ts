@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Clock } from '../domain/clock.ts'
 import type { Logger } from '../domain/ports.ts'
+import { withUserId } from '../protocol/frames.ts'
 import type { ClusterRooms } from './cluster-rooms.ts'
 import type { Keys } from './keys.ts'
 import type { RedisLink } from './redis-link.ts'
@@ -16,8 +17,13 @@ export interface NodeParts {
 }
 
 /** A member's `presence` frame, as this node sends it to its own members. */
-export function presenceJson(room: string, username: string, status: 'online' | 'offline'): string {
-  return JSON.stringify({ type: 'presence', room, username, status })
+export function presenceJson(
+  room: string,
+  username: string,
+  status: 'online' | 'offline',
+  userId: string | undefined,
+): string {
+  return JSON.stringify(withUserId({ type: 'presence', room, username, status }, userId))
 }
 
 /**
@@ -25,5 +31,6 @@ export function presenceJson(room: string, username: string, status: 'online' | 
  * name it reads from the room (`named` in lua/prelude.lua), as a JSON string.
  */
 export function presenceTemplate(room: string, status: 'online' | 'offline'): string {
-  return presenceJson(room, '\x01', status).replace('"\\u0001"', '\x01')
+  const json = presenceJson(room, '\x01', status, undefined).replace('"\\u0001"', '\x01')
+  return `${json.slice(0, -1)}\x02}`
 }

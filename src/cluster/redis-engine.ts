@@ -4,6 +4,7 @@
  * frames and the stored messages are built here, in TypeScript, with the byte 0x01 where
  * the script puts the id it assigns.
  */
+
 import type {
   Admission,
   Change,
@@ -21,6 +22,7 @@ import type {
 import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
+import { withUserId } from '../protocol/frames.ts'
 import { type RoomMeta, roomKeyArgs, type StoredMember, usersOf, viewOf } from './cluster-rooms.ts'
 import type { NodeParts } from './node-parts.ts'
 
@@ -111,8 +113,9 @@ export class RedisEngine implements RoomEngine {
     const r = JSON.stringify(room)
     const sender = JSON.stringify(username)
     const text = JSON.stringify(content)
-    const stored = `{"id":"${ID_MARK}","type":"text","sender":${sender},"content":${text},"timestamp":${now},"room_id":${r}}`
-    const frame = `{"type":"message","room":${r},"id":"${ID_MARK}","sender":${sender},"content":${text},"ts":${now}}`
+    const user = message.userId === undefined ? '' : `,"user_id":${JSON.stringify(message.userId)}`
+    const stored = `{"id":"${ID_MARK}","type":"text","sender":${sender},"content":${text},"timestamp":${now},"room_id":${r}${user}}`
+    const frame = `{"type":"message","room":${r},"id":"${ID_MARK}","sender":${sender},"content":${text},"ts":${now}${user}}`
     const out = (await link.script('message', roomKeyArgs(k), [
       message.key,
       message.session as string,
@@ -240,14 +243,16 @@ export class RedisEngine implements RoomEngine {
           }
         case 'putMember': {
           const joined: ServerFrame = { type: 'user_joined', room, username: w.username }
-          const stored = {
+          withUserId(joined, w.userId)
+          const stored: Omit<StoredMember, 'j'> = {
             u: w.username,
             n: config.nodeId,
-            s: w.session,
-            b: w.identity,
+            s: w.session as string,
+            b: w.identity as string,
             m: w.moderator ? 1 : 0,
             o: 1,
           }
+          if (w.userId !== undefined) stored.i = w.userId
           return {
             op: w.op,
             key: w.key,
@@ -256,8 +261,9 @@ export class RedisEngine implements RoomEngine {
           }
         }
         case 'dropMember': {
-          const left: ServerFrame = { type: 'user_left', room, username: w.username }
-          return { op: w.op, key: w.key, line: JSON.stringify(left) }
+          // 0x02: where the script puts the member's user id (lua/prelude.lua's withUser).
+          const left = JSON.stringify({ type: 'user_left', room, username: w.username })
+          return { op: w.op, key: w.key, line: `${left.slice(0, -1)}\x02}` }
         }
         default:
           return w

@@ -2,8 +2,11 @@
  * What a node does on every (re)connection to Redis before it takes frames that change
  * shared state again: registering, and putting back what Redis may have lost.
  */
+
 import { defaultRooms } from '../chat/rooms.ts'
+import { banIdentity } from '../chat/sign-in.ts'
 import { randomToken } from '../domain/rules.ts'
+import { withUserId } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import { type NodeParts, presenceJson } from './node-parts.ts'
@@ -104,10 +107,13 @@ export class Repair {
           this.parts.config.nodeId,
           client.hash,
           member.moderator ? 1 : 0,
-          presenceJson(room, member.username, 'online'),
+          presenceJson(room, member.username, 'online', member.userId),
           k.channel,
-          client.banId,
-          JSON.stringify({ type: 'user_joined', room, username: member.username }),
+          banIdentity(client, client.banId),
+          JSON.stringify(
+            withUserId({ type: 'user_joined', room, username: member.username }, member.userId),
+          ),
+          member.userId ?? '',
         ])
         if (result === 'ok') {
           await this.records.recordRoom(client, room, key)

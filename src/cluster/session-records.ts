@@ -2,7 +2,9 @@
  * A session's record in Redis (the rooms it is in, for a resume on any node) and what
  * happens to its members when its connection goes away: offline for their grace, or gone.
  */
+
 import { leaveRoom } from '../chat/membership.ts'
+import { userIdentity } from '../chat/sign-in.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { LocalSession } from './local-session.ts'
@@ -15,7 +17,7 @@ const MAX_DROPPED = 100_000
 /** A session that went away, and the rooms it was in. */
 export interface Dropped {
   hash: string
-  rooms: { room: RoomId; key: string; username: string }[]
+  rooms: { room: RoomId; key: string; username: string; userId: string | undefined }[]
 }
 
 export class SessionRecords {
@@ -32,7 +34,7 @@ export class SessionRecords {
   /** Shows a dropped session's members offline (their grace starts), or removes them (no grace). */
   async markGone(d: Dropped): Promise<void> {
     try {
-      for (const { room, key, username } of d.rooms) {
+      for (const { room, key, username, userId } of d.rooms) {
         const k = this.parts.keys.room(room)
         if (this.parts.config.resumeGraceMs === 0) {
           const member = { room, key, username, session: d.hash }
@@ -50,7 +52,7 @@ export class SessionRecords {
         ])
         if (changed === 1) {
           // The script told the other nodes; this node tells its own members.
-          this.publishLocal(room, presenceJson(room, username, 'offline'))
+          this.publishLocal(room, presenceJson(room, username, 'offline', userId))
           await this.parts.link.call(() =>
             this.parts.link.cmd.zadd(this.parts.keys.due, 'LT', deadline, room),
           )
@@ -85,6 +87,9 @@ export class SessionRecords {
   async recordRoom(client: LocalSession, room: RoomId, key: string): Promise<void> {
     const fields: Record<string, string> = { [room]: key }
     if (client.banId !== client.hash) fields._id = client.banId
+    // Who may resume it: the same signed-in user only (src/chat/sign-in.ts). A room id is
+    // a slug and never holds a colon.
+    if (client.user) fields[':user'] = userIdentity(client.user)
     await this.parts.link
       .call(() => this.parts.link.cmd.hset(this.parts.keys.session(client.hash), fields))
       .catch(() => {})

@@ -1,7 +1,7 @@
 import { PresenceBatcher } from '../chat/presence.ts'
 import { Typing } from '../chat/typing.ts'
 import type { Config } from '../config.ts'
-import type { RoomId, ServerFrame, UserView } from '../protocol/frames.ts'
+import { type RoomId, type ServerFrame, type UserView, withUserId } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
 import type { RoomSink } from './ports.ts'
 import type { Member, Room } from './room.ts'
@@ -37,7 +37,7 @@ export class Announcer {
       config,
       clock,
       (member) => member.room.id,
-      (member, frame) => this.toOthers(member, frame),
+      (member, frame) => this.toOthers(member, withUserId(frame, member.client.user?.id)),
     )
   }
 
@@ -54,13 +54,15 @@ export class Announcer {
   /** A member joined; call after adding them to the room, before subscribing them. */
   joined(member: Member): void {
     const room = member.room
-    this.presence(room, { type: 'user_joined', room: room.id, username: member.username })
+    const frame: ServerFrame = { type: 'user_joined', room: room.id, username: member.username }
+    this.presence(room, withUserId(frame, member.client.user?.id))
   }
 
   /** A member left; call after unsubscribing them. */
   left(member: Member): void {
     const room = member.room
-    this.presence(room, { type: 'user_left', room: room.id, username: member.username })
+    const frame: ServerFrame = { type: 'user_left', room: room.id, username: member.username }
+    this.presence(room, withUserId(frame, member.client.user?.id))
   }
 
   /** A member went offline or came back: the others hear of it. */
@@ -72,6 +74,7 @@ export class Announcer {
       username: member.username,
       status: member.client.peer ? 'online' : 'offline',
     }
+    withUserId(frame, member.client.user?.id)
     if (!this.batcher.offer(room.id, room.members.size, JSON.stringify(frame)))
       this.toOthers(member, frame)
   }

@@ -8,6 +8,8 @@
  * overtake it), so its promise holds nothing up and only carries the answer.
  */
 import type {
+  Action,
+  AuthFrame,
   CreateFrame,
   HistoryFrame,
   JoinFrame,
@@ -50,6 +52,11 @@ export interface ChatStore {
   disconnect(conn: ConnectionHandle): void
   countFrame(conn: ConnectionHandle): void
   penalize(conn: ConnectionHandle): void
+
+  // Sign-in
+  auth(conn: ConnectionHandle, frame: AuthFrame): Promise<void>
+  /** Throws `unauthenticated` when AUTH_MODE=required and the connection has not signed in. */
+  checkSignedIn(conn: ConnectionHandle, action: Action): void
 
   // Frames
   join(conn: ConnectionHandle, frame: JoinFrame): Promise<void>

@@ -3,6 +3,7 @@
  * so a change is atomic by construction. It keeps RoomStore's own objects: a member's
  * session handle is its Session.
  */
+
 import type {
   Admission,
   Change,
@@ -19,7 +20,8 @@ import type {
   RoomSnapshot,
   Target,
 } from '../chat/engine.ts'
-import type { RoomId, UserView } from '../protocol/frames.ts'
+import { banIdentity } from '../chat/sign-in.ts'
+import { type RoomId, type ServerFrame, type UserView, withUserId } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import type { Session } from './room.ts'
@@ -68,16 +70,17 @@ export class MemoryEngine implements RoomEngine {
       if (mutedUntil > message.now) return 'muted'
       room.mutes.delete(message.key)
     }
-    const { username, content } = message
-    const stored = room.append('text', username, content, message.now)
-    this.sink.publish(room.id, {
+    const { username, content, userId } = message
+    const stored = room.append('text', username, content, message.now, userId)
+    const frame: ServerFrame = {
       type: 'message',
       room: room.id,
       id: stored.id,
       sender: username,
       content,
       ts: stored.timestamp,
-    })
+    }
+    this.sink.publish(room.id, withUserId(frame, userId))
     return 'ok'
   }
 
@@ -105,7 +108,7 @@ export class MemoryEngine implements RoomEngine {
   admission(roomId: RoomId, key: string, identity: unknown): Admission {
     const room = this.host.find(roomId)
     return {
-      banned: room.bans.has(key) || room.bannedClients.has(identity as Session),
+      banned: room.bans.has(key) || room.bannedClients.has(identity),
       taken: room.members.has(key),
       count: room.members.size,
     }
@@ -171,7 +174,7 @@ export class MemoryEngine implements RoomEngine {
       moderator: m.moderator,
       online: m.client.peer !== undefined,
       session: m.client,
-      identity: m.client,
+      identity: banIdentity(m.client, m.client),
     }
   }
 
@@ -191,7 +194,7 @@ export class MemoryEngine implements RoomEngine {
           room.bans.set(w.key, { username: w.username, by: w.by, at: w.at })
           break
         case 'banSession':
-          room.bannedClients.set(w.identity as Session, w.key)
+          room.bannedClients.set(w.identity, w.key)
           break
         case 'unban':
           room.bans.delete(w.key)
@@ -271,7 +274,7 @@ function holds(room: Room, guard: Guard): boolean {
       return m !== undefined && m.client.peer === undefined
     }
     case 'notBanned':
-      return !room.bans.has(guard.key) && !room.bannedClients.has(guard.identity as Session)
+      return !room.bans.has(guard.key) && !room.bannedClients.has(guard.identity)
     case 'notHeldBy':
       return room.members.get(guard.key)?.client !== guard.session
     case 'absent':

@@ -2,6 +2,7 @@ import { create, type Held, type Joiner, join, leave } from '../chat/membership.
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import { banIdentity } from '../chat/sign-in.ts'
 import type {
   CreateFrame,
   HistoryFrame,
@@ -81,7 +82,8 @@ export class MemoryFrames {
   private joiner(conn: Connection, client: Session): Joiner {
     return {
       session: client,
-      identity: client,
+      identity: banIdentity(client, client),
+      user: client.user,
       address: client.address,
       passwordBuckets: [client.passwordAttempts, this.guard.passwordBucket(client.address)],
       memberOf: (room) => client.rooms.get(room),
@@ -101,6 +103,7 @@ export class MemoryFrames {
       key: member.key,
       username: member.username,
       session: client,
+      userId: client.user?.id,
       mutedUntil: member.room.mutes.get(member.key) ?? 0,
     }
     post(this.engine, poster, frame.content, this.now(), this.maxContentChars, () =>

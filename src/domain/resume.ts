@@ -5,6 +5,7 @@ import {
   resumedRoom,
   unknownSession,
 } from '../chat/resume.ts'
+import { type SignIns, userIdentity } from '../chat/sign-in.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
 import type { Connection, Member, Session } from './room.ts'
 import { CLOSE } from './rules.ts'
@@ -26,6 +27,8 @@ export interface ResumeHost {
   resumed(recovered: boolean): void
   /** Closes the connection if it joins no room in time. */
   watchUnjoined(client: Session): void
+  /** Who may resume a signed-in session, and its sign-in moving to the resumed session. */
+  readonly signIns: SignIns
 }
 
 /**
@@ -45,6 +48,7 @@ export function resumeSession(
   const old = host.sessions.get(frame.session)
   if (!old || old === fresh) throw unknownSession()
   checkSomethingToResume(old.rooms.size, old.removedWhileAway?.size ?? 0)
+  host.signIns.checkResume(old.user && userIdentity(old.user), fresh)
   conn.resumed = true
   // A session whose old connection still looks open (a half-dead socket) is taken over.
   const takeover = old.peer !== undefined
@@ -57,6 +61,7 @@ export function resumeSession(
   }
   host.clearGrace(old)
   host.sessions.delete(old.session)
+  host.signIns.transfer(fresh, old)
   host.forget(fresh)
   old.session = fresh.session
   host.sessions.set(old.session, old)

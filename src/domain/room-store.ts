@@ -1,10 +1,13 @@
 import { sayGoodbye } from '../chat/connections.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
+import { SignIns, type Verifier } from '../chat/sign-in.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
+  Action,
+  AuthFrame,
   CreateFrame,
   HistoryFrame,
   JoinFrame,
@@ -48,6 +51,8 @@ export interface RoomStoreDeps {
   hasher: PasswordHasher
   logger: Logger
   metrics?: Metrics
+  /** Checks sign-in tokens; undefined with AUTH_MODE=off. */
+  verifier?: Verifier
 }
 
 /**
@@ -75,6 +80,7 @@ export class RoomStore implements ChatStore {
   private readonly emptyRooms: EmptyRooms
   private readonly membership: Membership
   private readonly frames: MemoryFrames
+  private readonly signIns: SignIns
   private draining = false
   readonly startedAt: number
 
@@ -124,13 +130,22 @@ export class RoomStore implements ChatStore {
       isDraining: () => this.draining,
       now: () => this.clock.now(),
     }
-    this.sessions = new Sessions(config, deps.clock, this.guard, deps.logger, this.announce, {
-      isDraining: () => this.draining,
-      resumed: (recovered) => this.metrics.resumed(recovered),
-      expireMember: (member) => {
-        void expireGrace(this.engine, this.frames.held(member), this.clock.now())
+    this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger)
+    this.sessions = new Sessions(
+      config,
+      deps.clock,
+      this.guard,
+      deps.logger,
+      this.announce,
+      {
+        isDraining: () => this.draining,
+        resumed: (recovered) => this.metrics.resumed(recovered),
+        expireMember: (member) => {
+          void expireGrace(this.engine, this.frames.held(member), this.clock.now())
+        },
       },
-    })
+      this.signIns,
+    )
     this.emptyRooms = new EmptyRooms(
       this.rooms,
       config.roomEmptyTtlMs,
@@ -241,6 +256,20 @@ export class RoomStore implements ChatStore {
   /** The bans of a room; only with its moderator token. */
   bansOf(id: RoomId, token: string | undefined): Promise<{ bans: Ban[] }> {
     return bansOf(this.engine, id, token)
+  }
+
+  // ── Sign-in (src/chat/sign-in.ts) ────────────────────────────────────────────
+
+  /** `auth`: signs the connection in with the app's token, or refreshes its sign-in. */
+  auth(conn: Connection, frame: AuthFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return this.signIns.auth(client, frame)
+  }
+
+  /** Throws `unauthenticated` for a frame sent before signing in where sign-in is required. */
+  checkSignedIn(conn: Connection, action: Action): void {
+    if (conn.client) this.signIns.check(conn.client, action)
   }
 
   // ── Frames (memory-frames.ts) ────────────────────────────────────────────────

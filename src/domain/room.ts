@@ -75,8 +75,11 @@ export class Room {
   readonly history: History
   /** Banned usernames by key. */
   readonly bans = new Map<string, Ban>()
-  /** Banned clients (sessions), with the username key they were banned under. */
-  readonly bannedClients = new Map<Session, string>()
+  /**
+   * Banned sessions (a Session, or `user:<sub>` for a signed-in user), with the username key
+   * they were banned under.
+   */
+  readonly bannedClients = new Map<unknown, string>()
   /** Muted username keys, with the time the mute ends. */
   readonly mutes = new Map<string, number>()
   /** Wrong-password attempts against this room. */
@@ -106,7 +109,13 @@ export class Room {
   }
 
   /** Stores a message and returns it. */
-  append(type: StoredMessage['type'], sender: string, content: string, now: number): StoredMessage {
+  append(
+    type: StoredMessage['type'],
+    sender: string,
+    content: string,
+    now: number,
+    userId?: string,
+  ): StoredMessage {
     const message: StoredMessage = {
       id: formatId(this.history.nextSeq()),
       type,
@@ -115,6 +124,7 @@ export class Room {
       timestamp: now,
       room_id: this.id,
     }
+    if (userId !== undefined) message.user_id = userId
     this.history.push(message)
     this.historyJsonCache = undefined
     return message
@@ -182,11 +192,14 @@ export class Room {
 }
 
 export function userView(m: Member): UserView {
-  return {
+  const view: UserView = {
     username: m.username,
     status: m.client.peer ? 'online' : 'offline',
     moderator: m.moderator,
   }
+  const user = m.client.user
+  if (user) view.user_id = user.id
+  return view
 }
 
 /**

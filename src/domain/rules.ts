@@ -15,6 +15,8 @@ export const CLOSE = {
   policy: 1008,
   unjoined: 4000,
   replaced: 4001,
+  /** Not signed in (in time), or the token expired (AUTH_MODE). */
+  unauthenticated: 4401,
 } as const
 
 export const MAX_PASSWORD_CHARS = 128

@@ -6,6 +6,7 @@ import {
   Unjoined,
   welcome,
 } from '../chat/connections.ts'
+import type { SignIns } from '../chat/sign-in.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { ResumeFrame } from '../protocol/frames.ts'
@@ -53,6 +54,7 @@ export class Sessions {
     private readonly logger: Logger,
     private readonly announce: Announcer,
     private readonly hooks: SessionHooks,
+    private readonly signIns: SignIns,
   ) {
     this.unjoined = new Unjoined(clock, config)
     this.resumeHost = {
@@ -64,6 +66,7 @@ export class Sessions {
       forget: (client) => this.forget(client),
       watchUnjoined: (client) => this.watchUnjoined(client),
       resumed: (recovered) => this.hooks.resumed(recovered),
+      signIns,
     }
   }
 
@@ -79,7 +82,10 @@ export class Sessions {
     const conn = new Connection(peer, client)
     this.connections.add(conn)
     this.byToken.set(client.session, client)
-    if (welcome(peer, this.guard, client.session, this.config)) this.watchUnjoined(client)
+    if (welcome(peer, this.guard, client.session, this.config)) {
+      this.watchUnjoined(client)
+      this.signIns.watch(client)
+    }
     return conn
   }
 
@@ -89,6 +95,7 @@ export class Sessions {
     const client = release(conn, this.guard)
     if (!client) return
     this.clearTimer(client, 'unjoinedTimer')
+    this.signIns.forget(client)
     if (this.hooks.isDraining() || client.rooms.size === 0) {
       this.forget(client)
       return
@@ -117,6 +124,7 @@ export class Sessions {
   forget(client: Session): void {
     this.clearTimer(client, 'graceTimer')
     this.clearTimer(client, 'unjoinedTimer')
+    this.signIns.forget(client)
     for (const member of client.rooms.values()) this.announce.clearTyping(member)
     this.byToken.delete(client.session)
   }

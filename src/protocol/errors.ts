@@ -30,6 +30,12 @@ export type ErrorCode =
   | 'unavailable'
   /** An unexpected server fault; details are logged, never sent. */
   | 'internal_error'
+  /** `auth` with a token that does not check out (signature, algorithm, time, issuer, audience, claims). */
+  | 'invalid_token'
+  /** `AUTH_MODE=required` and the connection has not signed in: only `auth` and `ping` are accepted. */
+  | 'unauthenticated'
+  /** The connection's token expired without a refresh; the connection is closed with 4401. */
+  | 'token_expired'
 
 export interface ErrorSpec {
   /** HTTP status used when the error is answered over REST. */
@@ -66,6 +72,13 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
     retryable: true,
   },
   internal_error: { status: 500, message: 'Internal server error', retryable: true },
+  invalid_token: { status: 401, message: 'The token is not valid', retryable: false },
+  unauthenticated: {
+    status: 401,
+    message: 'Sign in first: send {"action":"auth","token":…}',
+    retryable: false,
+  },
+  token_expired: { status: 401, message: 'The token has expired', retryable: false },
 }
 
 /**

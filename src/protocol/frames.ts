@@ -20,7 +20,8 @@ interface Base {
 export interface JoinFrame extends Base {
   action: 'join'
   room: RoomId
-  username: string
+  /** Required unless signed in (then the token's name is used and this is ignored). */
+  username?: string
   /** Required for private rooms. */
   password?: string
   /** The room's moderator token; joining with it grants moderator rights. */
@@ -29,7 +30,8 @@ export interface JoinFrame extends Base {
 export interface CreateFrame extends Base {
   action: 'create'
   name: string
-  username: string
+  /** Required unless signed in (then the token's name is used and this is ignored). */
+  username?: string
   max_users?: number
   is_private?: boolean
   password?: string
@@ -45,6 +47,12 @@ export interface RoomFrame extends Base {
 }
 export interface PingFrame extends Base {
   action: 'ping'
+}
+/** Signs in (AUTH_MODE `optional` or `required`), or refreshes the sign-in with a new token. */
+export interface AuthFrame extends Base {
+  action: 'auth'
+  /** A JWT signed by the app's backend (docs/sign-in.md). */
+  token: string
 }
 export interface HistoryFrame extends Base {
   action: 'history'
@@ -76,6 +84,7 @@ export type ClientFrame =
   | MessageFrame
   | RoomFrame
   | PingFrame
+  | AuthFrame
   | HistoryFrame
   | ResumeFrame
   | ModerationFrame
@@ -91,6 +100,7 @@ export const ACTIONS = [
   'typing',
   'leave',
   'ping',
+  'auth',
   'history',
   'resume',
   'ban',
@@ -108,6 +118,8 @@ export interface UserView {
   username: string
   status: PresenceStatus
   moderator: boolean
+  /** The signed-in user's id (AUTH_MODE); absent for an anonymous user. */
+  user_id?: string
 }
 
 /** A message as the room keeps it: in `joined.history`, `history` and over REST. */
@@ -119,10 +131,19 @@ export interface StoredMessage {
   /** Milliseconds since the epoch. */
   timestamp: number
   room_id: RoomId
+  /** The sender's user id when they were signed in (AUTH_MODE). */
+  user_id?: string
 }
 
 export type ServerFrame =
   | { type: 'welcome'; session: string; resume_within_ms: number }
+  | {
+      type: 'authenticated'
+      user: { id: string; name: string }
+      /** When the token expires (ms since the epoch); refresh before with another `auth`. */
+      expires_at: number
+      ref?: Ref
+    }
   | {
       type: 'joined'
       room: RoomId
@@ -133,14 +154,28 @@ export type ServerFrame =
       moderator_token?: string
       ref?: Ref
     }
-  | { type: 'left'; room: RoomId; ref?: Ref }
-  | { type: 'message'; room: RoomId; id: MessageId; sender: string; content: string; ts: number }
+  | { type: 'left'; room: RoomId; reason?: 'access_revoked'; ref?: Ref }
+  | {
+      type: 'message'
+      room: RoomId
+      id: MessageId
+      sender: string
+      content: string
+      ts: number
+      user_id?: string
+    }
   | { type: 'system'; room: RoomId; id: MessageId; content: string; ts: number }
-  | { type: 'user_joined'; room: RoomId; username: string }
-  | { type: 'user_left'; room: RoomId; username: string }
-  | { type: 'presence'; room: RoomId; username: string; status: PresenceStatus }
+  | { type: 'user_joined'; room: RoomId; username: string; user_id?: string }
+  | { type: 'user_left'; room: RoomId; username: string; user_id?: string }
+  | {
+      type: 'presence'
+      room: RoomId
+      username: string
+      status: PresenceStatus
+      user_id?: string
+    }
   | { type: 'presence_diff'; room: RoomId; joins: UserView[]; leaves: string[] }
-  | { type: 'typing'; room: RoomId; username: string; active: boolean }
+  | { type: 'typing'; room: RoomId; username: string; active: boolean; user_id?: string }
   | { type: 'history'; room: RoomId; messages: StoredMessage[]; has_more: boolean; ref?: Ref }
   | {
       type: 'resumed'
@@ -153,10 +188,23 @@ export type ServerFrame =
     }
   | { type: 'banned'; room: RoomId; by: string }
   | { type: 'kicked'; room: RoomId; by: string }
-  | { type: 'moderated'; room: RoomId; action: ModerationFrame['action'] | 'mute'; ref?: Ref }
+  | {
+      type: 'moderated'
+      room: RoomId
+      action: ModerationFrame['action'] | 'mute'
+      /** The user acted on, when they were signed in. */
+      user_id?: string
+      ref?: Ref
+    }
   | { type: 'pong'; ref?: Ref }
   | { type: 'shutdown'; reconnect_in_ms: number }
   | { type: 'error'; code: ErrorCode; message: string; room?: RoomId; ref?: Ref }
+
+/** Adds `user_id` to a frame that names a user, when that user is signed in; returns the frame. */
+export function withUserId<F extends ServerFrame>(frame: F, userId: string | undefined): F {
+  if (userId !== undefined) (frame as { user_id?: string }).user_id = userId
+  return frame
+}
 
 /**
  * The `joined` frame as JSON, around a user list and history that are already JSON (the
@@ -285,11 +333,14 @@ function parseAction(f: Obj): ClientFrame {
       return { action: f.action, room: str(f, 'room', true) }
     case 'ping':
       return { action: 'ping' }
+    case 'auth':
+      // No field cap: a token over 8 KB is refused as `invalid_token` by the sign-in rules.
+      return { action: 'auth', token: str(f, 'token', true, Number.POSITIVE_INFINITY) }
     case 'join':
       return {
         action: 'join',
         room: str(f, 'room', true),
-        username: str(f, 'username', true),
+        username: str(f, 'username', false),
         password: str(f, 'password', false),
         token: str(f, 'token', false),
       }
@@ -297,7 +348,7 @@ function parseAction(f: Obj): ClientFrame {
       return {
         action: 'create',
         name: str(f, 'name', true),
-        username: str(f, 'username', true),
+        username: str(f, 'username', false),
         max_users: int(f, 'max_users', 1, 1_000_000),
         is_private: bool(f, 'is_private'),
         password: str(f, 'password', false),

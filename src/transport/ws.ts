@@ -153,6 +153,7 @@ export function wsPlugin(
 
   /** Calls the store for one parsed frame; a promise when the store awaits (a password, Redis). */
   const run = (conn: Connection, frame: ClientFrame): Promise<void> | undefined => {
+    store.checkSignedIn(conn, frame.action)
     switch (frame.action) {
       case 'message': {
         const pending = awaited(store.message(conn, frame))
@@ -181,6 +182,8 @@ export function wsPlugin(
         return awaited(store.history(conn, frame))
       case 'resume':
         return awaited(store.resume(conn, frame))
+      case 'auth':
+        return store.auth(conn, frame)
       case 'ping': {
         store.countFrame(conn)
         conn.peer.send(

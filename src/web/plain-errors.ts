@@ -47,6 +47,12 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
       return 'The server is restarting. The page reconnects by itself; try again in a moment.'
     case 'unavailable':
       return 'The server is briefly unavailable. Try again in a moment.'
+    case 'invalid_token':
+      return `Your sign-in was not accepted: ${message}`
+    case 'unauthenticated':
+      return 'This chat needs you to sign in first.'
+    case 'token_expired':
+      return 'Your sign-in has expired. Sign in again to go on chatting.'
     case 'payload_too_large':
       return 'That is too large for the server to take.'
     case 'timeout':

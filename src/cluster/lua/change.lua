@@ -80,7 +80,7 @@ for _, w in ipairs(c.writes) do
       count = redis.call('HLEN', M)
       if count == 0 then redis.call('HSET', S, 'emptied', now) end
       dropped, droppedOnline = m.s, m.o
-      table.insert(lines, w.line)
+      table.insert(lines, withUser(w.line, m))
     end
   else
     error('unknown write ' .. tostring(op))

@@ -9,7 +9,7 @@ m.o, m.n, m.s = 1, node, new
 redis.call('HSET', M, key, cjson.encode(m))
 redis.call('ZREM', G, key)
 if was == 0 then
-  redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', named(online, m.u)))
+  redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', about(online, m)))
 end
 return {'ok', was, oldNode, m.u, m.m, tonumber(redis.call('HGET', S, 'seq')),
   redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1), redis.call('HGET', U, key) or '0'}

@@ -6,5 +6,5 @@ if m.s ~= sess or m.n ~= node or m.o == 0 then return 0 end
 m.o = 0
 redis.call('HSET', M, key, cjson.encode(m))
 redis.call('ZADD', G, deadline, key)
-redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', named(frame, m.u)))
+redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', about(frame, m)))
 return 1

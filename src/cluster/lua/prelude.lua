@@ -10,6 +10,17 @@ local function encode(s) return cjson.encode(s) end
 local function named(frame, name)
   return (string.gsub(frame, '\1', function() return encode(name) end))
 end
+-- A frame about the member `m` from TypeScript, with the byte 0x02 where its user id goes
+-- (`,"user_id":…`, or nothing for an anonymous member).
+local function withUser(frame, m)
+  local part = ''
+  if type(m.i) == 'string' then part = ',"user_id":' .. encode(m.i) end
+  return (string.gsub(frame, '\2', function() return part end))
+end
+-- A presence frame about the member `m`: their name and user id put in.
+local function about(frame, m)
+  return withUser(named(frame, m.u), m)
+end
 local function envelope(kind, seq, origin, count, target, payload)
   return kind .. '|' .. seq .. '|' .. origin .. '|' .. count .. '|' .. target .. '|' .. payload
 end

@@ -12,7 +12,7 @@ if deadList ~= '' then
       m.o = 0
       redis.call('HSET', M, all[i], cjson.encode(m))
       redis.call('ZADD', G, now + graceMs, all[i])
-      redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', named(offline, m.u)))
+      redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', about(offline, m)))
     end
   end
 end
