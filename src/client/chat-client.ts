@@ -10,6 +10,7 @@ import { Emitter } from './emitter.ts'
 import { parseServerFrame, type ResolvedOptions, resolveOptions } from './options.ts'
 import { CLOSE, RoomRecovery, reconnectDelay } from './reconnection.ts'
 import { type Credentials, type Outgoing, type Pending, Requests } from './requests.ts'
+import { ClientSignIn } from './sign-in.ts'
 import {
   type ChatClientOptions,
   type ChatEventHandler,
@@ -61,6 +62,7 @@ export class ChatClient {
 
   private readonly requests: Requests
   private readonly recovery: RoomRecovery
+  private readonly signIn: ClientSignIn
   private connectWaiters: { resolve(): void; reject(error: Error): void }[] = []
 
   constructor(options: ChatClientOptions) {
@@ -69,6 +71,9 @@ export class ChatClient {
     const write = (frame: Outgoing) => this.write(frame)
     this.requests = new Requests(this.clock, this.opts.requestTimeoutMs, write)
     this.recovery = new RoomRecovery(this.requests, write)
+    this.signIn = new ClientSignIn(options, this.clock, options.now ?? Date.now, (error) =>
+      this.stop(error, 1000, 'Sign-in failed'),
+    )
   }
 
   // ── Public API ───────────────────────────────────────────────────────────────
@@ -273,6 +278,7 @@ export class ChatClient {
     this.ws = undefined
     this.welcomed = false
     this.recovery.detach()
+    this.signIn.clear()
     this.clearTimer('connectTimer')
     this.clearTimer('heartbeatTimer')
     if (!ws) return
@@ -299,14 +305,20 @@ export class ChatClient {
       `The connection closed before the answer (${code}${reason ? ` ${reason}` : ''})`,
     )
     this.requests.failSent(lost)
-    const terminal = code === CLOSE.replaced
+    // Replaced; or signed out (4401) with a token that cannot be renewed.
+    const terminal =
+      code === CLOSE.replaced || (code === CLOSE.unauthenticated && !this.signIn.renewable)
     // In no room for too long: come back only for a request that waits.
     const idle = code === CLOSE.idle && !this.requests.queued
     this.events.emit('disconnect', { code, reason, reconnect: !terminal && !idle })
     // A handler may have closed the client.
     if (this.stopped) return
     if (terminal) {
-      this.stop(new ChatRequestError('closed', 'This session was resumed on another connection'))
+      this.stop(
+        code === CLOSE.replaced
+          ? new ChatRequestError('closed', 'This session was resumed on another connection')
+          : new ChatRequestError('token_expired', 'Signed out, and no getToken to sign in again'),
+      )
       return
     }
     if (idle) {
@@ -402,6 +414,9 @@ export class ChatClient {
     this.silentTicks = 0
     const ref = 'ref' in frame && frame.ref !== undefined ? String(frame.ref) : undefined
     let replay: (MessageFrame | SystemFrame)[] = []
+    // The reply to our own `auth`: an error is the sign-in's to handle, not an event.
+    if (frame.type === 'error' && this.signIn.onFrame(frame)) return
+    if (frame.type === 'authenticated') this.signIn.onFrame(frame)
     switch (frame.type) {
       case 'welcome':
         if (this.welcomed) return
@@ -438,11 +453,27 @@ export class ChatClient {
       if (p?.expect.includes(frame.type)) this.requests.settle(p, frame)
     }
     this.events.emit(frame.type, frame as never)
-    if (frame.type === 'welcome' && this.ws === ws) {
+    if (frame.type === 'welcome' && this.ws === ws) this.afterWelcome(ws)
+    for (const f of replay) if (this.ws === ws) this.onFrame(ws, f)
+  }
+
+  /** A new connection: sign in first (when configured), then open, or get the rooms back. */
+  private afterWelcome(ws: WebSocket): void {
+    const proceed = () => {
+      if (this.ws !== ws) return
       if (this.everOpened) void this.recover(ws)
       else this.markOpen()
     }
-    for (const f of replay) if (this.ws === ws) this.onFrame(ws, f)
+    if (!this.signIn.enabled) {
+      proceed()
+      return
+    }
+    this.signIn
+      .start((frame) => ws.send(JSON.stringify(frame)))
+      .then(proceed, (error) => {
+        if (this.ws !== ws) return
+        this.stop(error as ChatRequestError, 1000, 'Sign-in failed')
+      })
   }
 
   private onWelcome(ws: WebSocket, session: string): void {

@@ -21,6 +21,8 @@ import type {
 
 /** The server's close codes the client treats specially (docs/protocol.md, "Close codes"). */
 export const CLOSE = {
+  /** Not signed in, or the token expired (AUTH_MODE). */
+  unauthenticated: 4401,
   /** Flooding or over the per-address cap: come back, but not right away. */
   policy: 1008,
   /** In no room for too long: connect again when needed. */

@@ -106,6 +106,17 @@ export interface ChatClientOptions {
   clock?: ClientClock
   /** Source of jitter in [0, 1) (default Math.random). */
   random?: () => number
+  /**
+   * Sign-in (AUTH_MODE): a fixed token, or `getToken` for a fresh one at every connection
+   * and before the current one expires. Either signs in before anything else is sent, a
+   * resume after a reconnect included; a rejected `getToken` stops the client.
+   */
+  token?: string
+  getToken?: () => Promise<string>
+  /** How long before the token's expiry `getToken` is asked for the next. Default 60 s. */
+  refreshBeforeMs?: number
+  /** Milliseconds since the epoch, for the refresh schedule (default Date.now). */
+  now?: () => number
 }
 
 /** Codes of rejections the client makes itself (the others are the server's ErrorCode). */
