@@ -2,6 +2,7 @@ import { swagger } from '@elysiajs/swagger'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import { TokenVerifier } from './auth/tokens.ts'
+import { type ChatEvents, noEvents } from './chat/events.ts'
 import { ClusterStore } from './cluster/cluster-store.ts'
 import type { Config } from './config.ts'
 import type { ChatStore } from './domain/chat-store.ts'
@@ -18,6 +19,7 @@ import { metricsPlugin } from './transport/metrics.ts'
 import { webPlugin } from './transport/web.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
 import { VERSION } from './version.ts'
+import { WebhookSender } from './webhooks/webhook-sender.ts'
 
 /**
  * Bun's `maxRequestBodySize`. Over it, Bun answers 413 with an empty body before any
@@ -92,7 +94,24 @@ export function createApp(config: Config, deps: AppDeps = {}) {
           audience: config.authAudience,
           clockToleranceS: config.authClockToleranceS,
         })
-  const storeDeps = { clock, hasher, logger, metrics, sink, verifier }
+  // With WEBHOOK_URL, the rules' events go to the app's backend (src/webhooks).
+  const webhooks =
+    config.webhookUrl && config.webhookSecret
+      ? new WebhookSender(
+          {
+            url: config.webhookUrl,
+            secret: config.webhookSecret,
+            events: config.webhookEvents,
+            queueLimit: config.webhookQueueLimit,
+          },
+          { logger, clock, onDrop: (_type, reason) => metrics.webhookDropped(reason) },
+        )
+      : undefined
+  metrics.webhooks = webhooks
+  const events: ChatEvents = webhooks
+    ? { emit: (type, data) => void webhooks.enqueue(type, data) }
+    : noEvents
+  const storeDeps = { clock, hasher, logger, metrics, sink, verifier, events }
   const store: ChatStore = config.redisUrl
     ? new ClusterStore(config, storeDeps)
     : new RoomStore(config, storeDeps)
@@ -172,6 +191,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     })
     .onStop(async () => {
       await store.close()
+      // What is still queued gets a last chance, then is logged as dropped.
+      await webhooks?.drain(Math.max(100, Math.floor(config.shutdownTimeoutMs / 4)))
       metrics.close()
     })
 

@@ -1,3 +1,5 @@
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhooks/events.ts'
+
 /** Every setting of the server, as `loadConfig` (config.ts) returns them: one field per setting. */
 export interface Config {
   /** TCP port to listen on (PORT, default 3000; 0 picks a free one). */
@@ -88,6 +90,14 @@ export interface Config {
   readonly authClockToleranceS: number
   /** In `required` mode, a connection not signed in by then is closed with 4401 (AUTH_TIMEOUT_MS, default 10000). */
   readonly authTimeoutMs: number
+  /** Where events are POSTed, signed as Standard Webhooks say (WEBHOOK_URL; unset: no webhooks). */
+  readonly webhookUrl: string | undefined
+  /** `whsec_` + base64: the key the webhooks are signed with (WEBHOOK_SECRET). */
+  readonly webhookSecret: string | undefined
+  /** The event types sent (WEBHOOK_EVENTS, comma-separated, default all). */
+  readonly webhookEvents: readonly WebhookEventType[]
+  /** Events waiting or being sent at most; past it new ones are dropped and counted (WEBHOOK_QUEUE_LIMIT, default 10000). */
+  readonly webhookQueueLimit: number
 }
 
 /** The default of every setting; `defaultConfig` in config.ts starts from it. */
@@ -136,4 +146,8 @@ export const DEFAULTS: Config = {
   authAudience: undefined,
   authClockToleranceS: 30,
   authTimeoutMs: 10_000,
+  webhookUrl: undefined,
+  webhookSecret: undefined,
+  webhookEvents: WEBHOOK_EVENT_TYPES,
+  webhookQueueLimit: 10_000,
 }

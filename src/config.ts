@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import type { Config } from './config-fields.ts'
 import { DEFAULTS, flagOf, SETTINGS } from './settings.ts'
 import { checkAuthSettings } from './settings-auth.ts'
+import { checkWebhookSettings } from './settings-webhooks.ts'
 
 export type { Config } from './config-fields.ts'
 
@@ -72,6 +73,7 @@ export function parseCommandLine(
     }
   }
   checkAuthSettings(sofar as Partial<Config>)
+  checkWebhookSettings(sofar as Partial<Config>)
   return { mode, config: defaultConfig(sofar as Partial<Config>) }
 }
 

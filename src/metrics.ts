@@ -48,6 +48,9 @@ const CLOSE_CODES = [
 const CLOSE_LABELS = [...CLOSE_CODES.map(String), 'other']
 const CLOSE_INDEX = new Map<number, number>(CLOSE_CODES.map((c, i) => [c, i]))
 
+/** Why a webhook event was given up (src/webhooks/webhook-settings.ts, DropReason). */
+const WEBHOOK_DROP_REASONS = ['queue_full', 'expired', 'gone', 'shutdown', 'unserializable']
+
 /** Why a WebSocket upgrade was refused. */
 export type UpgradeRefusal = 'origin' | 'address_cap' | 'shutting_down'
 const UPGRADE_LABELS: readonly UpgradeRefusal[] = ['origin', 'address_cap', 'shutting_down']
@@ -60,6 +63,9 @@ export class ServerMetrics implements Metrics, RedisMetrics {
   readonly registry = new Registry()
   private readonly frames = new Float64Array(FRAME_LABELS.length)
   private readonly handle = new Tally(FRAME_LABELS.length)
+  /** The webhook sender, when WEBHOOK_URL is set (its queue and deliveries). */
+  webhooks: { readonly pending: number; readonly delivered: number } | undefined
+  private readonly webhookDrops = new Float64Array(WEBHOOK_DROP_REASONS.length)
   private readonly refusalsWs = new Float64Array(CODES.length)
   private readonly refusalsHttp = new Float64Array(CODES.length)
   private readonly closes = new Float64Array(CLOSE_LABELS.length)
@@ -166,6 +172,24 @@ export class ServerMetrics implements Metrics, RedisMetrics {
       })
     }
     plain(
+      'chat_webhooks_delivered_total',
+      'Webhook events the receiver accepted (2xx)',
+      () => this.webhooks?.delivered ?? 0,
+    )
+    gauge(
+      'chat_webhooks_pending',
+      'Webhook events waiting, being sent or waiting for a retry',
+      () => this.webhooks?.pending ?? 0,
+    )
+    counterFrom(
+      r,
+      'chat_webhooks_dropped_total',
+      'Webhook events given up, by why (queue_full, expired, gone, shutdown, unserializable)',
+      'reason',
+      WEBHOOK_DROP_REASONS,
+      this.webhookDrops,
+    )
+    plain(
       'chat_messages_accepted_total',
       'Chat messages accepted and published to their room',
       () => this.messages,
@@ -255,6 +279,12 @@ export class ServerMetrics implements Metrics, RedisMetrics {
     const i = FRAME_INDEX.get(action ?? INVALID) ?? (FRAME_INDEX.get(INVALID) as number)
     this.frames[i] = (this.frames[i] as number) + 1
     this.handle.observe(i, seconds)
+  }
+
+  /** A webhook event was given up. */
+  webhookDropped(reason: string): void {
+    const i = WEBHOOK_DROP_REASONS.indexOf(reason)
+    if (i >= 0) this.webhookDrops[i] = (this.webhookDrops[i] as number) + 1
   }
 
   messageAccepted(): void {

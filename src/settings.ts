@@ -11,6 +11,7 @@ import {
   type Setting,
 } from './setting-kinds.ts'
 import { AUTH_SETTINGS } from './settings-auth.ts'
+import { WEBHOOK_SETTINGS } from './settings-webhooks.ts'
 
 // The settings table: each setting's default, variable, flag, meaning and value parser, and
 // the `--help` text and README table made from it. Pure data and parsers: reading the
@@ -254,6 +255,7 @@ export const SETTINGS: readonly Setting[] = [
     'a node whose Redis heartbeat is older than this is dead and cleaned up after',
   ),
   ...AUTH_SETTINGS,
+  ...WEBHOOK_SETTINGS,
 ]
 
 /** The settings as the README's Markdown table. */

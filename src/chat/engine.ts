@@ -11,9 +11,11 @@
  * the room in that order) or none of it, naming the first guard that failed. A guard is
  * how a rule pins what it read (`same`) and how a race gets exactly one winner.
  */
+
 import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { ChatEvents } from './events.ts'
 
 /** The engine's handle of a session: compared with `===`, never looked into by the rules. */
 export type SessionHandle = unknown
@@ -178,7 +180,7 @@ export interface Post {
 }
 
 /** `ok`, or why the room refused the message: not a member (of this session), or muted. */
-export type PostOutcome = 'ok' | 'not_member' | 'muted'
+export type PostOutcome = { readonly posted: MessageId } | 'not_member' | 'muted'
 
 /** A page of history, oldest first. */
 export interface Page {
@@ -187,6 +189,8 @@ export interface Page {
 }
 
 export interface RoomEngine {
+  /** Where the rules report what happened, for the app's backend (src/chat/events.ts). */
+  readonly events: ChatEvents
   /** The room with this id (or a name that slugs to it); throws `room_not_found`. */
   room(id: RoomId): Maybe<RoomInfo>
   /** Whether `token` is the room's moderator token (compared in constant time). */

@@ -17,6 +17,7 @@ import {
   type ServerFrame,
 } from '../protocol/frames.ts'
 import type { RoomEngine, RoomInfo, SessionHandle } from './engine.ts'
+import { memberData } from './events.ts'
 
 /** A member of a room, as the node that holds them knows them. */
 export interface Held {
@@ -24,6 +25,8 @@ export interface Held {
   readonly key: string
   readonly username: string
   readonly session: SessionHandle
+  /** Their user id when signed in (for the `member.left` event). */
+  readonly userId?: string | undefined
 }
 
 /** A session asking to join, as its node knows it. */
@@ -159,7 +162,10 @@ async function admit(
         ),
       now: now(),
     })
-    if (out.failed === undefined) return
+    if (out.failed === undefined) {
+      engine.events.emit('member.joined', memberData(room.id, username, who.user?.id))
+      return
+    }
     if (out.failed === 'again' && attempt === 1) {
       // The room has this session under the name and this node does not (an answer lost
       // on the way back): that membership is stale; it leaves, and the join goes on.
@@ -194,7 +200,10 @@ export async function leaveRoom(engine: RoomEngine, member: Held, now: number): 
     quiet: true,
     now,
   })
-  if (out.failed === undefined) return true
+  if (out.failed === undefined) {
+    engine.events.emit('member.left', memberData(room, username, member.userId, { reason: 'left' }))
+    return true
+  }
   await engine.forget(room, key, session)
   return false
 }
@@ -215,7 +224,12 @@ export async function expireGrace(engine: RoomEngine, member: Held, now: number)
     quiet: true,
     now,
   })
-  return out.failed === undefined
+  if (out.failed !== undefined) return false
+  engine.events.emit(
+    'member.left',
+    memberData(room, username, member.userId, { reason: 'expired' }),
+  )
+  return true
 }
 
 /** `leave`: the member leaves and gets `left`, after everything the room sent before. */

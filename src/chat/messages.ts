@@ -5,7 +5,7 @@
  */
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { HistoryFrame, RoomId, ServerFrame } from '../protocol/frames.ts'
+import type { HistoryFrame, RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
 import type { Maybe, PostOutcome, RoomEngine, SessionHandle } from './engine.ts'
 
 /** A member posting, as their node knows them. */
@@ -33,21 +33,31 @@ export function post(
   if (member.mutedUntil > now) throw new ChatError('not_authorized', 'You are muted in this room')
   checkContent(content, maxContentChars)
   stopTyping()
-  const out = engine.post(member.room, {
+  const message = {
     key: member.key,
     session: member.session,
     username: member.username,
     content,
     now,
     userId: member.userId,
-  })
+  }
+  const out = engine.post(member.room, message)
+  const posted = (outcome: PostOutcome): void => {
+    if (outcome === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
+    if (outcome === 'not_member')
+      throw new ChatError('not_authorized', 'You have not joined this room')
+    const stored: StoredMessage = {
+      id: outcome.posted,
+      type: 'text',
+      sender: member.username,
+      content,
+      timestamp: now,
+      room_id: member.room,
+    }
+    if (member.userId !== undefined) stored.user_id = member.userId
+    engine.events.emit('message.created', { room: member.room, message: stored })
+  }
   return out instanceof Promise ? out.then(posted) : posted(out)
-}
-
-function posted(out: PostOutcome): void {
-  if (out === 'ok') return
-  if (out === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
-  throw new ChatError('not_authorized', 'You have not joined this room')
 }
 
 /**

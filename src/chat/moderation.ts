@@ -15,6 +15,7 @@ import {
   withUserId,
 } from '../protocol/frames.ts'
 import type { Change, Guard, MemberRecord, RoomEngine, SessionHandle, Write } from './engine.ts'
+import { memberData } from './events.ts'
 import { userIdOf } from './sign-in.ts'
 
 /** The moderator, as their own node knows them. */
@@ -49,13 +50,24 @@ export async function moderate(
     throw new ChatError('invalid_message', `You cannot ${frame.action} yourself`)
   }
   let userId: string | undefined
+  let shown = name
+  let present = false
   for (let attempt = 1; ; attempt++) {
     const target = await engine.member(mod.room, key)
     const out = await engine.change(mod.room, moderationChange(mod, frame, name, target, now()))
     userId = target && userIdOf(target.identity)
+    shown = target?.username ?? name
+    present = target !== undefined
     if (out.failed === undefined) break
     if (out.failed !== MOVED) throw moderationError(out.failed, name)
     if (attempt === ATTEMPTS) throw new ChatError('unavailable')
+  }
+  if (frame.action === 'ban' || frame.action === 'kick') {
+    const how = frame.action === 'ban' ? 'banned' : 'kicked'
+    const data = memberData(mod.room, shown, userId, { by: mod.username })
+    engine.events.emit(how === 'banned' ? 'member.banned' : 'member.kicked', data)
+    if (present)
+      engine.events.emit('member.left', memberData(mod.room, shown, userId, { reason: how }))
   }
   const ack: ServerFrame = { type: 'moderated', room: mod.room, action: frame.action }
   withUserId(ack, userId)

@@ -50,6 +50,7 @@ export async function createRoom(
     user_count: 0,
     created_at: createdAt,
   }
+  engine.events.emit('room.created', { room: view })
   return { room: { id, name, isPrivate, maxUsers }, view, token }
 }
 

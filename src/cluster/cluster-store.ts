@@ -8,6 +8,7 @@
  */
 
 import { sayGoodbye } from '../chat/connections.ts'
+import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -67,6 +68,8 @@ export interface ClusterStoreDeps {
   metrics?: LinkMetrics & Metrics
   /** Checks sign-in tokens; undefined with AUTH_MODE=off. */
   verifier?: Verifier
+  /** Events for the app's backend (webhooks); none when unset. */
+  events?: ChatEvents
 }
 
 const noClusterMetrics: LinkMetrics & Metrics = {
@@ -163,6 +166,7 @@ export class ClusterStore implements ChatStore {
       deps.logger,
       () => this.repair.run(),
       (member) => expireGrace(this.engine, member, this.clock.now()),
+      deps.events,
     )
     this.rooms.onCreated = () => {
       this.janitor.roomCount += 1
@@ -181,12 +185,16 @@ export class ClusterStore implements ChatStore {
       takenOver: (hash) => this.conns.takenOver(hash),
       track: (p) => this.track(p),
     })
-    this.engine = new RedisEngine(parts, {
-      track: (p) => this.track(p),
-      dropHere: (room, hash, after) => this.frames.dropHere(room, hash, after),
-      beforeJoin: (room) => this.frames.beforeJoin(room),
-      afterJoin: (feed, joined) => this.frames.afterJoin(feed as RoomFeed, joined),
-    })
+    this.engine = new RedisEngine(
+      parts,
+      {
+        track: (p) => this.track(p),
+        dropHere: (room, hash, after) => this.frames.dropHere(room, hash, after),
+        beforeJoin: (room) => this.frames.beforeJoin(room),
+        afterJoin: (feed, joined) => this.frames.afterJoin(feed as RoomFeed, joined),
+      },
+      deps.events,
+    )
     this.records = new SessionRecords(parts, this.engine, (room, json) =>
       this.delivery.publishLocal(room, json),
     )

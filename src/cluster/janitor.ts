@@ -9,6 +9,7 @@
  * for its members, who go offline and, after the resume grace, leave.
  */
 
+import { type ChatEvents, noEvents } from '../chat/events.ts'
 import type { Held } from '../chat/membership.ts'
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
@@ -45,6 +46,8 @@ export class Janitor {
     private readonly onReaped: () => void,
     /** An away member's grace ran out: they leave for good (src/chat/membership.ts). */
     private readonly expire: (member: Held) => Promise<boolean>,
+    /** Tells the app's backend of a deleted room (webhooks). */
+    private readonly events: ChatEvents = noEvents,
   ) {}
 
   /** How often the janitor wakes: a fraction of the shortest deadline it keeps. */
@@ -183,19 +186,23 @@ export class Janitor {
       this.config.resumeGraceMs,
     ])) as [string, number, ...string[]]
     const [code, next, ...due] = out
-    for (let i = 0; i + 3 <= due.length; i += 3) {
-      const [key, session, username] = due.slice(i, i + 3) as [string, string, string]
-      if (!(await this.expire({ room: meta.id, key, username, session }))) continue
+    for (let i = 0; i + 4 <= due.length; i += 4) {
+      const [key, session, username, user] = due.slice(i, i + 4) as [string, string, string, string]
+      const member = { room: meta.id, key, username, session, userId: user || undefined }
+      if (!(await this.expire(member))) continue
       // The session is away (its grace ran out here): its record goes soon after.
       const record = this.keys.session(session)
       await this.link.call(() => this.link.cmd.hdel(record, meta.id))
       await this.link.call(() => this.link.cmd.pexpire(record, 1000, 'LT'))
     }
     if (code === 'delete' || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
-      await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))
+      // Whichever node takes the room out of the registry reports it: one event per room.
+      const removed = await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))
       await this.link.script('purge', roomKeyArgs(k), [k.channel])
       this.roomCount = Math.max(0, this.roomCount - 1)
       this.logger.info('empty room deleted', { room: meta.id })
+      if (removed === 1 && code === 'delete')
+        this.events.emit('room.deleted', { room: meta.id, reason: 'empty' })
       return
     }
     if (next >= 0) {

@@ -19,6 +19,8 @@ import type {
   RoomInfo,
   RoomSnapshot,
 } from '../chat/engine.ts'
+import { type ChatEvents, noEvents } from '../chat/events.ts'
+import { formatId } from '../domain/history.ts'
 import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
@@ -97,6 +99,7 @@ export class RedisEngine implements RoomEngine {
   constructor(
     private readonly parts: NodeParts,
     private readonly host: RedisEngineHost,
+    readonly events: ChatEvents = noEvents,
   ) {}
 
   /** How long the record of a session that went away is kept: its grace, and a second. */
@@ -125,8 +128,8 @@ export class RedisEngine implements RoomEngine {
       now,
       k.channel,
       config.nodeId,
-    ])) as [PostOutcome, number]
-    return out[0]
+    ])) as ['ok' | 'not_member' | 'muted', number]
+    return out[0] === 'ok' ? { posted: formatId(out[1]) } : out[0]
   }
 
   page(room: RoomId, before: string | undefined, limit: number | undefined): Promise<Page> {

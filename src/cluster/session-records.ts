@@ -37,7 +37,7 @@ export class SessionRecords {
       for (const { room, key, username, userId } of d.rooms) {
         const k = this.parts.keys.room(room)
         if (this.parts.config.resumeGraceMs === 0) {
-          const member = { room, key, username, session: d.hash }
+          const member = { room, key, username, session: d.hash, userId }
           await leaveRoom(this.engine, member, this.parts.clock.now())
           continue
         }

@@ -1,3 +1,4 @@
+import type { ChatEvents } from '../chat/events.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
 import type { Clock } from './clock.ts'
@@ -15,6 +16,7 @@ export class EmptyRooms {
     private readonly clock: Clock,
     private readonly announce: Announcer,
     private readonly logger: Logger,
+    private readonly events: ChatEvents,
   ) {}
 
   /** Starts the room's deletion timer if it is empty, not permanent and not yet scheduled. */
@@ -26,6 +28,7 @@ export class EmptyRooms {
         this.announce.clearBatch(room)
         this.rooms.delete(room.id)
         this.logger.info('empty room deleted', { room: room.id })
+        this.events.emit('room.deleted', { room: room.id, reason: 'empty' })
       }
     }, this.ttlMs)
   }

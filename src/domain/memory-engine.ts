@@ -20,6 +20,7 @@ import type {
   RoomSnapshot,
   Target,
 } from '../chat/engine.ts'
+import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import { type RoomId, type ServerFrame, type UserView, withUserId } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
@@ -60,6 +61,7 @@ export class MemoryEngine implements RoomEngine {
     private readonly logger: Logger,
     private readonly historyLimit: number,
     private readonly clock: Clock,
+    readonly events: ChatEvents = noEvents,
   ) {}
 
   post(roomId: RoomId, message: Post): PostOutcome {
@@ -81,7 +83,7 @@ export class MemoryEngine implements RoomEngine {
       ts: stored.timestamp,
     }
     this.sink.publish(room.id, withUserId(frame, userId))
-    return 'ok'
+    return { posted: stored.id }
   }
 
   page(roomId: RoomId, before: string | undefined, limit: number | undefined): Page {

@@ -135,6 +135,7 @@ export class MemoryFrames {
       username: member.username,
       moderator: member.moderator,
       session: member.client,
+      userId: member.client.user?.id,
     }
   }
 

@@ -1,4 +1,5 @@
 import { sayGoodbye } from '../chat/connections.ts'
+import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
@@ -53,6 +54,8 @@ export interface RoomStoreDeps {
   metrics?: Metrics
   /** Checks sign-in tokens; undefined with AUTH_MODE=off. */
   verifier?: Verifier
+  /** Events for the app's backend (webhooks); none when unset. */
+  events?: ChatEvents
 }
 
 /**
@@ -121,6 +124,7 @@ export class RoomStore implements ChatStore {
       deps.logger,
       config.historyLimit,
       deps.clock,
+      deps.events,
     )
     this.creation = {
       config,
@@ -152,6 +156,7 @@ export class RoomStore implements ChatStore {
       deps.clock,
       this.announce,
       deps.logger,
+      deps.events ?? noEvents,
     )
     this.membership = new Membership(
       (id) => this.room(id),

@@ -30,6 +30,7 @@ for _, key in ipairs(due) do
     table.insert(out, key)
     table.insert(out, m.s)
     table.insert(out, m.u)
+    table.insert(out, m.i or '')
   end
 end
 local nextAt = -1

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'bun:test'
+import { SignJWT } from 'jose'
+import { Webhook } from 'standardwebhooks'
+import { useServer } from '../support/harness.ts'
+import { type ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver.ts'
+import type { TestClient } from '../support/ws-client.ts'
+
+// The server's events, POSTed to a receiver on loopback and verified with the reference
+// Standard Webhooks library, on the memory engine and on Redis alike.
+
+const SECRET = `whsec_${Buffer.from('a webhook secret of 32 bytes!!!!').toString('base64')}`
+const JWT_SECRET = 'a-test-secret-of-at-least-32-bytes!!'
+const { serve, connect, createRoom } = useServer({
+  authMode: 'optional',
+  authJwtSecret: JWT_SECRET,
+  webhookSecret: SECRET,
+})
+
+let receiver: WebhookReceiver | undefined
+afterEach(async () => {
+  await receiver?.stop()
+  receiver = undefined
+})
+
+interface Event {
+  type: string
+  timestamp: string
+  data: Record<string, unknown>
+}
+
+/** The receiver's requests verified and parsed, in arrival order. */
+function verified(requests: readonly ReceivedWebhook[]): Event[] {
+  const hook = new Webhook(SECRET)
+  return requests.map((r) => hook.verify(r.body, r.headers) as Event)
+}
+
+/** Waits for `n` accepted events and returns every verified one. */
+async function events(n: number): Promise<Event[]> {
+  const r = receiver as WebhookReceiver
+  await r.requests.nth(n, `${n} webhook requests`)
+  return verified(r.requests.items)
+}
+
+async function signedIn(sub: string, name: string): Promise<TestClient> {
+  const now = Math.floor(Date.now() / 1000)
+  const jwt = await new SignJWT({ name })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(JWT_SECRET))
+  const client = await connect()
+  await client.request({ action: 'auth', token: jwt }, ['authenticated'])
+  return client
+}
+
+describe('webhooks', () => {
+  it('sends room, member and message events, signed so that standardwebhooks verifies them', async () => {
+    receiver = new WebhookReceiver()
+    serve({ webhookUrl: receiver.url })
+    await createRoom({ name: 'Support' })
+    const alice = await signedIn('u1', 'Alice')
+    await alice.join('support', 'x')
+    const echo = alice.next('message')
+    alice.send({ action: 'message', room: 'support', content: 'hello' })
+    const message = await echo
+    await alice.request({ action: 'leave', room: 'support' }, ['left'])
+    const got = await events(4)
+    expect(got.map((e) => e.type)).toEqual([
+      'room.created',
+      'member.joined',
+      'message.created',
+      'member.left',
+    ])
+    expect(got[0]?.data.room).toMatchObject({ id: 'support', name: 'Support', is_private: false })
+    expect(got[1]?.data).toEqual({ room: 'support', username: 'Alice', user_id: 'u1' })
+    expect(got[2]?.data).toEqual({
+      room: 'support',
+      message: {
+        id: message.id,
+        type: 'text',
+        sender: 'Alice',
+        content: 'hello',
+        timestamp: message.ts,
+        room_id: 'support',
+        user_id: 'u1',
+      },
+    })
+    expect(got[3]?.data).toEqual({
+      room: 'support',
+      username: 'Alice',
+      user_id: 'u1',
+      reason: 'left',
+    })
+    for (const e of got) expect(Math.abs(Date.parse(e.timestamp) - Date.now())).toBeLessThan(60_000)
+    // One event, one id; a changed body does not verify.
+    const first = receiver.requests.items[0] as ReceivedWebhook
+    expect(() => new Webhook(SECRET).verify(`${first.body} `, first.headers)).toThrow()
+    expect(new Set(receiver.requests.items.map((r) => r.headers['webhook-id'])).size).toBe(4)
+  })
+
+  it('reports a kick and a ban as member.kicked / member.banned, with the member leaving', async () => {
+    receiver = new WebhookReceiver()
+    serve({
+      webhookUrl: receiver.url,
+      webhookEvents: ['member.kicked', 'member.banned', 'member.left'],
+    })
+    const mod = await connect()
+    const room = await createRoom({ name: 'Ops' })
+    await mod.join('ops', 'mod', { token: room.moderator_token })
+    const bob = await signedIn('u2', 'Bob')
+    await bob.join('ops', 'x')
+    await mod.request({ action: 'kick', room: 'ops', username: 'Bob' }, ['moderated'])
+    await mod.request({ action: 'ban', room: 'ops', username: 'ghost' }, ['moderated'])
+    const got = await events(3)
+    expect(got.map((e) => [e.type, e.data])).toEqual([
+      ['member.kicked', { room: 'ops', username: 'Bob', user_id: 'u2', by: 'mod' }],
+      ['member.left', { room: 'ops', username: 'Bob', user_id: 'u2', reason: 'kicked' }],
+      ['member.banned', { room: 'ops', username: 'ghost', by: 'mod' }],
+    ])
+  })
+})
