@@ -13,6 +13,7 @@ import { createLogger } from './logger.ts'
 import { ServerMetrics } from './metrics.ts'
 import { argon2Hasher } from './password.ts'
 import { ChatError } from './protocol/errors.ts'
+import { apiPlugin } from './transport/api.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
 import { metricsPlugin } from './transport/metrics.ts'
@@ -175,13 +176,24 @@ export function createApp(config: Config, deps: AppDeps = {}) {
             { name: 'server', description: 'Health' },
             { name: 'rooms', description: 'Rooms and their history' },
             { name: 'moderation', description: 'Moderator-only views' },
+            { name: 'server API', description: "For the app's backend, with API_KEY" },
           ],
+          components: {
+            securitySchemes: {
+              apiKey: {
+                type: 'http',
+                scheme: 'bearer',
+                description: 'Authorization: Bearer <API_KEY>',
+              },
+            },
+          },
         },
       }),
     )
     // After swagger(): its /swagger page (CDN script) is replaced by a local one.
     .use(webPlugin())
     .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
+    .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))
     .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))
     .onStart((started) => {

@@ -90,6 +90,8 @@ export interface Config {
   readonly authClockToleranceS: number
   /** In `required` mode, a connection not signed in by then is closed with 4401 (AUTH_TIMEOUT_MS, default 10000). */
   readonly authTimeoutMs: number
+  /** Enables the server API (`/api/…`) behind `Authorization: Bearer <key>` (API_KEY; unset: 404). */
+  readonly apiKey: string | undefined
   /** Where events are POSTed, signed as Standard Webhooks say (WEBHOOK_URL; unset: no webhooks). */
   readonly webhookUrl: string | undefined
   /** `whsec_` + base64: the key the webhooks are signed with (WEBHOOK_SECRET). */
@@ -146,6 +148,7 @@ export const DEFAULTS: Config = {
   authAudience: undefined,
   authClockToleranceS: 30,
   authTimeoutMs: 10_000,
+  apiKey: undefined,
   webhookUrl: undefined,
   webhookSecret: undefined,
   webhookEvents: WEBHOOK_EVENT_TYPES,

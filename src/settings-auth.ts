@@ -97,6 +97,16 @@ export const AUTH_SETTINGS: readonly Setting[] = [
     3600,
     'seconds of clock skew allowed on `exp` and `nbf`',
   ),
+  text(
+    'apiKey',
+    'API_KEY',
+    '(unset: no server API)',
+    "enables the server API for the app's backend, `/api/…` with `Authorization: Bearer <key>`; at least 16 characters",
+    (value) => {
+      if (value.length < 16)
+        throw new Error(`API_KEY must be at least 16 characters, got ${value.length}`)
+    },
+  ),
   int(
     'authTimeoutMs',
     'AUTH_TIMEOUT_MS',

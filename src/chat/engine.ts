@@ -143,12 +143,22 @@ export interface Target {
   until: number
 }
 
+/** A text message from `sender` that is not a member's post (the server API's, src/chat/api.ts). */
+export interface PostedNote {
+  readonly content: string
+  readonly sender: string
+  readonly userId: string | undefined
+}
+
 export interface Change {
   /** Checked in order; the first that fails is the outcome and nothing is written. */
   guards: Guard[]
   writes: Write[]
-  /** System messages stored in the history and sent to the room, in order, after the writes. */
-  notes: string[]
+  /**
+   * Messages stored in the history and sent to the room, in order, after the writes: a
+   * system note (its text), or a text message posted for a named sender (the server API).
+   */
+  notes: (string | PostedNote)[]
   /** The notes are stored and not sent live (a leave: the room hears `user_left` instead). */
   quiet?: boolean
   target?: Target

@@ -23,16 +23,19 @@ export interface CreationContext {
   now(): number
 }
 
-/** Creates a room; `address` is charged one creation. Returns the room, its view and its moderator token. */
+/**
+ * Creates a room; `address` is charged one creation (undefined: the server API, not
+ * limited per address). Returns the room, its view and its moderator token.
+ */
 export async function createRoom(
   engine: RoomEngine,
   ctx: CreationContext,
   input: CreateRoomInput,
-  address: string,
+  address: string | undefined,
 ): Promise<{ room: RoomInfo; view: RoomView; token: string }> {
   if (ctx.isDraining()) throw new ChatError('shutting_down')
   const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, ctx.config)
-  ctx.guard.takeRoomCreation(address)
+  if (address !== undefined) ctx.guard.takeRoomCreation(address)
   // Before the slow hash; the registration checks again, in its atomic step.
   refuse(await engine.creatable(id, ctx.config.maxRooms), id)
   const passwordHash = password !== undefined ? await ctx.hasher.hash(password) : undefined

@@ -7,6 +7,7 @@
  * node's members in sequence order (room-feed.ts).
  */
 
+import { type ApiMember, type ApiMessage, members, postMessage } from '../chat/api.ts'
 import { sayGoodbye } from '../chat/connections.ts'
 import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
@@ -55,6 +56,7 @@ import type { ClusterConnection } from './local-session.ts'
 import { NodeConnections } from './node-connections.ts'
 import type { NodeParts } from './node-parts.ts'
 import { RedisEngine } from './redis-engine.ts'
+import { RedisIdempotency } from './redis-idempotency.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
 import { Repair } from './repair.ts'
 import type { RoomFeed } from './room-feed.ts'
@@ -99,6 +101,7 @@ export class ClusterStore implements ChatStore {
   private readonly resumer: ClusterResume
   private readonly frames: ClusterFrames
   private readonly signIns: SignIns
+  private readonly idempotency: RedisIdempotency
   private draining = false
   private readonly startedAt: number
 
@@ -148,6 +151,7 @@ export class ClusterStore implements ChatStore {
       },
       this.metrics,
     )
+    this.idempotency = new RedisIdempotency(this.link, this.keys)
     this.rooms = new ClusterRooms(
       config,
       this.keys,
@@ -336,6 +340,31 @@ export class ClusterStore implements ChatStore {
     this.conns.limit(fresh, fresh.frames)
     this.needRedis()
     await this.resumer.resume(conn, fresh, frame)
+  }
+
+  // ── Server API (src/chat/api.ts) ─────────────────────────────────────────────
+
+  /** `POST /api/rooms/{id}/messages`. */
+  apiPostMessage(room: RoomId, body: ApiMessage): Promise<StoredMessage> {
+    return postMessage(
+      this.engine,
+      this.idempotency,
+      room,
+      body,
+      this.clock.now(),
+      this.config.maxContentChars,
+    )
+  }
+
+  /** `GET /api/rooms/{id}/members`. */
+  apiMembers(room: RoomId): Promise<ApiMember[]> {
+    return members(this.engine, room)
+  }
+
+  /** `POST /api/rooms`: as `POST /rooms`, without the per-address creation limit. */
+  async apiCreateRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }> {
+    const { view, token } = await createRoom(this.engine, this.creation(), input, undefined)
+    return { ...view, moderator_token: token }
   }
 
   // ── REST views ───────────────────────────────────────────────────────────────

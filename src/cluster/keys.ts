@@ -73,6 +73,11 @@ export class Keys {
     return `${this.prefix}node:${nodeId}`
   }
 
+  /** The server API's result for an idempotency key (src/chat/api.ts). */
+  idempotency(key: string): string {
+    return `${this.prefix}idem:${key}`
+  }
+
   /** A lock that one node at a time holds (`SET NX PX`). */
   lock(name: string): string {
     return `${this.prefix}lock:${name}`

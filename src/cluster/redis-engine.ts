@@ -272,7 +272,31 @@ export class RedisEngine implements RoomEngine {
           return w
       }
     })
-    const notes = change.notes.map((content) => {
+    const notes = change.notes.map((note) => {
+      if (typeof note !== 'string') {
+        const stored: StoredMessage = {
+          id: ID_MARK,
+          type: 'text',
+          sender: note.sender,
+          content: note.content,
+          timestamp: now,
+          room_id: room,
+        }
+        if (note.userId !== undefined) stored.user_id = note.userId
+        const frame: ServerFrame = {
+          type: 'message',
+          room,
+          id: ID_MARK,
+          sender: note.sender,
+          content: note.content,
+          ts: now,
+        }
+        return {
+          stored: marked(JSON.stringify(stored)),
+          frame: marked(JSON.stringify(withUserId(frame, note.userId))),
+        }
+      }
+      const content = note
       const stored: StoredMessage = {
         id: ID_MARK,
         type: 'system',

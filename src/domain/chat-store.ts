@@ -7,6 +7,8 @@
  * puts the message in line before it returns (later frames of the connection cannot
  * overtake it), so its promise holds nothing up and only carries the answer.
  */
+
+import type { ApiMember, ApiMessage } from '../chat/api.ts'
 import type {
   Action,
   AuthFrame,
@@ -91,6 +93,12 @@ export interface ChatStore {
     id: RoomId,
     token: string | undefined,
   ): Maybe<{ bans: { username: string; by: string; at: number }[] }>
+
+  // Server API (src/chat/api.ts; /api/… with API_KEY)
+  apiPostMessage(room: RoomId, body: ApiMessage): Promise<StoredMessage>
+  apiMembers(room: RoomId): Promise<ApiMember[]>
+  /** `POST /api/rooms`: as `createRoomView`, without the per-address creation limit. */
+  apiCreateRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }>
 
   // Lifecycle
   /** Refuses new connections and rooms, tells every client to come back later, closes them. */

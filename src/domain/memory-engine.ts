@@ -222,15 +222,29 @@ export class MemoryEngine implements RoomEngine {
     }
     if (change.target) this.actOn(room, change.target)
     let seq = 0
-    for (const content of change.notes) {
-      const stored = room.append('system', 'system', content, change.now)
+    for (const note of change.notes) {
+      if (typeof note !== 'string') {
+        const stored = room.append('text', note.sender, note.content, change.now, note.userId)
+        seq = Number(stored.id)
+        const frame: ServerFrame = {
+          type: 'message',
+          room: room.id,
+          id: stored.id,
+          sender: note.sender,
+          content: note.content,
+          ts: stored.timestamp,
+        }
+        this.sink.publish(room.id, withUserId(frame, note.userId))
+        continue
+      }
+      const stored = room.append('system', 'system', note, change.now)
       seq = Number(stored.id)
       if (!change.quiet)
         this.sink.publish(room.id, {
           type: 'system',
           room: room.id,
           id: stored.id,
-          content,
+          content: note,
           ts: stored.timestamp,
         })
     }

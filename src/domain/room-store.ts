@@ -1,3 +1,4 @@
+import { type ApiMember, type ApiMessage, members, postMessage } from '../chat/api.ts'
 import { sayGoodbye } from '../chat/connections.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
@@ -29,6 +30,7 @@ import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
 import { MemoryEngine } from './memory-engine.ts'
 import { MemoryFrames } from './memory-frames.ts'
+import { MemoryIdempotency } from './memory-idempotency.ts'
 import { slugify } from './names.ts'
 import {
   type Logger,
@@ -84,6 +86,7 @@ export class RoomStore implements ChatStore {
   private readonly membership: Membership
   private readonly frames: MemoryFrames
   private readonly signIns: SignIns
+  private readonly idempotency: MemoryIdempotency
   private draining = false
   readonly startedAt: number
 
@@ -135,6 +138,7 @@ export class RoomStore implements ChatStore {
       now: () => this.clock.now(),
     }
     this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger)
+    this.idempotency = new MemoryIdempotency(deps.clock)
     this.sessions = new Sessions(
       config,
       deps.clock,
@@ -325,6 +329,31 @@ export class RoomStore implements ChatStore {
    */
   resume(conn: Connection, frame: ResumeFrame): void {
     this.sessions.resume(conn, frame)
+  }
+
+  // ── Server API (src/chat/api.ts) ─────────────────────────────────────────────
+
+  /** `POST /api/rooms/{id}/messages`. */
+  apiPostMessage(room: RoomId, body: ApiMessage): Promise<StoredMessage> {
+    return postMessage(
+      this.engine,
+      this.idempotency,
+      room,
+      body,
+      this.clock.now(),
+      this.config.maxContentChars,
+    )
+  }
+
+  /** `GET /api/rooms/{id}/members`. */
+  apiMembers(room: RoomId): Promise<ApiMember[]> {
+    return members(this.engine, room)
+  }
+
+  /** `POST /api/rooms`: as `POST /rooms`, without the per-address creation limit. */
+  async apiCreateRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }> {
+    const { view, token } = await createRoom(this.engine, this.creation, input, undefined)
+    return { ...view, moderator_token: token }
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────

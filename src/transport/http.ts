@@ -9,7 +9,7 @@ import { ChatError } from '../protocol/errors.ts'
 // Examples sit on the fields: @elysiajs/swagger lifts object-level options out of the
 // schema into the response object, where OpenAPI viewers do not show them.
 
-const ErrorSchema = t.Object({
+export const ErrorSchema = t.Object({
   error: t.Object({
     code: t.String({ example: 'room_not_found', description: 'One of the protocol error codes' }),
     message: t.String({ example: 'No room with id "lobby"' }),
@@ -20,6 +20,7 @@ const UserSchema = t.Object({
   username: t.String({ example: 'alice' }),
   status: t.Union([t.Literal('online'), t.Literal('offline')], { example: 'online' }),
   moderator: t.Boolean({ example: false }),
+  user_id: t.Optional(t.String({ description: 'When signed in (AUTH_MODE)', example: 'u-42' })),
 })
 
 const roomFields = {
@@ -46,14 +47,14 @@ const RoomDetailsSchema = t.Object({
   ...roomFields,
   users: t.Optional(t.Array(UserSchema, { description: 'Public rooms only' })),
 })
-const CreatedRoomSchema = t.Object({
+export const CreatedRoomSchema = t.Object({
   ...roomFields,
   moderator_token: t.String({
     description: 'Join with it as "token" to be a moderator; shown only here',
     example: 'q4E9xv0m2N8rTt1kHq0pZbWc5dYl3sAa',
   }),
 })
-const MessageSchema = t.Object({
+export const MessageSchema = t.Object({
   id: t.String({
     description: 'Increasing within the room; zero-padded decimal',
     example: '000000000041',
@@ -63,6 +64,7 @@ const MessageSchema = t.Object({
   content: t.String({ example: 'Hi!' }),
   timestamp: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
   room_id: t.String({ example: 'general-chat' }),
+  user_id: t.Optional(t.String({ description: 'The sender, when signed in', example: 'u-42' })),
 })
 
 /** The bearer token of an `Authorization` header, if any. */
@@ -98,6 +100,24 @@ async function readBody(request: Request, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** The REST routes' body parser: MAX_BODY_BYTES enforced, JSON without `__proto__` keys. */
+export function bodyParser(maxBodyBytes: number) {
+  return async ({ request, contentType }: { request: Request; contentType: string }) => {
+    // Refused before the body is read when its declared length is over the limit: Bun does
+    // not buffer a body nobody reads. (Not an app-wide onRequest hook: that would turn off
+    // Bun's static routes, the chat page's among them.)
+    const declared = Number(request.headers.get('content-length') ?? 0)
+    if (declared > maxBodyBytes) {
+      throw new ChatError('payload_too_large', `The request body is over ${maxBodyBytes} bytes`)
+    }
+    // Every body is read through the counting reader, so a chunked one is cut off at the
+    // limit too; a thrown error becomes PARSE, whose cause the app's onError renders.
+    const text = await readBody(request, maxBodyBytes)
+    if (contentType?.toLowerCase().startsWith('application/json')) return parseJson(text)
+    return text
+  }
+}
+
 /**
  * REST routes, as a named plugin. `clientAddress` tells the caller's address for
  * per-address limits; bodies over `maxBodyBytes` are refused with 413.
@@ -108,20 +128,7 @@ export function httpPlugin(
   maxBodyBytes = 64 * 1024,
 ) {
   return new Elysia({ name: 'chat-http' })
-    .onParse(async ({ request, contentType }) => {
-      // Refused before the body is read when its declared length is over the limit: Bun does
-      // not buffer a body nobody reads. (Not an app-wide onRequest hook: that would turn off
-      // Bun's static routes, the chat page's among them.)
-      const declared = Number(request.headers.get('content-length') ?? 0)
-      if (declared > maxBodyBytes) {
-        throw new ChatError('payload_too_large', `The request body is over ${maxBodyBytes} bytes`)
-      }
-      // Every body is read through the counting reader, so a chunked one is cut off at the
-      // limit too; a thrown error becomes PARSE, whose cause the app's onError renders.
-      const text = await readBody(request, maxBodyBytes)
-      if (contentType?.toLowerCase().startsWith('application/json')) return parseJson(text)
-      return text
-    })
+    .onParse(bodyParser(maxBodyBytes))
     .get(
       '/health',
       async ({ set }) => {

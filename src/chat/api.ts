@@ -1,0 +1,130 @@
+/**
+ * The server API's rules (`/api/…`, for the app's backend; docs/sign-in.md), once for both
+ * engines: a message posted into a room for a named user, or as a system notice, at most
+ * once per idempotency key; the member list.
+ */
+
+import { formatId } from '../domain/history.ts'
+import { normalizeName } from '../domain/names.ts'
+import { checkContent } from '../domain/rules.ts'
+import { ChatError } from '../protocol/errors.ts'
+import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { Maybe, RoomEngine } from './engine.ts'
+
+/** How long an idempotency key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+/** Longest idempotency key, user id. */
+const MAX_KEY_CHARS = 256
+
+/** Results kept by idempotency key: in memory for one process, in Redis for a cluster. */
+export interface Idempotency {
+  /** Claims `key` for a first request (true), or false when it was seen. */
+  claim(key: string, ttlMs: number): Maybe<boolean>
+  /** The result stored for `key` ('' while its first request is still running). */
+  get(key: string): Maybe<string | undefined>
+  /** Stores the first request's result. */
+  set(key: string, value: string, ttlMs: number): Maybe<void>
+  /** Lets the key go again (the first request failed). */
+  release(key: string): Maybe<void>
+}
+
+export interface ApiMessage {
+  content: string
+  sender?: { id: string; name: string }
+  idempotency_key?: string
+}
+
+export interface ApiMember {
+  user_id: string | null
+  username: string
+  online: boolean
+  connections: number
+  moderator: boolean
+}
+
+/**
+ * `POST /api/rooms/{id}/messages`: with a sender, a message from that user (delivered as
+ * `message`, kept in history); without one, a `system` notice. The same idempotency key
+ * within 24 h answers the first result and posts nothing.
+ */
+export async function postMessage(
+  engine: RoomEngine,
+  idempotency: Idempotency,
+  roomId: RoomId,
+  body: ApiMessage,
+  now: number,
+  maxContentChars: number,
+): Promise<StoredMessage> {
+  checkContent(body.content, maxContentChars)
+  const sender = body.sender && {
+    id: checkId(body.sender.id, 'sender.id'),
+    name: normalizeName(body.sender.name, 'username'),
+  }
+  const room = await engine.room(roomId)
+  const key = body.idempotency_key
+  if (key !== undefined) {
+    const idem = `${room.id}\t${checkId(key, 'idempotency_key')}`
+    if (!(await idempotency.claim(idem, IDEMPOTENCY_TTL_MS))) {
+      const first = await idempotency.get(idem)
+      if (!first)
+        throw new ChatError('rate_limited', 'A request with this idempotency_key is in progress', 1)
+      return JSON.parse(first) as StoredMessage
+    }
+    try {
+      const stored = await post(engine, room.id, body.content, sender, now)
+      await idempotency.set(idem, JSON.stringify(stored), IDEMPOTENCY_TTL_MS)
+      return stored
+    } catch (e) {
+      await idempotency.release(idem)
+      throw e
+    }
+  }
+  return post(engine, room.id, body.content, sender, now)
+}
+
+async function post(
+  engine: RoomEngine,
+  room: RoomId,
+  content: string,
+  sender: { id: string; name: string } | undefined,
+  now: number,
+): Promise<StoredMessage> {
+  const note = sender ? { content, sender: sender.name, userId: sender.id } : content
+  const out = await engine.change(room, {
+    guards: [{ is: 'live', fail: 'room_not_found' }],
+    writes: [],
+    notes: [note],
+    now,
+  })
+  if (out.failed !== undefined) throw new ChatError('room_not_found')
+  const stored: StoredMessage = {
+    id: formatId(out.seq),
+    type: sender ? 'text' : 'system',
+    sender: sender ? sender.name : 'system',
+    content,
+    timestamp: now,
+    room_id: room,
+  }
+  if (sender) stored.user_id = sender.id
+  if (sender) engine.events.emit('message.created', { room, message: stored })
+  return stored
+}
+
+/** `GET /api/rooms/{id}/members`: every member, online or in their resume grace. */
+export async function members(engine: RoomEngine, roomId: RoomId): Promise<ApiMember[]> {
+  const room = await engine.room(roomId)
+  const users = JSON.parse((await engine.snapshot(room.id)).users) as UserView[]
+  return users.map((u) => ({
+    user_id: u.user_id ?? null,
+    username: u.username,
+    online: u.status === 'online',
+    connections: u.status === 'online' ? 1 : 0,
+    moderator: u.moderator,
+  }))
+}
+
+function checkId(value: string, field: string): string {
+  if (value.length === 0 || value.length > MAX_KEY_CHARS)
+    throw new ChatError('invalid_message', `${field} must be 1–${MAX_KEY_CHARS} characters`)
+  return value
+}

@@ -1,0 +1,110 @@
+/**
+ * The server API for the app's backend (`/api/…`, docs/sign-in.md): routes behind
+ * `Authorization: Bearer <API_KEY>` (compared in constant time), each calling the store,
+ * which runs the rules of src/chat/api.ts on any node for the whole cluster. Without
+ * API_KEY there are no such routes (404).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { Elysia, t } from 'elysia'
+import type { ChatStore } from '../domain/chat-store.ts'
+import { ChatError } from '../protocol/errors.ts'
+import { bodyParser, CreatedRoomSchema, ErrorSchema, MessageSchema } from './http.ts'
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+const MemberSchema = t.Object({
+  user_id: t.Nullable(t.String({ description: 'Null for an anonymous member', example: 'u-42' })),
+  username: t.String({ example: 'Alice' }),
+  online: t.Boolean({ example: true }),
+  connections: t.Integer({ example: 1 }),
+  moderator: t.Boolean({ example: false }),
+})
+
+const security = [{ apiKey: [] }]
+const refusals = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema }
+
+/** The `/api` routes, as a named plugin; undefined `apiKey`: none. */
+export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyBytes: number) {
+  const plugin = new Elysia({ name: 'chat-api' })
+  if (apiKey === undefined) return plugin
+  const expected = digest(apiKey)
+  const check = ({ request }: { request: Request }) => {
+    const given = request.headers
+      .get('authorization')
+      ?.match(/^Bearer\s+(.+)$/i)?.[1]
+      ?.trim()
+    // Digests: equal lengths, and no timing hint of how much matched.
+    if (given === undefined || !timingSafeEqual(digest(given), expected))
+      throw new ChatError('not_authorized', 'The API key is missing or wrong', undefined, 401)
+  }
+  return plugin
+    .onParse(bodyParser(maxBodyBytes))
+    .post(
+      '/api/rooms',
+      async ({ body, set }) => {
+        const created = await store.apiCreateRoom(body)
+        set.status = 201
+        return created
+      },
+      {
+        beforeHandle: check,
+        body: t.Object({
+          name: t.String({ example: 'Support' }),
+          max_users: t.Optional(t.Integer({ minimum: 1, example: 50 })),
+          is_private: t.Optional(t.Boolean({ example: false })),
+          password: t.Optional(t.String({ example: 's3cret' })),
+        }),
+        detail: {
+          summary: 'Create a room (as POST /rooms, without the per-address limit)',
+          tags: ['server API'],
+          security,
+        },
+        response: { 201: CreatedRoomSchema, ...refusals, 409: ErrorSchema },
+      },
+    )
+    .post(
+      '/api/rooms/:id/messages',
+      async ({ params, body, set }) => {
+        const stored = await store.apiPostMessage(params.id, body)
+        set.status = 201
+        return stored
+      },
+      {
+        beforeHandle: check,
+        params: t.Object({ id: t.String({ example: 'support' }) }),
+        body: t.Object({
+          content: t.String({ example: 'Your order has shipped' }),
+          sender: t.Optional(
+            t.Object({
+              id: t.String({ example: 'u-42' }),
+              name: t.String({ example: 'Alice' }),
+            }),
+          ),
+          idempotency_key: t.Optional(
+            t.String({
+              description: 'The same key within 24 h posts nothing again',
+              example: 'order-81-shipped',
+            }),
+          ),
+        }),
+        detail: {
+          summary: "Post a message: from a user of the app's, or a system notice without sender",
+          tags: ['server API'],
+          security,
+        },
+        response: { 201: MessageSchema, ...refusals, 429: ErrorSchema },
+      },
+    )
+    .get(
+      '/api/rooms/:id/members',
+      async ({ params }) => ({ members: await store.apiMembers(params.id) }),
+      {
+        beforeHandle: check,
+        params: t.Object({ id: t.String({ example: 'support' }) }),
+        detail: { summary: 'Every member of a room', tags: ['server API'], security },
+        response: { 200: t.Object({ members: t.Array(MemberSchema) }), ...refusals },
+      },
+    )
+}
