@@ -6,10 +6,12 @@
 
 import { formatId } from '../domain/history.ts'
 import { normalizeName } from '../domain/names.ts'
+import { NOTES } from '../domain/notes.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Maybe, RoomEngine } from './engine.ts'
+import { moderate, serverActor } from './moderation.ts'
 
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
@@ -108,6 +110,103 @@ async function post(
   if (sender) stored.user_id = sender.id
   if (sender) engine.events.emit('message.created', { room, message: stored })
   return stored
+}
+
+export interface ApiBan {
+  user_id?: string
+  username?: string
+  reason?: string
+  duration_ms?: number
+}
+
+/**
+ * `POST /api/rooms/{id}/bans`: bans a user by name or by user id, as a moderator's ban does
+ * (a member is removed at once, told `banned` by "server"). A user id that is in the room
+ * bans that member; one that is not is banned ahead (their user id is refused on join).
+ */
+export async function ban(
+  engine: RoomEngine,
+  roomId: RoomId,
+  body: ApiBan,
+  now: number,
+): Promise<{ room: RoomId; username: string; user_id?: string }> {
+  if ((body.user_id === undefined) === (body.username === undefined))
+    throw new ChatError('invalid_message', 'Give exactly one of "user_id" and "username"')
+  if (body.duration_ms !== undefined)
+    throw new ChatError(
+      'invalid_message',
+      'Timed bans are not supported yet: leave out duration_ms',
+    )
+  const room = await engine.room(roomId)
+  let username = body.username
+  const userId = body.user_id === undefined ? undefined : checkId(body.user_id, 'user_id')
+  if (userId !== undefined) {
+    const users = JSON.parse((await engine.snapshot(room.id)).users) as UserView[]
+    username = users.find((u) => u.user_id === userId)?.username
+  }
+  if (username !== undefined) {
+    const frame = { action: 'ban' as const, room: room.id, username }
+    await moderate(
+      engine,
+      serverActor(room.id),
+      frame,
+      () => now,
+      () => {},
+    )
+    return userId === undefined
+      ? { room: room.id, username }
+      : { room: room.id, username, user_id: userId }
+  }
+  // Not in the room: the user id itself is banned, under a key no username has.
+  const id = userId as string
+  const key = absentKey(id)
+  const out = await engine.change(room.id, {
+    guards: [{ is: 'live', fail: 'room_not_found' }],
+    writes: [
+      { op: 'ban', key, username: id, by: 'server', at: now },
+      { op: 'banSession', key, identity: `user:${id}` },
+    ],
+    notes: [NOTES.banned(id, 'server')],
+    now,
+  })
+  if (out.failed !== undefined) throw new ChatError('room_not_found')
+  engine.events.emit('member.banned', { room: room.id, username: id, user_id: id, by: 'server' })
+  return { room: room.id, username: id, user_id: id }
+}
+
+/** `DELETE /api/rooms/{id}/bans/{user}`: lifts the ban of a username, or of a user id banned ahead. */
+export async function unban(
+  engine: RoomEngine,
+  roomId: RoomId,
+  user: string,
+  now: number,
+): Promise<void> {
+  const room = await engine.room(roomId)
+  const absent = absentKey(user)
+  const out = await engine.change(room.id, {
+    guards: [
+      { is: 'live', fail: 'room_not_found' },
+      { is: 'banned', key: absent, fail: 'not_banned' },
+    ],
+    writes: [{ op: 'unban', key: absent }],
+    notes: [NOTES.unbanned(user, 'server')],
+    now,
+  })
+  if (out.failed === undefined) return
+  if (out.failed === 'room_not_found') throw new ChatError('room_not_found')
+  const frame = { action: 'unban' as const, room: room.id, username: user }
+  await moderate(
+    engine,
+    serverActor(room.id),
+    frame,
+    () => now,
+    () => {},
+  )
+}
+
+/** The ban key of a user id banned while not in the room: `#` is in no username key. */
+function absentKey(userId: string): string {
+  return `#user:${userId}`
 }
 
 /** `GET /api/rooms/{id}/members`: every member, online or in their resume grace. */

@@ -26,6 +26,13 @@ export interface Actor {
   readonly moderator: boolean
   /** Their session, in the engine's terms. */
   readonly session: SessionHandle
+  /** The server API acting for the app's backend: no member of the room, always allowed. */
+  readonly server?: boolean
+}
+
+/** The server API as a moderator of `room` (src/chat/api.ts); acts are signed "server". */
+export function serverActor(room: RoomId): Actor {
+  return { room, key: '', username: 'server', moderator: true, session: null, server: true }
 }
 
 /** The target was read, then changed before the act landed: read again (a few times at most). */
@@ -86,10 +93,12 @@ function moderationChange(
   const key = userKey(name)
   const by = mod.username
   const shown = target?.username ?? name
-  const guards: Guard[] = [
-    { is: 'member', key: mod.key, session: mod.session, fail: 'not_member' },
-    { is: 'moderator', key: mod.key, fail: 'not_moderator' },
-  ]
+  const guards: Guard[] = mod.server
+    ? [{ is: 'live', fail: 'room_not_found' }]
+    : [
+        { is: 'member', key: mod.key, session: mod.session, fail: 'not_member' },
+        { is: 'moderator', key: mod.key, fail: 'not_moderator' },
+      ]
   const pin: Guard = { is: 'same', key, session: target?.session ?? null, fail: MOVED }
   const writes: Write[] = []
   const evict = (how: 'banned' | 'kicked'): Change['target'] => {
@@ -150,6 +159,8 @@ function moderationError(failed: string, name: string): ChatError {
       return new ChatError('invalid_message', `"${name}" is not muted here`)
     case 'not_moderator':
       return new ChatError('not_authorized', 'Only a moderator may do that')
+    case 'room_not_found':
+      return new ChatError('room_not_found')
     default:
       return new ChatError('not_authorized', 'You have not joined this room')
   }

@@ -7,7 +7,15 @@
  * node's members in sequence order (room-feed.ts).
  */
 
-import { type ApiMember, type ApiMessage, members, postMessage } from '../chat/api.ts'
+import {
+  type ApiBan,
+  type ApiMember,
+  type ApiMessage,
+  ban,
+  members,
+  postMessage,
+  unban,
+} from '../chat/api.ts'
 import { sayGoodbye } from '../chat/connections.ts'
 import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
@@ -359,6 +367,19 @@ export class ClusterStore implements ChatStore {
   /** `GET /api/rooms/{id}/members`. */
   apiMembers(room: RoomId): Promise<ApiMember[]> {
     return members(this.engine, room)
+  }
+
+  /** `POST /api/rooms/{id}/bans`. */
+  apiBan(
+    room: RoomId,
+    body: ApiBan,
+  ): Promise<{ room: RoomId; username: string; user_id?: string }> {
+    return ban(this.engine, room, body, this.clock.now())
+  }
+
+  /** `DELETE /api/rooms/{id}/bans/{user}`. */
+  apiUnban(room: RoomId, user: string): Promise<void> {
+    return unban(this.engine, room, user, this.clock.now())
   }
 
   /** `POST /api/rooms`: as `POST /rooms`, without the per-address creation limit. */

@@ -97,6 +97,56 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
         response: { 201: MessageSchema, ...refusals, 429: ErrorSchema },
       },
     )
+    .post(
+      '/api/rooms/:id/bans',
+      async ({ params, body, set }) => {
+        const banned = await store.apiBan(params.id, body)
+        set.status = 201
+        return banned
+      },
+      {
+        beforeHandle: check,
+        params: t.Object({ id: t.String({ example: 'support' }) }),
+        body: t.Object({
+          user_id: t.Optional(t.String({ example: 'u-42' })),
+          username: t.Optional(t.String({ example: 'Mallory' })),
+          reason: t.Optional(t.String({ example: 'spam' })),
+          duration_ms: t.Optional(t.Integer({ description: 'Not supported yet: refused' })),
+        }),
+        detail: {
+          summary: 'Ban a user by user id or name (removed at once, as by a moderator)',
+          tags: ['server API'],
+          security,
+        },
+        response: {
+          201: t.Object({
+            room: t.String({ example: 'support' }),
+            username: t.String({ example: 'Mallory' }),
+            user_id: t.Optional(t.String({ example: 'u-42' })),
+          }),
+          ...refusals,
+        },
+      },
+    )
+    .delete(
+      '/api/rooms/:id/bans/:user',
+      async ({ params, set }) => {
+        await store.apiUnban(params.id, params.user)
+        set.status = 204
+      },
+      {
+        beforeHandle: check,
+        params: t.Object({
+          id: t.String({ example: 'support' }),
+          user: t.String({
+            description: 'The banned username, or a user id banned by id',
+            example: 'Mallory',
+          }),
+        }),
+        detail: { summary: 'Lift a ban', tags: ['server API'], security },
+        response: { 204: t.Void(), ...refusals },
+      },
+    )
     .get(
       '/api/rooms/:id/members',
       async ({ params }) => ({ members: await store.apiMembers(params.id) }),

@@ -1,11 +1,35 @@
 import { describe, expect, it } from 'bun:test'
+import { SignJWT } from 'jose'
 import { useServer } from '../support/harness.ts'
-import type { Frame } from '../support/ws-client.ts'
+import type { Frame, TestClient } from '../support/ws-client.ts'
 
 // The server API for the app's backend (/api/…, API_KEY), on both engines.
 
 const KEY = 'an-api-key-for-the-tests'
-const { serve, http, member } = useServer({ apiKey: KEY })
+const JWT_SECRET = 'a-test-secret-of-at-least-32-bytes!!'
+const { serve, http, member, connect, tryJoin } = useServer({
+  apiKey: KEY,
+  authMode: 'optional',
+  authJwtSecret: JWT_SECRET,
+})
+
+/** A connection signed in as `sub`, named `name`. */
+async function signedIn(sub: string, name: string): Promise<TestClient> {
+  const now = Math.floor(Date.now() / 1000)
+  const jwt = await new SignJWT({ name })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(JWT_SECRET))
+  const client = await connect()
+  await client.request({ action: 'auth', token: jwt }, ['authenticated'])
+  return client
+}
+
+function del(path: string): Promise<Response> {
+  return http(path, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } })
+}
 
 /** A response's JSON body. */
 async function json(res: Response | Promise<Response>): Promise<Frame> {
@@ -116,5 +140,37 @@ describe('the server API', () => {
       expect(created.status).toBe(201)
       expect((await json(created)).moderator_token).toBeString()
     }
+  })
+
+  it('bans by user id: the member is removed at once, a new name or connection stays out; DELETE lifts it', async () => {
+    serve()
+    const alice = await signedIn('u1', 'Alice')
+    await alice.join('general', 'x')
+    const banned = alice.next('banned')
+    const res = await api('/api/rooms/general/bans', { user_id: 'u1', reason: 'spam' })
+    expect(res.status).toBe(201)
+    expect(await json(res)).toEqual({ room: 'general', username: 'Alice', user_id: 'u1' })
+    expect(await banned).toMatchObject({ room: 'general', by: 'server' })
+    const again = await signedIn('u1', 'Alice Two')
+    expect(await tryJoin(again, 'general', 'x')).toMatchObject({ code: 'not_authorized' })
+    expect((await del('/api/rooms/general/bans/Alice')).status).toBe(204)
+    expect((await tryJoin(again, 'general', 'x')).type).toBe('joined')
+  })
+
+  it('bans a user id ahead of their join, and by username', async () => {
+    serve()
+    expect((await api('/api/rooms/general/bans', { user_id: 'u7' })).status).toBe(201)
+    const later = await signedIn('u7', 'Late')
+    expect(await tryJoin(later, 'general', 'x')).toMatchObject({ code: 'not_authorized' })
+    expect((await del('/api/rooms/general/bans/u7')).status).toBe(204)
+    expect((await tryJoin(later, 'general', 'x')).type).toBe('joined')
+    const bob = await member('general', 'bob')
+    const out = bob.next('banned')
+    expect((await api('/api/rooms/general/bans', { username: 'bob' })).status).toBe(201)
+    await out
+    const bad = await api('/api/rooms/general/bans', { user_id: 'a', username: 'b' })
+    expect(bad.status).toBe(400)
+    expect((await api('/api/rooms/nowhere/bans', { username: 'b' })).status).toBe(404)
+    expect((await del('/api/rooms/general/bans/nobody')).status).toBe(400)
   })
 })
