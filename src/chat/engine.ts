@@ -37,6 +37,8 @@ export interface RoomInfo {
   readonly name: string
   readonly isPrivate: boolean
   readonly maxUsers: number
+  /** Only signed-in users may join (`"members":"signed_in"`). */
+  readonly signedIn: boolean
 }
 
 /** A room about to be created; `token` is its moderator token (the engine keeps a hash of it). */
@@ -45,6 +47,8 @@ export interface NewRoom {
   readonly name: string
   readonly isPrivate: boolean
   readonly maxUsers: number
+  /** Only signed-in users may join. */
+  readonly signedIn: boolean
   /** argon2id hash of the password (private rooms only). */
   readonly passwordHash: string | undefined
   readonly token: string

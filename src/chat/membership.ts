@@ -56,6 +56,8 @@ export async function join(
 ): Promise<void> {
   needName(who, frame.username)
   const room = await engine.room(frame.room)
+  if (room.signedIn && !who.user)
+    throw new ChatError('not_authorized', 'Only signed-in users may join this room')
   const username = nameOf(who, frame.username)
   const key = userKey(username)
   const current = who.memberOf(room.id)

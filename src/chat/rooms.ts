@@ -15,7 +15,7 @@ import type { Creatable, NewRoom, RoomEngine, RoomInfo } from './engine.ts'
 
 /** What room creation needs besides the engine. */
 export interface CreationContext {
-  readonly config: Pick<Config, 'maxRooms' | 'maxUsersLimit' | 'defaultMaxUsers'>
+  readonly config: Pick<Config, 'maxRooms' | 'maxUsersLimit' | 'defaultMaxUsers' | 'authMode'>
   readonly guard: Guard
   readonly hasher: PasswordHasher
   readonly logger: Logger
@@ -34,7 +34,12 @@ export async function createRoom(
   address: string | undefined,
 ): Promise<{ room: RoomInfo; view: RoomView; token: string }> {
   if (ctx.isDraining()) throw new ChatError('shutting_down')
-  const { name, id, maxUsers, isPrivate, password } = validateCreateInput(input, ctx.config)
+  const { name, id, maxUsers, isPrivate, password, signedIn } = validateCreateInput(
+    input,
+    ctx.config,
+  )
+  if (signedIn && ctx.config.authMode === 'off')
+    throw new ChatError('invalid_message', 'members "signed_in" needs sign-in (AUTH_MODE)')
   if (address !== undefined) ctx.guard.takeRoomCreation(address)
   // Before the slow hash; the registration checks again, in its atomic step.
   refuse(await engine.creatable(id, ctx.config.maxRooms), id)
@@ -42,7 +47,7 @@ export async function createRoom(
   if (ctx.isDraining()) throw new ChatError('shutting_down')
   const token = randomToken()
   const createdAt = ctx.now()
-  const init = { id, name, isPrivate, maxUsers, passwordHash, token, createdAt }
+  const init = { id, name, isPrivate, maxUsers, signedIn, passwordHash, token, createdAt }
   refuse(await engine.createRoom(init, ctx.config.maxRooms), id)
   ctx.logger.info('room created', { room: id, private: isPrivate })
   const view: RoomView = {
@@ -53,8 +58,9 @@ export async function createRoom(
     user_count: 0,
     created_at: createdAt,
   }
+  if (signedIn) view.members = 'signed_in'
   engine.events.emit('room.created', { room: view })
-  return { room: { id, name, isPrivate, maxUsers }, view, token }
+  return { room: { id, name, isPrivate, maxUsers, signedIn }, view, token }
 }
 
 /**
@@ -76,6 +82,7 @@ export function defaultRooms(
       name,
       isPrivate: false,
       maxUsers: config.defaultMaxUsers,
+      signedIn: false,
       passwordHash: undefined,
       token: randomToken(),
       createdAt: now,

@@ -27,6 +27,8 @@ export interface RoomMeta {
   max_users: number
   created_at: number
   permanent: boolean
+  /** 1: only signed-in users may join. */
+  si?: 1
   /** argon2id hash of the password (private rooms). */
   pw?: string
   /** SHA-256 (hex) of the moderator token. */
@@ -56,7 +58,7 @@ export function roomKeyArgs(k: RoomKeys): string[] {
 }
 
 export function viewOf(meta: RoomMeta, userCount: number): RoomView {
-  return {
+  const view: RoomView = {
     id: meta.id,
     name: meta.name,
     is_private: meta.is_private,
@@ -64,6 +66,8 @@ export function viewOf(meta: RoomMeta, userCount: number): RoomView {
     user_count: userCount,
     created_at: meta.created_at,
   }
+  if (meta.si === 1) view.members = 'signed_in'
+  return view
 }
 
 /** Member JSONs from Redis as the protocol's user list, in join order. */
@@ -187,6 +191,7 @@ export class ClusterRooms {
       tk: sha256Hex(room.token),
     }
     if (room.passwordHash !== undefined) meta.pw = room.passwordHash
+    if (room.signedIn) meta.si = 1
     return meta
   }
 

@@ -71,6 +71,7 @@ export function infoOf(meta: RoomMeta): RedisRoom {
     name: meta.name,
     isPrivate: meta.is_private,
     maxUsers: meta.max_users,
+    signedIn: meta.si === 1,
     meta,
   }
 }

@@ -130,6 +130,7 @@ export class MemoryEngine implements RoomEngine {
         name: init.name,
         isPrivate: init.isPrivate,
         maxUsers: init.maxUsers,
+        signedIn: init.signedIn,
         passwordHash: init.passwordHash,
         moderatorToken: init.token,
         permanent: false,

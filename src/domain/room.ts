@@ -37,6 +37,8 @@ export interface RoomView {
   max_users: number
   user_count: number
   created_at: number
+  /** Present, as `signed_in`, on a room only signed-in users may join. */
+  members?: 'signed_in'
 }
 
 export interface RoomInit {
@@ -45,6 +47,8 @@ export interface RoomInit {
   isPrivate: boolean
   maxUsers: number
   passwordHash: string | undefined
+  /** Only signed-in users may join. */
+  signedIn?: boolean
   moderatorToken: string
   /** Default rooms are never deleted. */
   permanent: boolean
@@ -65,6 +69,7 @@ export class Room {
   readonly name: string
   readonly isPrivate: boolean
   readonly maxUsers: number
+  readonly signedIn: boolean
   readonly permanent: boolean
   readonly createdAt: number
   /** argon2id hash of the password (private rooms only). */
@@ -91,6 +96,7 @@ export class Room {
     this.name = init.name
     this.isPrivate = init.isPrivate
     this.maxUsers = init.maxUsers
+    this.signedIn = init.signedIn === true
     this.permanent = init.permanent
     this.passwordHash = init.passwordHash
     this.tokenHash = sha256(init.moderatorToken)
@@ -180,7 +186,7 @@ export class Room {
   }
 
   view(): RoomView {
-    return {
+    const view: RoomView = {
       id: this.id,
       name: this.name,
       is_private: this.isPrivate,
@@ -188,6 +194,8 @@ export class Room {
       user_count: this.members.size,
       created_at: this.createdAt,
     }
+    if (this.signedIn) view.members = 'signed_in'
+    return view
   }
 }
 

@@ -37,7 +37,12 @@ export interface CreateRoomInput {
   max_users?: number
   is_private?: boolean
   password?: string
+  /** Who may join: `anyone` (the default) or `signed_in` users only (AUTH_MODE optional). */
+  members?: string
 }
+
+/** Who may join a room. */
+export type RoomMembers = 'anyone' | 'signed_in'
 
 /** Credentials that open a private room's REST views. */
 export interface RoomCredentials {
@@ -50,7 +55,7 @@ export interface RoomCredentials {
  * `invalid_message`. Checks, in order: the name (normalized, and it must slug to an id),
  * max_users (an integer from 1 to `maxUsersLimit`, default `defaultMaxUsers`), that a
  * private room has a password and a public one has none (`is_private` defaults to
- * whether a password is given), and the password's length.
+ * whether a password is given), the password's length, and `members`.
  */
 export function validateCreateInput(
   input: CreateRoomInput,
@@ -61,6 +66,7 @@ export function validateCreateInput(
   maxUsers: number
   isPrivate: boolean
   password: string | undefined
+  signedIn: boolean
 } {
   const name = normalizeName(input.name, 'room name')
   const id = slugify(name)
@@ -82,7 +88,17 @@ export function validateCreateInput(
       `The password is longer than ${MAX_PASSWORD_CHARS} characters`,
     )
   }
-  return { name, id, maxUsers, isPrivate, password: input.password }
+  const members = input.members ?? 'anyone'
+  if (members !== 'anyone' && members !== 'signed_in')
+    throw new ChatError('invalid_message', 'members must be "anyone" or "signed_in"')
+  return {
+    name,
+    id,
+    maxUsers,
+    isPrivate,
+    password: input.password,
+    signedIn: members === 'signed_in',
+  }
 }
 
 /**

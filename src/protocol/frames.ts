@@ -35,6 +35,8 @@ export interface CreateFrame extends Base {
   max_users?: number
   is_private?: boolean
   password?: string
+  /** `anyone` (the default) or `signed_in`: only signed-in users may join. */
+  members?: string
 }
 export interface MessageFrame extends Base {
   action: 'message'
@@ -352,6 +354,7 @@ function parseAction(f: Obj): ClientFrame {
         max_users: int(f, 'max_users', 1, 1_000_000),
         is_private: bool(f, 'is_private'),
         password: str(f, 'password', false),
+        members: str(f, 'members', false),
       }
     case 'history':
       return {

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia, t } from 'elysia'
 import type { ChatStore } from '../domain/chat-store.ts'
 import { ChatError } from '../protocol/errors.ts'
-import { bodyParser, CreatedRoomSchema, ErrorSchema, MessageSchema } from './http.ts'
+import { bodyParser, CreatedRoomSchema, ErrorSchema, MembersField, MessageSchema } from './http.ts'
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()
@@ -55,6 +55,7 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
           max_users: t.Optional(t.Integer({ minimum: 1, example: 50 })),
           is_private: t.Optional(t.Boolean({ example: false })),
           password: t.Optional(t.String({ example: 's3cret' })),
+          members: MembersField,
         }),
         detail: {
           summary: 'Create a room (as POST /rooms, without the per-address limit)',

@@ -33,7 +33,18 @@ const roomFields = {
     example: 2,
   }),
   created_at: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
+  members: t.Optional(
+    t.Literal('signed_in', { description: 'Present on a room only signed-in users may join' }),
+  ),
 }
+
+/** `members` of a new room: who may join it. */
+export const MembersField = t.Optional(
+  t.String({
+    description: '"anyone" (default) or "signed_in": only signed-in users may join (AUTH_MODE)',
+    example: 'anyone',
+  }),
+)
 
 const RoomSchema = t.Object(roomFields)
 
@@ -198,6 +209,7 @@ export function httpPlugin(
               example: 's3cret',
             }),
           ),
+          members: MembersField,
         }),
         detail: { summary: 'Create a room', tags: ['rooms'] },
         response: {

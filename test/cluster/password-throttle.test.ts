@@ -64,6 +64,7 @@ describe('cluster: the wrong-password bucket of a room', () => {
       name: 'Vault',
       isPrivate: true,
       maxUsers: 50,
+      signedIn: false,
       passwordHash: await fastHasher.hash('right'),
       token: 'a-moderator-token',
       createdAt: Date.now(),

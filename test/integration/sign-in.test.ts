@@ -9,7 +9,7 @@ import type { Frame, TestClient } from '../support/ws-client.ts'
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
 const KEY = new TextEncoder().encode(SECRET)
 
-const { serve, connect, tryJoin, createRoom } = useServer({
+const { serve, connect, tryJoin, createRoom, http, postRoom } = useServer({
   authMode: 'optional',
   authJwtSecret: SECRET,
 })
@@ -277,6 +277,49 @@ describe('AUTH_MODE=required', () => {
     const reply = await auth(client, 'not.a.jwt')
     expect(reply).toMatchObject({ type: 'error', code: 'invalid_token' })
     expect((await client.closed).code).toBe(4401)
+  })
+})
+
+describe('rooms for signed-in users only ("members":"signed_in")', () => {
+  it('admits signed-in users and refuses anonymous joiners with not_authorized', async () => {
+    serve()
+    const room = await createRoom({ name: 'members-only', members: 'signed_in' })
+    expect(room).toMatchObject({ id: 'members-only', members: 'signed_in' })
+    const anon = await connect()
+    expect(await tryJoin(anon, 'members-only', 'guest')).toMatchObject({
+      code: 'not_authorized',
+    })
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
+    expect((await alice.join('members-only', 'x')).username).toBe('Alice')
+    // The listing says so; a room open to anyone carries no `members`.
+    const listed = (await (await http('/rooms')).json()) as { rooms: Frame[] }
+    const byId = new Map(listed.rooms.map((r) => [r.id, r]))
+    expect(byId.get('members-only')?.members).toBe('signed_in')
+    expect(byId.get('general')?.members).toBeUndefined()
+  })
+
+  it('is made by the create frame too, and the members value is checked', async () => {
+    serve()
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
+    const joined = await alice.request(
+      { action: 'create', name: 'Inner Circle', members: 'signed_in' },
+      ['joined'],
+    )
+    expect(joined).toMatchObject({ type: 'joined', room: 'inner-circle', moderator: true })
+    const anon = await connect()
+    expect(await tryJoin(anon, 'inner-circle', 'guest')).toMatchObject({
+      code: 'not_authorized',
+    })
+    const bad = await postRoom({ name: 'odd', members: 'everyone' })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as Frame).error.code).toBe('invalid_message')
+  })
+
+  it('is refused when AUTH_MODE=off: nobody could ever join it', async () => {
+    serve({ authMode: 'off', authJwtSecret: undefined })
+    const res = await postRoom({ name: 'closed', members: 'signed_in' })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as Frame).error.message).toContain('AUTH_MODE')
   })
 })
 
