@@ -7,20 +7,12 @@
  * node's members in sequence order (room-feed.ts).
  */
 
-import {
-  type ApiBan,
-  type ApiMember,
-  type ApiMessage,
-  ban,
-  members,
-  postMessage,
-  unban,
-} from '../chat/api.ts'
 import { sayGoodbye } from '../chat/connections.ts'
 import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import { ServerApi } from '../chat/server-api.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
@@ -109,7 +101,7 @@ export class ClusterStore implements ChatStore {
   private readonly resumer: ClusterResume
   private readonly frames: ClusterFrames
   private readonly signIns: SignIns
-  private readonly idempotency: RedisIdempotency
+  readonly api: ServerApi
   private draining = false
   private readonly startedAt: number
 
@@ -159,7 +151,6 @@ export class ClusterStore implements ChatStore {
       },
       this.metrics,
     )
-    this.idempotency = new RedisIdempotency(this.link, this.keys)
     this.rooms = new ClusterRooms(
       config,
       this.keys,
@@ -206,6 +197,13 @@ export class ClusterStore implements ChatStore {
         afterJoin: (feed, joined) => this.frames.afterJoin(feed as RoomFeed, joined),
       },
       deps.events,
+    )
+    this.api = new ServerApi(
+      this.engine,
+      new RedisIdempotency(this.link, this.keys),
+      () => this.creation(),
+      deps.clock,
+      config.maxContentChars,
     )
     this.records = new SessionRecords(parts, this.engine, (room, json) =>
       this.delivery.publishLocal(room, json),
@@ -348,44 +346,6 @@ export class ClusterStore implements ChatStore {
     this.conns.limit(fresh, fresh.frames)
     this.needRedis()
     await this.resumer.resume(conn, fresh, frame)
-  }
-
-  // ── Server API (src/chat/api.ts) ─────────────────────────────────────────────
-
-  /** `POST /api/rooms/{id}/messages`. */
-  apiPostMessage(room: RoomId, body: ApiMessage): Promise<StoredMessage> {
-    return postMessage(
-      this.engine,
-      this.idempotency,
-      room,
-      body,
-      this.clock.now(),
-      this.config.maxContentChars,
-    )
-  }
-
-  /** `GET /api/rooms/{id}/members`. */
-  apiMembers(room: RoomId): Promise<ApiMember[]> {
-    return members(this.engine, room)
-  }
-
-  /** `POST /api/rooms/{id}/bans`. */
-  apiBan(
-    room: RoomId,
-    body: ApiBan,
-  ): Promise<{ room: RoomId; username: string; user_id?: string }> {
-    return ban(this.engine, room, body, this.clock.now())
-  }
-
-  /** `DELETE /api/rooms/{id}/bans/{user}`. */
-  apiUnban(room: RoomId, user: string): Promise<void> {
-    return unban(this.engine, room, user, this.clock.now())
-  }
-
-  /** `POST /api/rooms`: as `POST /rooms`, without the per-address creation limit. */
-  async apiCreateRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }> {
-    const { view, token } = await createRoom(this.engine, this.creation(), input, undefined)
-    return { ...view, moderator_token: token }
   }
 
   // ── REST views ───────────────────────────────────────────────────────────────

@@ -8,7 +8,7 @@
  * overtake it), so its promise holds nothing up and only carries the answer.
  */
 
-import type { ApiBan, ApiMember, ApiMessage } from '../chat/api.ts'
+import type { ServerApi } from '../chat/server-api.ts'
 import type {
   Action,
   AuthFrame,
@@ -94,13 +94,8 @@ export interface ChatStore {
     token: string | undefined,
   ): Maybe<{ bans: { username: string; by: string; at: number }[] }>
 
-  // Server API (src/chat/api.ts; /api/… with API_KEY)
-  apiPostMessage(room: RoomId, body: ApiMessage): Promise<StoredMessage>
-  apiMembers(room: RoomId): Promise<ApiMember[]>
-  apiBan(room: RoomId, body: ApiBan): Promise<{ room: RoomId; username: string; user_id?: string }>
-  apiUnban(room: RoomId, user: string): Promise<void>
-  /** `POST /api/rooms`: as `createRoomView`, without the per-address creation limit. */
-  apiCreateRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }>
+  /** The server API (src/chat/server-api.ts; /api/… with API_KEY). */
+  readonly api: ServerApi
 
   // Lifecycle
   /** Refuses new connections and rooms, tells every client to come back later, closes them. */

@@ -1,16 +1,8 @@
-import {
-  type ApiBan,
-  type ApiMember,
-  type ApiMessage,
-  ban,
-  members,
-  postMessage,
-  unban,
-} from '../chat/api.ts'
 import { sayGoodbye } from '../chat/connections.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
+import { ServerApi } from '../chat/server-api.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
@@ -94,7 +86,7 @@ export class RoomStore implements ChatStore {
   private readonly membership: Membership
   private readonly frames: MemoryFrames
   private readonly signIns: SignIns
-  private readonly idempotency: MemoryIdempotency
+  readonly api: ServerApi
   private draining = false
   readonly startedAt: number
 
@@ -146,7 +138,13 @@ export class RoomStore implements ChatStore {
       now: () => this.clock.now(),
     }
     this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger)
-    this.idempotency = new MemoryIdempotency(deps.clock)
+    this.api = new ServerApi(
+      this.engine,
+      new MemoryIdempotency(deps.clock),
+      () => this.creation,
+      deps.clock,
+      config.maxContentChars,
+    )
     this.sessions = new Sessions(
       config,
       deps.clock,
@@ -337,44 +335,6 @@ export class RoomStore implements ChatStore {
    */
   resume(conn: Connection, frame: ResumeFrame): void {
     this.sessions.resume(conn, frame)
-  }
-
-  // ── Server API (src/chat/api.ts) ─────────────────────────────────────────────
-
-  /** `POST /api/rooms/{id}/messages`. */
-  apiPostMessage(room: RoomId, body: ApiMessage): Promise<StoredMessage> {
-    return postMessage(
-      this.engine,
-      this.idempotency,
-      room,
-      body,
-      this.clock.now(),
-      this.config.maxContentChars,
-    )
-  }
-
-  /** `GET /api/rooms/{id}/members`. */
-  apiMembers(room: RoomId): Promise<ApiMember[]> {
-    return members(this.engine, room)
-  }
-
-  /** `POST /api/rooms/{id}/bans`. */
-  apiBan(
-    room: RoomId,
-    body: ApiBan,
-  ): Promise<{ room: RoomId; username: string; user_id?: string }> {
-    return ban(this.engine, room, body, this.clock.now())
-  }
-
-  /** `DELETE /api/rooms/{id}/bans/{user}`. */
-  apiUnban(room: RoomId, user: string): Promise<void> {
-    return unban(this.engine, room, user, this.clock.now())
-  }
-
-  /** `POST /api/rooms`: as `POST /rooms`, without the per-address creation limit. */
-  async apiCreateRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }> {
-    const { view, token } = await createRoom(this.engine, this.creation, input, undefined)
-    return { ...view, moderator_token: token }
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────

@@ -44,7 +44,7 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
     .post(
       '/api/rooms',
       async ({ body, set }) => {
-        const created = await store.apiCreateRoom(body)
+        const created = await store.api.createRoom(body)
         set.status = 201
         return created
       },
@@ -68,7 +68,7 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
     .post(
       '/api/rooms/:id/messages',
       async ({ params, body, set }) => {
-        const stored = await store.apiPostMessage(params.id, body)
+        const stored = await store.api.postMessage(params.id, body)
         set.status = 201
         return stored
       },
@@ -101,7 +101,7 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
     .post(
       '/api/rooms/:id/bans',
       async ({ params, body, set }) => {
-        const banned = await store.apiBan(params.id, body)
+        const banned = await store.api.ban(params.id, body)
         set.status = 201
         return banned
       },
@@ -132,7 +132,7 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
     .delete(
       '/api/rooms/:id/bans/:user',
       async ({ params, set }) => {
-        await store.apiUnban(params.id, params.user)
+        await store.api.unban(params.id, params.user)
         set.status = 204
       },
       {
@@ -150,7 +150,7 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
     )
     .get(
       '/api/rooms/:id/members',
-      async ({ params }) => ({ members: await store.apiMembers(params.id) }),
+      async ({ params }) => ({ members: await store.api.members(params.id) }),
       {
         beforeHandle: check,
         params: t.Object({ id: t.String({ example: 'support' }) }),
