@@ -204,6 +204,25 @@ export async function unban(
   )
 }
 
+/**
+ * `DELETE /api/rooms/{id}`: the room, its history, bans and mutes are gone; its members get
+ * `room_deleted` (those away, on resume: `room_not_found`). A default room comes back at
+ * the next start.
+ */
+export async function deleteRoom(engine: RoomEngine, roomId: RoomId, now: number): Promise<void> {
+  const room = await engine.room(roomId)
+  const out = await engine.change(room.id, {
+    guards: [{ is: 'live', fail: 'room_not_found' }],
+    writes: [{ op: 'deleteRoom' }],
+    notes: [NOTES.deleted()],
+    quiet: true,
+    target: { key: '*', how: 'deleted', by: 'server', until: 0 },
+    now,
+  })
+  if (out.failed !== undefined) throw new ChatError('room_not_found')
+  engine.events.emit('room.deleted', { room: room.id, reason: 'deleted' })
+}
+
 /** The ban key of a user id banned while not in the room: `#` is in no username key. */
 function absentKey(userId: string): string {
   return `#user:${userId}`

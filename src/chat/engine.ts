@@ -134,6 +134,12 @@ export type Write =
    * told so first.
    */
   | { op: 'dropMember'; key: string; username: string }
+  /**
+   * Deletes the room, with its history, bans and mutes: every member is out at once, told
+   * `room_deleted` by the node that holds them (on resume if they are away), and nobody
+   * hears `user_left`; a change racing it fails its `live` guard.
+   */
+  | { op: 'deleteRoom' }
 
 /**
  * What the node that holds a member must do to them, in the same delivery step as the
@@ -142,7 +148,7 @@ export type Write =
  */
 export interface Target {
   key: string
-  how: 'banned' | 'kicked' | 'muted' | 'unmuted'
+  how: 'banned' | 'kicked' | 'muted' | 'unmuted' | 'deleted'
   by: string
   until: number
 }

@@ -11,6 +11,7 @@ import {
   type ApiMember,
   type ApiMessage,
   ban,
+  deleteRoom,
   type Idempotency,
   members,
   postMessage,
@@ -53,5 +54,10 @@ export class ServerApi {
   async createRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }> {
     const { view, token } = await createRoom(this.engine, this.creation(), input, undefined)
     return { ...view, moderator_token: token }
+  }
+
+  /** `DELETE /api/rooms/{id}`. */
+  deleteRoom(room: RoomId): Promise<void> {
+    return deleteRoom(this.engine, room, this.clock.now())
   }
 }

@@ -9,7 +9,7 @@ import { userKey } from '../domain/names.ts'
 import type { RoomSink } from '../domain/ports.ts'
 import { replayFrame } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { RoomId } from '../protocol/frames.ts'
+import type { RoomId, ServerFrame } from '../protocol/frames.ts'
 import { seqOf } from './cluster-rooms.ts'
 import type { LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
@@ -272,23 +272,35 @@ export class Delivery implements FeedHost {
   private actOnTarget(room: RoomId, target: string): void {
     const [key, how, by, until] = target.split('\t')
     if (key === undefined) return
+    if (key === '*' && how === 'deleted') {
+      for (const [k, client] of [...(this.locals.get(room) ?? [])]) {
+        const member = client.rooms.get(room)
+        if (member?.key === k) this.remove(client, member, { type: 'room_deleted', room })
+      }
+      return
+    }
     const client = this.locals.get(room)?.get(key)
     const member = client?.rooms.get(room)
     if (!client || !member) return
     if (how === 'banned' || how === 'kicked') {
-      this.host.stopTyping(client, member)
-      client.peer?.send({ type: how, room, by: by ?? '' })
-      this.dropLocal(client, member)
-      if (client.rooms.size === 0) {
-        const record = this.parts.keys.session(client.hash)
-        this.host.track(this.parts.link.call(() => this.parts.link.cmd.del(record)).catch(() => {}))
-        if (client.peer) this.host.watchUnjoined(client)
-      }
+      this.remove(client, member, { type: how, room, by: by ?? '' })
     } else if (how === 'muted') {
       member.mutedUntil = Number(until)
       this.host.stopTyping(client, member)
     } else if (how === 'unmuted') {
       member.mutedUntil = 0
+    }
+  }
+
+  /** A member removed from the room (banned, kicked, the room deleted): told, then taken out. */
+  private remove(client: LocalSession, member: LocalMember, told: ServerFrame): void {
+    this.host.stopTyping(client, member)
+    client.peer?.send(told)
+    this.dropLocal(client, member)
+    if (client.rooms.size === 0) {
+      const record = this.parts.keys.session(client.hash)
+      this.host.track(this.parts.link.call(() => this.parts.link.cmd.del(record)).catch(() => {}))
+      if (client.peer) this.host.watchUnjoined(client)
     }
   }
 }

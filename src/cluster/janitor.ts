@@ -195,7 +195,9 @@ export class Janitor {
       await this.link.call(() => this.link.cmd.hdel(record, meta.id))
       await this.link.call(() => this.link.cmd.pexpire(record, 1000, 'LT'))
     }
-    if (code === 'delete' || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
+    // `deleting`: a room deleted through the server API whose node stopped before the purge.
+    const purge = code === 'delete' || code === 'deleting'
+    if (purge || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
       // Whichever node takes the room out of the registry reports it: one event per room.
       const removed = await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))
       await this.link.script('purge', roomKeyArgs(k), [k.channel])

@@ -356,6 +356,10 @@ export class RedisEngine implements RoomEngine {
       )
     }
     if (code !== 'ok') return { failed: code }
+    if (change.writes.some((w) => w.op === 'deleteRoom')) {
+      await this.purge(room, (members ?? []) as string[])
+      return { seq }
+    }
     if (count === 0) this.host.track(this.expireEmpty(room))
     if (dropped !== '') {
       if (target?.how === 'banned' || target?.how === 'kicked')
@@ -364,6 +368,21 @@ export class RedisEngine implements RoomEngine {
       else await this.host.dropHere(room, dropped, seq - change.notes.length)
     }
     return { seq }
+  }
+
+  /**
+   * The rest of a room's deletion: the sessions that were in it (`hash|online`) forget it,
+   * those away to be told on resume, then its keys and its registry entry go.
+   */
+  private async purge(room: RoomId, gone: string[]): Promise<void> {
+    const { link, keys } = this.parts
+    for (const entry of gone) {
+      const [hash = '', online] = entry.split('|')
+      await this.forgetRoom(hash, room, online === '1' ? undefined : 'deleted')
+    }
+    const k = keys.room(room)
+    await link.call(() => link.cmd.hdel(keys.registry, room))
+    await link.script('purge', roomKeyArgs(k), [k.channel])
   }
 
   forget(room: RoomId, _key: string, session: unknown): Promise<void> {

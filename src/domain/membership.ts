@@ -64,6 +64,27 @@ export class Membership {
     if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
   }
 
+  /**
+   * The room is deleted: every member is out at once, told `room_deleted` (now, or on
+   * resume if they are away); nobody hears `user_left`.
+   */
+  removeAll(room: Room): void {
+    for (const member of [...room.members.values()]) {
+      const { client } = member
+      this.announce.clearTyping(member)
+      if (client.peer) {
+        client.peer.send({ type: 'room_deleted', room: room.id })
+        client.peer.unsubscribe(room.id)
+      } else {
+        client.removedWhileAway ??= new Map()
+        client.removedWhileAway.set(room.id, 'deleted')
+      }
+      room.removeMember(member)
+      client.rooms.delete(room.id)
+      if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
+    }
+  }
+
   /** The member of `roomId` that this client is, or `room_not_found` / `not_authorized`. */
   memberOf(client: Session, roomId: RoomId): Member {
     const member = client.rooms.get(roomId)

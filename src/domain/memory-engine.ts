@@ -51,6 +51,8 @@ export interface MemoryEngineHost {
   /** Tells a banned or kicked member, now or on resume if they are away. */
   tell(member: Member, how: 'banned' | 'kicked', by: string): void
   stopTyping(member: Member): void
+  /** Deletes the room: every member out, told `room_deleted`; its countdown and batches stop. */
+  delete(room: Room): void
 }
 
 export class MemoryEngine implements RoomEngine {
@@ -219,6 +221,9 @@ export class MemoryEngine implements RoomEngine {
           this.host.drop(member)
           break
         }
+        case 'deleteRoom':
+          this.host.delete(room)
+          break
       }
     }
     if (change.target) this.actOn(room, change.target)

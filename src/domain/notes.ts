@@ -11,4 +11,5 @@ export const NOTES = {
   muted: (name: string, by: string, durationMs: number) =>
     `${name} was muted by ${by} for ${Math.ceil(durationMs / 1000)} s`,
   unmuted: (name: string, by: string) => `${name} was unmuted by ${by}`,
+  deleted: () => 'The room was deleted',
 } as const

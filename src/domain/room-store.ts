@@ -121,6 +121,13 @@ export class RoomStore implements ChatStore {
         drop: (member) => this.membership.drop(member),
         tell: (member, how, by) => this.membership.tell(member, how, by),
         stopTyping: (member) => this.announce.stopTyping(member),
+        delete: (room) => {
+          this.membership.removeAll(room)
+          this.emptyRooms.cancel(room)
+          this.announce.clearBatch(room)
+          if (this.rooms.get(room.id) === room) this.rooms.delete(room.id)
+          this.logger.info('room deleted', { room: room.id })
+        },
       },
       deps.sink,
       deps.hasher,

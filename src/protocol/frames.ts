@@ -190,6 +190,8 @@ export type ServerFrame =
     }
   | { type: 'banned'; room: RoomId; by: string }
   | { type: 'kicked'; room: RoomId; by: string }
+  /** The room was deleted (the server API); you are no longer in it. */
+  | { type: 'room_deleted'; room: RoomId }
   | {
       type: 'moderated'
       room: RoomId

@@ -148,6 +148,23 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
         response: { 204: t.Void(), ...refusals },
       },
     )
+    .delete(
+      '/api/rooms/:id',
+      async ({ params, set }) => {
+        await store.api.deleteRoom(params.id)
+        set.status = 204
+      },
+      {
+        beforeHandle: check,
+        params: t.Object({ id: t.String({ example: 'support' }) }),
+        detail: {
+          summary: 'Delete a room: its members get room_deleted; the room and its history are gone',
+          tags: ['server API'],
+          security,
+        },
+        response: { 204: t.Void(), ...refusals },
+      },
+    )
     .get(
       '/api/rooms/:id/members',
       async ({ params }) => ({ members: await store.api.members(params.id) }),

@@ -17,6 +17,34 @@ async function createRoom(node: ChatNode, body: Frame): Promise<Frame> {
   return (await res.json()) as Frame
 }
 
+describe('cluster: the server API deletes a room', () => {
+  it('removes the members on every node: each gets room_deleted; the room is gone everywhere', async () => {
+    const key = 'an-api-key-for-the-tests'
+    const [a, b] = await start(2, { env: { API_KEY: key } })
+    if (!a || !b) throw new Error('nodes')
+    await createRoom(a, { name: 'Shared' })
+    const alice = await connect(a)
+    await alice.join('shared', 'alice')
+    const bob = await connect(b)
+    await bob.join('shared', 'bob')
+    await alice.next('user_joined')
+    const told = [alice.next('room_deleted'), bob.next('room_deleted')]
+    const res = await fetch(`${b.httpUrl}/api/rooms/shared`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(res.status).toBe(204)
+    for (const frame of await Promise.all(told)) expect(frame.room).toBe('shared')
+    for (const node of [a, b])
+      expect((await fetch(`${node.httpUrl}/rooms/shared`)).status).toBe(404)
+    const again = await bob.request({ action: 'join', room: 'shared', username: 'bob' }, ['joined'])
+    expect(again).toMatchObject({ type: 'error', code: 'room_not_found' })
+    // The nodes keep serving: alice can make a room of that name again, empty.
+    await createRoom(a, { name: 'Shared' })
+    expect((await alice.join('shared', 'alice')).users.length).toBe(1)
+  }, 20_000)
+})
+
 describe('cluster: moderation and private rooms', () => {
   it('applies a ban given on one node to a member on another at once, and holds it on a third', async () => {
     const [a, b, c] = await start(3)

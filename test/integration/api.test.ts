@@ -173,4 +173,62 @@ describe('the server API', () => {
     expect((await api('/api/rooms/nowhere/bans', { username: 'b' })).status).toBe(404)
     expect((await del('/api/rooms/general/bans/nobody')).status).toBe(400)
   })
+
+  it('deletes a room: members get room_deleted (and no user_left), the room and its history are gone', async () => {
+    serve()
+    expect((await api('/api/rooms', { name: 'Doomed' })).status).toBe(201)
+    const alice = await member('doomed', 'alice')
+    const bob = await member('doomed', 'bob')
+    await alice.next('user_joined')
+    const said = alice.next('message')
+    alice.send({ action: 'message', room: 'doomed', content: 'last words' })
+    await said
+    const aliceTold = alice.next('room_deleted')
+    const bobTold = bob.next('room_deleted')
+    expect((await del('/api/rooms/doomed')).status).toBe(204)
+    expect(await aliceTold).toEqual({ type: 'room_deleted', room: 'doomed' })
+    expect(await bobTold).toEqual({ type: 'room_deleted', room: 'doomed' })
+    expect((await alice.sync()).filter((f) => f.type === 'user_left')).toEqual([])
+    expect((await http('/rooms/doomed')).status).toBe(404)
+    expect((await http('/rooms/doomed/messages')).status).toBe(404)
+    expect(await tryJoin(bob, 'doomed', 'bob')).toMatchObject({ code: 'room_not_found' })
+    const again = await alice.request({ action: 'message', room: 'doomed', content: 'x' }, [
+      'message',
+    ])
+    expect(again).toMatchObject({ type: 'error' })
+    // Deleted twice: the second is a 404; a new room of that name starts empty.
+    const twice = await del('/api/rooms/doomed')
+    expect(twice.status).toBe(404)
+    expect((await json(twice)).error.code).toBe('room_not_found')
+    expect((await api('/api/rooms', { name: 'Doomed' })).status).toBe(201)
+    const fresh = await alice.join('doomed', 'alice')
+    expect(fresh.history.filter((m: Frame) => m.content === 'last words')).toEqual([])
+    expect(fresh.users.map((u: Frame) => u.username)).toEqual(['alice'])
+  })
+
+  it('tells a member who was away when their room was deleted, on resume: room_not_found', async () => {
+    serve()
+    expect((await api('/api/rooms', { name: 'Gone Soon' })).status).toBe(201)
+    const alice = await connect()
+    await alice.join('gone-soon', 'alice')
+    await alice.join('general', 'alice')
+    const witness = await member('general', 'bob')
+    const offline = witness.next('presence', (f) => f.username === 'alice')
+    alice.close()
+    await offline
+    expect((await del('/api/rooms/gone-soon')).status).toBe(204)
+    const back = await connect()
+    const lost = back.next('error', (f) => f.room === 'gone-soon')
+    const resumed = back.next('resumed')
+    back.send({ action: 'resume', session: alice.session, last_ids: {} })
+    expect(await lost).toMatchObject({ code: 'room_not_found', room: 'gone-soon' })
+    expect(await resumed).toMatchObject({ room: 'general', username: 'alice' })
+  })
+
+  it('answers 404 for deleting a room that does not exist', async () => {
+    serve()
+    const res = await del('/api/rooms/nowhere')
+    expect(res.status).toBe(404)
+    expect((await json(res)).error.code).toBe('room_not_found')
+  })
 })

@@ -10,7 +10,7 @@ import type { TestClient } from '../support/ws-client.ts'
 
 const SECRET = `whsec_${Buffer.from('a webhook secret of 32 bytes!!!!').toString('base64')}`
 const JWT_SECRET = 'a-test-secret-of-at-least-32-bytes!!'
-const { serve, connect, createRoom } = useServer({
+const { serve, connect, createRoom, http } = useServer({
   authMode: 'optional',
   authJwtSecret: JWT_SECRET,
   webhookSecret: SECRET,
@@ -117,6 +117,22 @@ describe('webhooks', () => {
       ['member.kicked', { room: 'ops', username: 'Bob', user_id: 'u2', by: 'mod' }],
       ['member.left', { room: 'ops', username: 'Bob', user_id: 'u2', reason: 'kicked' }],
       ['member.banned', { room: 'ops', username: 'ghost', by: 'mod' }],
+    ])
+  })
+
+  it('reports a room deleted through the server API as room.deleted with reason deleted', async () => {
+    receiver = new WebhookReceiver()
+    const apiKey = 'an-api-key-for-the-tests'
+    serve({ webhookUrl: receiver.url, webhookEvents: ['room.deleted'], apiKey })
+    await createRoom({ name: 'Brief' })
+    const alice = await connect()
+    await alice.join('brief', 'alice')
+    const headers = { authorization: `Bearer ${apiKey}` }
+    expect((await http('/api/rooms/brief', { method: 'DELETE', headers })).status).toBe(204)
+    expect((await http('/api/rooms/brief', { method: 'DELETE', headers })).status).toBe(404)
+    const got = await events(1)
+    expect(got.map((e) => [e.type, e.data])).toEqual([
+      ['room.deleted', { room: 'brief', reason: 'deleted' }],
     ])
   })
 })

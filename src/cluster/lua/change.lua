@@ -47,7 +47,7 @@ end
 for _, guard in ipairs(c.guards) do
   if not holds(guard) then return {guard.fail} end
 end
-local lines, count, dropped, droppedOnline = {}, '-', '', -1
+local lines, count, dropped, droppedOnline, gone = {}, '-', '', -1, nil
 for _, w in ipairs(c.writes) do
   local op, key = w.op, w.key
   if op == 'putMember' then
@@ -82,6 +82,18 @@ for _, w in ipairs(c.writes) do
       dropped, droppedOnline = m.s, m.o
       table.insert(lines, withUser(w.line, m))
     end
+  elseif op == 'deleteRoom' then
+    -- Every member goes at once (each node takes its own out, told by the target `*`); the
+    -- room's keys go right after, by the purge script.
+    redis.call('HSET', S, 'deleting', now)
+    gone = {}
+    local all = redis.call('HGETALL', M)
+    for i = 2, #all, 2 do
+      local m = cjson.decode(all[i])
+      table.insert(gone, m.s .. '|' .. m.o)
+    end
+    redis.call('DEL', M, G)
+    count = 0
   else
     error('unknown write ' .. tostring(op))
   end
@@ -99,6 +111,7 @@ if seq > 0 then trim(H, length, limit) end
 if #lines > 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, '-', count, '', table.concat(lines, '\n')))
 end
+if gone then return {'ok', seq, count, dropped, droppedOnline, gone} end
 if c.view == '' then return {'ok', seq, count, dropped, droppedOnline} end
 -- A joiner's first view of the room, as this change left it.
 return {'ok', seq, count, dropped, droppedOnline, redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1),

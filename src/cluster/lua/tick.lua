@@ -1,7 +1,7 @@
 local offline, now, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local ttl, permanent, deadList, graceMs = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
 if redis.call('HEXISTS', S, 'epoch') == 0 then return {'gone', -1} end
-if redis.call('HEXISTS', S, 'deleting') == 1 then return {'delete', -1} end
+if redis.call('HEXISTS', S, 'deleting') == 1 then return {'deleting', -1} end
 if deadList ~= '' then
   local dead = {}
   for n in string.gmatch(deadList, '[^,]+') do dead[n] = true end
