@@ -19,6 +19,7 @@ import {
 } from './api.ts'
 import type { RoomEngine } from './engine.ts'
 import { type CreationContext, createRoom } from './rooms.ts'
+import { type DisconnectBody, disconnectUser, type UserControl } from './users.ts'
 
 export class ServerApi {
   constructor(
@@ -27,6 +28,7 @@ export class ServerApi {
     private readonly creation: () => CreationContext,
     private readonly clock: Clock,
     private readonly maxContentChars: number,
+    private readonly users: UserControl,
   ) {}
 
   /** `POST /api/rooms/{id}/messages`. */
@@ -54,6 +56,11 @@ export class ServerApi {
   async createRoom(input: CreateRoomInput): Promise<RoomView & { moderator_token: string }> {
     const { view, token } = await createRoom(this.engine, this.creation(), input, undefined)
     return { ...view, moderator_token: token }
+  }
+
+  /** `POST /api/users/{id}/disconnect`. */
+  disconnectUser(userId: string, body: DisconnectBody): Promise<void> {
+    return disconnectUser(this.users, userId, body)
   }
 
   /** `DELETE /api/rooms/{id}`. */

@@ -60,6 +60,8 @@ export class SignIns {
     private readonly verifier: Verifier | undefined,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Whether the user's tokens are refused now (src/chat/users.ts). */
+    private readonly blocked: (userId: string) => boolean | Promise<boolean>,
   ) {}
 
   get required(): boolean {
@@ -93,6 +95,8 @@ export class SignIns {
       user = await this.verifier.verify(frame.token, this.clock.now())
       if (session.user && session.user.id !== user.id)
         throw new ChatError('invalid_token', 'The token is for another user than this connection')
+      if (await this.blocked(user.id))
+        throw new ChatError('invalid_token', 'This user may not sign in for now')
     } catch (e) {
       if (!(e instanceof ChatError) || !this.required || session.user) throw e
       this.refuse(session, e, frame)

@@ -58,6 +58,7 @@ import type { NodeParts } from './node-parts.ts'
 import { RedisEngine } from './redis-engine.ts'
 import { RedisIdempotency } from './redis-idempotency.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
+import { RedisUsers } from './redis-users.ts'
 import { Repair } from './repair.ts'
 import type { RoomFeed } from './room-feed.ts'
 import { SessionRecords } from './session-records.ts'
@@ -102,6 +103,7 @@ export class ClusterStore implements ChatStore {
   private readonly frames: ClusterFrames
   private readonly signIns: SignIns
   readonly api: ServerApi
+  private readonly users: RedisUsers
   private draining = false
   private readonly startedAt: number
 
@@ -128,16 +130,19 @@ export class ClusterStore implements ChatStore {
       },
     )
     this.guard = new Guard(deps.clock, config)
-    this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger)
+    this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger, (id) =>
+      this.users.blocked(id),
+    )
     this.conns = new NodeConnections(config, deps.clock, this.guard, deps.logger, this.signIns, {
       isDraining: () => this.draining,
       stopTyping: (client, member) => this.frames.stopTyping(client, member),
       dropLocal: (client, member) => this.delivery.dropLocal(client, member),
       gone: (dropped) => this.track(this.records.markGone(dropped)),
     })
+    const nodeChannel = this.keys.nodeChannel(config.nodeId)
     this.link = new RedisLink(
       config.redisUrl,
-      this.keys.nodeChannel(config.nodeId),
+      nodeChannel,
       Math.max(1000, Math.floor(config.nodeTtlMs / 3)),
       // The deafness probe measures Redis, in wall-clock time, whatever clock the rules use.
       systemClock,
@@ -147,7 +152,10 @@ export class ClusterStore implements ChatStore {
         down: () => {
           this.repair.registered = false
         },
-        message: (channel, text) => this.delivery.onMessage(channel, text),
+        message: (channel, text) => {
+          if (channel === nodeChannel && this.users.onNodeMessage(text)) return
+          this.delivery.onMessage(channel, text)
+        },
       },
       this.metrics,
     )
@@ -198,12 +206,16 @@ export class ClusterStore implements ChatStore {
       },
       deps.events,
     )
+    this.users = new RedisUsers(this.link, this.keys, config.nodeId, deps.clock, () =>
+      [...this.conns.connections].map((c) => c.client),
+    )
     this.api = new ServerApi(
       this.engine,
       new RedisIdempotency(this.link, this.keys),
       () => this.creation(),
       deps.clock,
       config.maxContentChars,
+      this.users,
     )
     this.records = new SessionRecords(parts, this.engine, (room, json) =>
       this.delivery.publishLocal(room, json),

@@ -78,6 +78,11 @@ export class Keys {
     return `${this.prefix}idem:${key}`
   }
 
+  /** Set while the user's tokens are refused (`POST /api/users/{id}/disconnect` with block_ms). */
+  block(userId: string): string {
+    return `${this.prefix}block:${userId}`
+  }
+
   /** A lock that one node at a time holds (`SET NX PX`). */
   lock(name: string): string {
     return `${this.prefix}lock:${name}`

@@ -4,6 +4,7 @@ import { expireGrace } from '../chat/membership.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
 import { ServerApi } from '../chat/server-api.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
+import { disconnectHere, MemoryBlocks } from '../chat/users.ts'
 import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -144,13 +145,26 @@ export class RoomStore implements ChatStore {
       isDraining: () => this.draining,
       now: () => this.clock.now(),
     }
-    this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger)
+    const blocks = new MemoryBlocks(deps.clock)
+    this.signIns = new SignIns(config, deps.verifier, deps.clock, deps.logger, (id) =>
+      blocks.blocked(id),
+    )
     this.api = new ServerApi(
       this.engine,
       new MemoryIdempotency(deps.clock),
       () => this.creation,
       deps.clock,
       config.maxContentChars,
+      {
+        block: (id, ms) => blocks.block(id, ms),
+        blocked: (id) => blocks.blocked(id),
+        disconnect: (id, reason) =>
+          disconnectHere(
+            [...this.sessions.connections].map((c) => c.client),
+            id,
+            reason,
+          ),
+      },
     )
     this.sessions = new Sessions(
       config,

@@ -17,6 +17,8 @@ export const CLOSE = {
   replaced: 4001,
   /** Not signed in (in time), or the token expired (AUTH_MODE). */
   unauthenticated: 4401,
+  /** Disconnected by the app's backend (the server API). */
+  forbidden: 4403,
 } as const
 
 export const MAX_PASSWORD_CHARS = 128

@@ -148,6 +148,41 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
         response: { 204: t.Void(), ...refusals },
       },
     )
+    .post(
+      '/api/users/:id/disconnect',
+      async ({ params, body, set }) => {
+        await store.api.disconnectUser(params.id, body ?? {})
+        set.status = 204
+      },
+      {
+        beforeHandle: check,
+        params: t.Object({ id: t.String({ description: 'The user id (sub)', example: 'u-42' }) }),
+        body: t.Optional(
+          t.Object({
+            reason: t.Optional(
+              t.String({
+                description: 'Sent to the user in the error frame',
+                example: 'Signed out',
+              }),
+            ),
+            block_ms: t.Optional(
+              t.Integer({
+                description: "Also refuse this user's tokens for this long (at most 30 days)",
+                minimum: 1,
+                example: 60000,
+              }),
+            ),
+          }),
+        ),
+        detail: {
+          summary:
+            "Close every connection of a user, on every node (not_authorized, then 4403); block_ms also refuses the user's tokens",
+          tags: ['server API'],
+          security,
+        },
+        response: { 204: t.Void(), ...refusals },
+      },
+    )
     .delete(
       '/api/rooms/:id',
       async ({ params, set }) => {

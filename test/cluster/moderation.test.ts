@@ -2,6 +2,7 @@
  * Moderation, private rooms and empty rooms across nodes (issue 9, lines 5 and 7).
  */
 import { describe, expect, it } from 'bun:test'
+import { SignJWT } from 'jose'
 import { type ChatNode, useCluster } from '../support/cluster.ts'
 import { type Frame, TestClient } from '../support/ws-client.ts'
 
@@ -42,6 +43,40 @@ describe('cluster: the server API deletes a room', () => {
     // The nodes keep serving: alice can make a room of that name again, empty.
     await createRoom(a, { name: 'Shared' })
     expect((await alice.join('shared', 'alice')).users.length).toBe(1)
+  }, 20_000)
+})
+
+describe('cluster: the server API disconnects a user', () => {
+  it("closes the user's connections on every node with 4403, and a block holds on every node", async () => {
+    const key = 'an-api-key-for-the-tests'
+    const secret = 'a-test-secret-of-at-least-32-bytes!!'
+    const env = { API_KEY: key, AUTH_MODE: 'optional', AUTH_JWT_SECRET: secret }
+    const [a, b] = await start(2, { env })
+    if (!a || !b) throw new Error('nodes')
+    const now = Math.floor(Date.now() / 1000)
+    const jwt = await new SignJWT({ name: 'Alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u1')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .sign(new TextEncoder().encode(secret))
+    const tabs = [await connect(a), await connect(b)]
+    for (const tab of tabs)
+      expect((await tab.request({ action: 'auth', token: jwt }, ['authenticated'])).type).toBe(
+        'authenticated',
+      )
+    const told = tabs.map((t) => t.next('error', (f) => f.code === 'not_authorized'))
+    const res = await fetch(`${a.httpUrl}/api/users/u1/disconnect`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'Account closed', block_ms: 60_000 }),
+    })
+    expect(res.status).toBe(204)
+    for (const frame of await Promise.all(told)) expect(frame.message).toBe('Account closed')
+    for (const tab of tabs) expect((await tab.closed).code).toBe(4403)
+    const elsewhere = await connect(b)
+    const refused = await elsewhere.request({ action: 'auth', token: jwt }, ['authenticated'])
+    expect(refused).toMatchObject({ type: 'error', code: 'invalid_token' })
   }, 20_000)
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { SignJWT } from 'jose'
+import { FakeClock } from '../support/fake-clock.ts'
 import { useServer } from '../support/harness.ts'
 import type { Frame, TestClient } from '../support/ws-client.ts'
 
@@ -15,16 +16,23 @@ const { serve, http, member, connect, tryJoin } = useServer({
 
 /** A connection signed in as `sub`, named `name`. */
 async function signedIn(sub: string, name: string): Promise<TestClient> {
+  const client = await connect()
+  const reply = await client.request({ action: 'auth', token: await jwtFor(sub, name) }, [
+    'authenticated',
+  ])
+  expect(reply.type).toBe('authenticated')
+  return client
+}
+
+/** A token for `sub` named `name`, valid for an hour. */
+function jwtFor(sub: string, name: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  const jwt = await new SignJWT({ name })
+  return new SignJWT({ name })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
     .setIssuedAt(now)
     .setExpirationTime(now + 3600)
     .sign(new TextEncoder().encode(JWT_SECRET))
-  const client = await connect()
-  await client.request({ action: 'auth', token: jwt }, ['authenticated'])
-  return client
 }
 
 function del(path: string): Promise<Response> {
@@ -230,5 +238,70 @@ describe('the server API', () => {
     const res = await del('/api/rooms/nowhere')
     expect(res.status).toBe(404)
     expect((await json(res)).error.code).toBe('room_not_found')
+  })
+
+  it('disconnects a user everywhere: each of their connections gets not_authorized with the reason, then 4403', async () => {
+    serve()
+    const tab1 = await signedIn('u1', 'Alice')
+    await tab1.join('general', 'x')
+    const tab2 = await signedIn('u1', 'Alice')
+    const bob = await signedIn('u2', 'Bob')
+    const told = [tab1, tab2].map((c) => c.next('error', (f) => f.code === 'not_authorized'))
+    const res = await api('/api/users/u1/disconnect', { reason: 'Signed out elsewhere' })
+    expect(res.status).toBe(204)
+    for (const frame of await Promise.all(told)) expect(frame.message).toBe('Signed out elsewhere')
+    expect((await tab1.closed).code).toBe(4403)
+    expect((await tab2.closed).code).toBe(4403)
+    await bob.ping()
+    // Without block_ms the user may sign in again at once.
+    const back = await signedIn('u1', 'Alice')
+    await back.ping()
+  })
+
+  it("with block_ms refuses the user's tokens for that long, then lets them in again", async () => {
+    const clock = new FakeClock(Date.now())
+    serve({ unjoinedTimeoutMs: 3_600_000 }, { clock })
+    const alice = await signedIn('u1', 'Alice')
+    const closed = alice.closed
+    const blockMs = 60_000
+    expect((await api('/api/users/u1/disconnect', { block_ms: blockMs })).status).toBe(204)
+    expect((await closed).code).toBe(4403)
+    const again = await connect()
+    const refused = await again.request({ action: 'auth', token: await jwtFor('u1', 'Alice') }, [
+      'authenticated',
+    ])
+    expect(refused).toMatchObject({ type: 'error', code: 'invalid_token' })
+    expect(refused.message).toContain('may not sign in')
+    // Another user is not blocked.
+    await signedIn('u2', 'Bob')
+    // The block ends by the server's clock (on Redis the key also expires then, in real time).
+    clock.advance(blockMs)
+    const reply = await again.request({ action: 'auth', token: await jwtFor('u1', 'Alice') }, [
+      'authenticated',
+    ])
+    expect(reply).toMatchObject({ type: 'authenticated', user: { id: 'u1' } })
+  })
+
+  it('refuses a bad disconnect with 400: block_ms out of range, a reason too long', async () => {
+    serve()
+    for (const body of [
+      { block_ms: 0 },
+      { block_ms: 31 * 24 * 3600 * 1000 },
+      { reason: 'x'.repeat(501) },
+    ]) {
+      const res = await api('/api/users/u1/disconnect', body)
+      expect(res.status).toBe(400)
+      expect((await json(res)).error.code).toBe('invalid_message')
+    }
+    expect((await api('/api/users/u1/disconnect', {}, null)).status).toBe(401)
+    // No body at all is a disconnect with the default reason.
+    const alice = await signedIn('u1', 'Alice')
+    const told = alice.next('error')
+    const res = await http('/api/users/u1/disconnect', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}` },
+    })
+    expect(res.status).toBe(204)
+    expect((await told).message).toBe('Disconnected by the server')
   })
 })
