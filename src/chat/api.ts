@@ -15,6 +15,8 @@ import { moderate, serverActor } from './moderation.ts'
 
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+/** Longest timed ban: a year. */
+const MAX_BAN_MS = 365 * 24 * 3600 * 1000
 /** Longest idempotency key, user id. */
 const MAX_KEY_CHARS = 256
 
@@ -129,14 +131,16 @@ export async function ban(
   roomId: RoomId,
   body: ApiBan,
   now: number,
-): Promise<{ room: RoomId; username: string; user_id?: string }> {
+): Promise<BanOutcome> {
   if ((body.user_id === undefined) === (body.username === undefined))
     throw new ChatError('invalid_message', 'Give exactly one of "user_id" and "username"')
-  if (body.duration_ms !== undefined)
-    throw new ChatError(
-      'invalid_message',
-      'Timed bans are not supported yet: leave out duration_ms',
-    )
+  const duration = body.duration_ms
+  if (
+    duration !== undefined &&
+    (!Number.isInteger(duration) || duration < 1 || duration > MAX_BAN_MS)
+  )
+    throw new ChatError('invalid_message', `duration_ms must be an integer from 1 to ${MAX_BAN_MS}`)
+  const until = duration === undefined ? undefined : now + duration
   const room = await engine.room(roomId)
   let username = body.username
   const userId = body.user_id === undefined ? undefined : checkId(body.user_id, 'user_id')
@@ -145,7 +149,7 @@ export async function ban(
     username = users.find((u) => u.user_id === userId)?.username
   }
   if (username !== undefined) {
-    const frame = { action: 'ban' as const, room: room.id, username }
+    const frame = { action: 'ban' as const, room: room.id, username, duration_ms: duration }
     await moderate(
       engine,
       serverActor(room.id),
@@ -153,9 +157,7 @@ export async function ban(
       () => now,
       () => {},
     )
-    return userId === undefined
-      ? { room: room.id, username }
-      : { room: room.id, username, user_id: userId }
+    return banOutcome(room.id, username, userId, until)
   }
   // Not in the room: the user id itself is banned, under a key no username has.
   const id = userId as string
@@ -163,7 +165,7 @@ export async function ban(
   const out = await engine.change(room.id, {
     guards: [{ is: 'live', fail: 'room_not_found' }],
     writes: [
-      { op: 'ban', key, username: id, by: 'server', at: now },
+      { op: 'ban', key, username: id, by: 'server', at: now, until },
       { op: 'banSession', key, identity: `user:${id}` },
     ],
     notes: [NOTES.banned(id, 'server')],
@@ -171,7 +173,28 @@ export async function ban(
   })
   if (out.failed !== undefined) throw new ChatError('room_not_found')
   engine.events.emit('member.banned', { room: room.id, username: id, user_id: id, by: 'server' })
-  return { room: room.id, username: id, user_id: id }
+  return banOutcome(room.id, id, id, until)
+}
+
+/** What `POST /api/rooms/{id}/bans` answers. */
+export interface BanOutcome {
+  room: RoomId
+  username: string
+  user_id?: string
+  /** When a timed ban ends (ms since the epoch). */
+  until?: number
+}
+
+function banOutcome(
+  room: RoomId,
+  username: string,
+  userId: string | undefined,
+  until: number | undefined,
+): BanOutcome {
+  const out: BanOutcome = { room, username }
+  if (userId !== undefined) out.user_id = userId
+  if (until !== undefined) out.until = until
+  return out
 }
 
 /** `DELETE /api/rooms/{id}/bans/{user}`: lifts the ban of a username, or of a user id banned ahead. */

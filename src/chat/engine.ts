@@ -86,11 +86,14 @@ export type Guard = { fail: string } & (
       key: string
       session: SessionHandle | null
     }
-  | /** `key` is banned. */ { is: 'banned'; key: string }
+  | /** A ban of `key` is in force (a timed ban that ended is not). */ {
+      is: 'banned'
+      key: string
+    }
   | /** A mute of `key` is on record (ended or not). */ { is: 'muted'; key: string }
   | /** The room exists (and is not being deleted). */ { is: 'live' }
   | /** The member `key` is offline (away, in their resume grace). */ { is: 'offline'; key: string }
-  | /** Neither the name `key` nor the session `identity` is banned. */ {
+  | /** No ban of the name `key`, nor of the session `identity`, is in force. */ {
       is: 'notBanned'
       key: string
       identity: SessionHandle
@@ -120,7 +123,8 @@ export type Write =
       /** The signed-in user's id, shown as `user_id` in the frames about the member. */
       userId: string | undefined
     }
-  | { op: 'ban'; key: string; username: string; by: string; at: number }
+  /** Bans `key`; a timed ban (`until`, ms) is no longer in force from then on. */
+  | { op: 'ban'; key: string; username: string; by: string; at: number; until?: number }
   /** Bans the session `identity` as well, under `key` (a ban holds against the session). */
   | { op: 'banSession'; key: string; identity: SessionHandle }
   /** Lifts the ban of `key` and the bans of the sessions banned under it. */
@@ -236,6 +240,7 @@ export interface RoomEngine {
   views(ids: RoomId[]): Maybe<RoomView[]>
   /** The room's members as its user list shows them, in the order they joined. */
   users(room: RoomId): Maybe<UserView[]>
+  /** The bans in force now (a timed ban that ended is left out), in no particular order. */
   bans(room: RoomId): Maybe<Ban[]>
   /** The room now, for a member who asks to join it again. */
   snapshot(room: RoomId): Maybe<RoomSnapshot>

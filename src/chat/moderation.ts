@@ -107,7 +107,8 @@ function moderationChange(
   }
   switch (frame.action) {
     case 'ban': {
-      writes.push({ op: 'ban', key, username: shown, by, at: now })
+      const until = frame.duration_ms === undefined ? undefined : now + frame.duration_ms
+      writes.push({ op: 'ban', key, username: shown, by, at: now, until })
       if (!target)
         return { guards: [...guards, pin], writes, notes: [NOTES.banned(shown, by)], now }
       writes.push({ op: 'banSession', key, identity: target.identity })

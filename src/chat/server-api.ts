@@ -10,6 +10,7 @@ import {
   type ApiBan,
   type ApiMember,
   type ApiMessage,
+  type BanOutcome,
   ban,
   deleteRoom,
   type Idempotency,
@@ -43,7 +44,7 @@ export class ServerApi {
   }
 
   /** `POST /api/rooms/{id}/bans`. */
-  ban(room: RoomId, body: ApiBan): Promise<{ room: RoomId; username: string; user_id?: string }> {
+  ban(room: RoomId, body: ApiBan): Promise<BanOutcome> {
     return ban(this.engine, room, body, this.clock.now())
   }
 

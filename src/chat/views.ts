@@ -56,7 +56,7 @@ export async function messagesFor(
   return engine.page(room.id, before, limit)
 }
 
-/** The bans of a room, for its moderator token only. */
+/** The bans in force of a room, oldest first, for its moderator token only. */
 export async function bansOf(
   engine: RoomEngine,
   id: RoomId,
@@ -67,7 +67,9 @@ export async function bansOf(
     throw new ChatError('not_authorized', 'The room moderator token is required', undefined, 401)
   if (!engine.checkToken(room, token))
     throw new ChatError('not_authorized', 'Wrong moderator token')
-  return { bans: await engine.bans(room.id) }
+  const bans = await engine.bans(room.id)
+  bans.sort((a, b) => a.at - b.at || (a.username < b.username ? -1 : 1))
+  return { bans }
 }
 
 /** Lets REST into a private room with its moderator token or its (throttled) password. */

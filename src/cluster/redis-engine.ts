@@ -21,7 +21,7 @@ import type {
 } from '../chat/engine.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { formatId } from '../domain/history.ts'
-import type { Ban, RoomView } from '../domain/room.ts'
+import { type Ban, inForce, type RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
 import { withUserId } from '../protocol/frames.ts'
@@ -175,7 +175,8 @@ export class RedisEngine implements RoomEngine {
   async bans(room: RoomId): Promise<Ban[]> {
     const { link, keys } = this.parts
     const raw = await link.call(() => link.cmd.hvals(keys.room(room).bans))
-    return raw.map((r) => JSON.parse(r) as Ban)
+    const now = this.parts.clock.now()
+    return raw.map((r) => JSON.parse(r) as Ban).filter((ban) => inForce(ban, now))
   }
 
   checkToken(room: RoomInfo, token: string): boolean {
@@ -196,13 +197,20 @@ export class RedisEngine implements RoomEngine {
     const k = keys.room(room)
     const pipe = link.cmd
       .pipeline()
-      .hexists(k.bans, key)
-      .hexists(k.bannedSessions, identity as string)
+      .hget(k.bans, key)
+      .hget(k.bannedSessions, identity as string)
       .hexists(k.members, key)
       .hlen(k.members)
     const out = (await link.call(() => pipe.exec())) ?? []
-    const [banned, bannedSession, taken, count] = out.map(([err, v]) => (err ? 0 : Number(v)))
-    return { banned: !!banned || !!bannedSession, taken: !!taken, count: count ?? 0 }
+    const [ban, under, taken, count] = out.map(([err, v]) => (err ? null : v))
+    const now = this.parts.clock.now()
+    const read = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as Ban) : undefined)
+    let banned = inForce(read(ban), now)
+    if (!banned && typeof under === 'string') {
+      const other = under === key ? ban : await link.call(() => link.cmd.hget(k.bans, under))
+      banned = inForce(read(other), now)
+    }
+    return { banned, taken: Number(taken) === 1, count: Number(count ?? 0) }
   }
 
   async snapshot(room: RoomId): Promise<RoomSnapshot> {
@@ -239,12 +247,11 @@ export class RedisEngine implements RoomEngine {
     const { now, target } = change
     const writes = change.writes.map((w) => {
       switch (w.op) {
-        case 'ban':
-          return {
-            op: w.op,
-            key: w.key,
-            value: JSON.stringify({ username: w.username, by: w.by, at: w.at }),
-          }
+        case 'ban': {
+          const ban: Ban = { username: w.username, by: w.by, at: w.at }
+          if (w.until !== undefined) ban.until = w.until
+          return { op: w.op, key: w.key, value: JSON.stringify(ban) }
+        }
         case 'putMember': {
           const joined: ServerFrame = { type: 'user_joined', room, username: w.username }
           withUserId(joined, w.userId)

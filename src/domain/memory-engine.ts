@@ -26,7 +26,7 @@ import { type RoomId, type ServerFrame, type UserView, withUserId } from '../pro
 import type { Clock } from './clock.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import type { Session } from './room.ts'
-import { type Ban, type Member, Room, type RoomView } from './room.ts'
+import { type Ban, inForce, type Member, Room, type RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -112,7 +112,7 @@ export class MemoryEngine implements RoomEngine {
   admission(roomId: RoomId, key: string, identity: unknown): Admission {
     const room = this.host.find(roomId)
     return {
-      banned: room.bans.has(key) || room.bannedClients.has(identity),
+      banned: identityBanned(room, key, identity, this.clock.now()),
       taken: room.members.has(key),
       count: room.members.size,
     }
@@ -163,7 +163,8 @@ export class MemoryEngine implements RoomEngine {
   }
 
   bans(roomId: RoomId): Ban[] {
-    return [...this.host.find(roomId).bans.values()]
+    const now = this.clock.now()
+    return [...this.host.find(roomId).bans.values()].filter((ban) => inForce(ban, now))
   }
 
   snapshot(roomId: RoomId): RoomSnapshot {
@@ -186,7 +187,7 @@ export class MemoryEngine implements RoomEngine {
   change(roomId: RoomId, change: Change): Outcome {
     const room = this.host.room(roomId)
     for (const guard of change.guards) {
-      if (!room || !holds(room, guard)) return { failed: guard.fail }
+      if (!room || !holds(room, guard, change.now)) return { failed: guard.fail }
     }
     if (!room) return { seq: 0 }
     let joined: Member | undefined
@@ -196,7 +197,7 @@ export class MemoryEngine implements RoomEngine {
           joined = this.host.add(room, w.session as Session, w.username, w.key, w.moderator)
           break
         case 'ban':
-          room.bans.set(w.key, { username: w.username, by: w.by, at: w.at })
+          room.bans.set(w.key, banOf(w))
           break
         case 'banSession':
           room.bannedClients.set(w.identity, w.key)
@@ -273,7 +274,21 @@ export class MemoryEngine implements RoomEngine {
   }
 }
 
-function holds(room: Room, guard: Guard): boolean {
+/** The ban record a `ban` write makes. */
+function banOf(w: { username: string; by: string; at: number; until?: number }): Ban {
+  const ban: Ban = { username: w.username, by: w.by, at: w.at }
+  if (w.until !== undefined) ban.until = w.until
+  return ban
+}
+
+/** Whether the name `key` or the session `identity` is under a ban in force at `now`. */
+function identityBanned(room: Room, key: string, identity: unknown, now: number): boolean {
+  if (inForce(room.bans.get(key), now)) return true
+  const under = room.bannedClients.get(identity)
+  return under !== undefined && inForce(room.bans.get(under), now)
+}
+
+function holds(room: Room, guard: Guard, now: number): boolean {
   switch (guard.is) {
     case 'member':
       return room.members.get(guard.key)?.client === guard.session
@@ -286,7 +301,7 @@ function holds(room: Room, guard: Guard): boolean {
       return guard.session === null ? m === undefined : m?.client === guard.session
     }
     case 'banned':
-      return room.bans.has(guard.key)
+      return inForce(room.bans.get(guard.key), now)
     case 'muted':
       return room.mutes.has(guard.key)
     case 'live':
@@ -296,7 +311,7 @@ function holds(room: Room, guard: Guard): boolean {
       return m !== undefined && m.client.peer === undefined
     }
     case 'notBanned':
-      return !room.bans.has(guard.key) && !room.bannedClients.has(guard.identity)
+      return !identityBanned(room, guard.key, guard.identity, now)
     case 'notHeldBy':
       return room.members.get(guard.key)?.client !== guard.session
     case 'absent':

@@ -27,6 +27,13 @@ export interface Ban {
   by: string
   /** Milliseconds since the epoch. */
   at: number
+  /** When a timed ban ends (ms since the epoch); none for a ban until lifted. */
+  until?: number
+}
+
+/** Whether a ban is in force at `now`: on record, and not a timed ban that ended. */
+export function inForce(ban: Ban | undefined, now: number): boolean {
+  return ban !== undefined && (ban.until === undefined || ban.until > now)
 }
 
 /** The REST view of a room. */

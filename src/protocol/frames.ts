@@ -72,6 +72,8 @@ export interface ModerationFrame extends Base {
   action: 'ban' | 'kick' | 'unban' | 'unmute'
   room: RoomId
   username: string
+  /** A timed ban's length (the server API's `duration_ms`; not read from a WS frame). */
+  duration_ms?: number
 }
 export interface MuteFrame extends Base {
   action: 'mute'

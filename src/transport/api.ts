@@ -112,7 +112,14 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
           user_id: t.Optional(t.String({ example: 'u-42' })),
           username: t.Optional(t.String({ example: 'Mallory' })),
           reason: t.Optional(t.String({ example: 'spam' })),
-          duration_ms: t.Optional(t.Integer({ description: 'Not supported yet: refused' })),
+          duration_ms: t.Optional(
+            t.Integer({
+              description:
+                'A timed ban: it ends after this long (at most a year); none: until lifted',
+              minimum: 1,
+              example: 3600000,
+            }),
+          ),
         }),
         detail: {
           summary: 'Ban a user by user id or name (removed at once, as by a moderator)',
@@ -124,6 +131,9 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
             room: t.String({ example: 'support' }),
             username: t.String({ example: 'Mallory' }),
             user_id: t.Optional(t.String({ example: 'u-42' })),
+            until: t.Optional(
+              t.Integer({ description: 'When a timed ban ends (ms)', example: 1732474800000 }),
+            ),
           }),
           ...refusals,
         },

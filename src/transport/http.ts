@@ -286,6 +286,12 @@ export function httpPlugin(
                   description: 'Milliseconds since the epoch',
                   example: 1732471200000,
                 }),
+                until: t.Optional(
+                  t.Integer({
+                    description: 'When a timed ban ends (ms); none: until lifted',
+                    example: 1732474800000,
+                  }),
+                ),
               }),
             ),
           }),

@@ -304,4 +304,53 @@ describe('the server API', () => {
     expect(res.status).toBe(204)
     expect((await told).message).toBe('Disconnected by the server')
   })
+
+  it('bans for a time with duration_ms: in force until then, listed with its end, then gone', async () => {
+    const clock = new FakeClock(Date.now())
+    serve({ unjoinedTimeoutMs: 3_600_000, resumeGraceMs: 3_600_000 }, { clock })
+    const created = await json(api('/api/rooms', { name: 'Timed' }))
+    const alice = await signedIn('u1', 'Alice')
+    await alice.join('timed', 'x')
+    const banned = alice.next('banned')
+    const res = await api('/api/rooms/timed/bans', { user_id: 'u1', duration_ms: 60_000 })
+    expect(res.status).toBe(201)
+    expect(await json(res)).toEqual({
+      room: 'timed',
+      username: 'Alice',
+      user_id: 'u1',
+      until: clock.now() + 60_000,
+    })
+    await banned
+    // Ahead of a join, by user id, for a time too.
+    expect(
+      (await api('/api/rooms/timed/bans', { user_id: 'u2', duration_ms: 30_000 })).status,
+    ).toBe(201)
+    const bob = await signedIn('u2', 'Bob')
+    const bans = () =>
+      json(
+        http('/rooms/timed/bans', {
+          headers: { authorization: `Bearer ${created.moderator_token}` },
+        }),
+      )
+    expect((await bans()).bans.map((b: Frame) => [b.username, b.until])).toEqual([
+      ['Alice', clock.now() + 60_000],
+      ['u2', clock.now() + 30_000],
+    ])
+    expect(await tryJoin(alice, 'timed', 'x')).toMatchObject({ code: 'not_authorized' })
+    expect(await tryJoin(bob, 'timed', 'x')).toMatchObject({ code: 'not_authorized' })
+    clock.advance(30_000)
+    expect((await tryJoin(bob, 'timed', 'x')).type).toBe('joined')
+    expect(await tryJoin(alice, 'timed', 'x')).toMatchObject({ code: 'not_authorized' })
+    clock.advance(30_000)
+    expect((await tryJoin(alice, 'timed', 'x')).type).toBe('joined')
+    expect((await bans()).bans).toEqual([])
+  })
+
+  it('refuses a duration_ms out of range with 400', async () => {
+    serve()
+    for (const duration_ms of [0, -5, 1.5, 366 * 24 * 3600 * 1000]) {
+      const res = await api('/api/rooms/general/bans', { username: 'bob', duration_ms })
+      expect(res.status).toBe(400)
+    }
+  })
 })

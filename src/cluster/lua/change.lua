@@ -9,6 +9,14 @@ local function member(key)
   if not cur then return nil end
   return cjson.decode(cur)
 end
+-- Whether a ban of `key` is in force: on record, and not a timed ban that ended.
+local function banned(key)
+  if not key then return false end
+  local raw = redis.call('HGET', B, key)
+  if not raw then return false end
+  local ends = cjson.decode(raw)['until']
+  return ends == nil or ends > tonumber(now)
+end
 local function holds(guard)
   local is, key = guard.is, guard.key
   if is == 'member' then
@@ -24,7 +32,7 @@ local function holds(guard)
     if guard.session == cjson.null then return m == nil end
     return m ~= nil and m.s == guard.session
   elseif is == 'banned' then
-    return redis.call('HEXISTS', B, key) == 1
+    return banned(key)
   elseif is == 'muted' then
     return redis.call('HEXISTS', U, key) == 1
   elseif is == 'live' then
@@ -33,7 +41,7 @@ local function holds(guard)
     local m = member(key)
     return m ~= nil and m.o == 0
   elseif is == 'notBanned' then
-    return redis.call('HEXISTS', B, key) == 0 and redis.call('HEXISTS', BS, guard.identity) == 0
+    return not banned(key) and not banned(redis.call('HGET', BS, guard.identity))
   elseif is == 'notHeldBy' then
     local m = member(key)
     return m == nil or m.s ~= guard.session
