@@ -15,8 +15,11 @@ export interface ChatEvents {
 
 export const noEvents: ChatEvents = { emit: () => {} }
 
-/** Why a member left: `left` (a leave, or a drop without grace), `expired` (grace), or removed. */
-export type LeaveReason = 'left' | 'expired' | 'kicked' | 'banned'
+/**
+ * Why a member left: `left` (a leave, or a drop without grace), `expired` (grace), removed
+ * (`kicked`, `banned`), or `access_revoked` (a refreshed token took their access away).
+ */
+export type LeaveReason = 'left' | 'expired' | 'kicked' | 'banned' | 'access_revoked'
 
 /** The `data` of a member event: the room and the user (`user_id` when signed in). */
 export function memberData(

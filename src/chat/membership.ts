@@ -17,7 +17,7 @@ import {
   type ServerFrame,
 } from '../protocol/frames.ts'
 import type { RoomEngine, RoomInfo, SessionHandle } from './engine.ts'
-import { memberData } from './events.ts'
+import { type LeaveReason, memberData } from './events.ts'
 
 /** A member of a room, as the node that holds them knows them. */
 export interface Held {
@@ -193,7 +193,12 @@ async function admit(
  * The member leaves `room` for good: the others hear `user_left`, the history keeps
  * "X left". True if the room still had them.
  */
-export async function leaveRoom(engine: RoomEngine, member: Held, now: number): Promise<boolean> {
+export async function leaveRoom(
+  engine: RoomEngine,
+  member: Held,
+  now: number,
+  reason: LeaveReason = 'left',
+): Promise<boolean> {
   const { room, key, username, session } = member
   const out = await engine.change(room, {
     guards: [{ is: 'member', key, session, fail: 'gone' }],
@@ -203,7 +208,7 @@ export async function leaveRoom(engine: RoomEngine, member: Held, now: number): 
     now,
   })
   if (out.failed === undefined) {
-    engine.events.emit('member.left', memberData(room, username, member.userId, { reason: 'left' }))
+    engine.events.emit('member.left', memberData(room, username, member.userId, { reason }))
     return true
   }
   await engine.forget(room, key, session)
@@ -246,4 +251,32 @@ export async function leave(
   const left: ServerFrame = { type: 'left', room: member.room }
   if (ref !== undefined) left.ref = ref
   reply(left)
+}
+
+/**
+ * Whether a refreshed sign-in takes the member's access to `room` away: a private room the
+ * old token granted and the new one does not (they came in by the grant, without the
+ * password), or a room the old token let them moderate and the new one does not (their
+ * membership carries the moderator right; they may join again as they now may).
+ */
+export function revokedBy(
+  old: Identity,
+  next: Identity,
+  room: { readonly id: RoomId; readonly isPrivate: boolean },
+  moderator: boolean,
+): boolean {
+  const lostRoom = room.isPrivate && grantsRoom(old, room.id) && !grantsRoom(next, room.id)
+  const lostModerator = moderator && moderatesRoom(old, room.id) && !moderatesRoom(next, room.id)
+  return lostRoom || lostModerator
+}
+
+/** A refresh took the member's access away: they leave, told `left` with `access_revoked`. */
+export async function revoke(
+  engine: RoomEngine,
+  member: Held,
+  now: number,
+  reply: (frame: ServerFrame) => void,
+): Promise<void> {
+  await leaveRoom(engine, member, now, 'access_revoked')
+  reply({ type: 'left', room: member.room, reason: 'access_revoked' })
 }

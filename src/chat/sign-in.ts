@@ -88,7 +88,12 @@ export class SignIns {
    * `sub` only). A bad token changes nothing; with AUTH_MODE=required a connection that is
    * still not signed in is then closed with 4401.
    */
-  async auth(session: Signable, frame: AuthFrame): Promise<void> {
+  async auth(
+    session: Signable,
+    frame: AuthFrame,
+    /** After a refresh (the same user signed in again): what the new grants take away. */
+    refreshed: (old: Identity, next: Identity) => Promise<void> = async () => {},
+  ): Promise<void> {
     if (!this.verifier) throw new ChatError('invalid_message', 'authentication is not enabled')
     let user: Identity
     try {
@@ -103,6 +108,7 @@ export class SignIns {
       return
     }
     const state = session.signIn
+    const old = state.user
     state.user = user
     this.clearDeadline(session)
     this.scheduleExpiry(session, user.expiresAt + this.config.authClockToleranceS * 1000)
@@ -113,6 +119,7 @@ export class SignIns {
     }
     if (frame.ref !== undefined) reply.ref = frame.ref
     session.peer?.send(reply)
+    if (old) await refreshed(old, user)
   }
 
   /** The connection closed or its session was dropped: its sign-in timers stop. */

@@ -3,7 +3,8 @@
  * follow the rules in src/chat over the Redis engine; message, typing and history are here.
  */
 
-import { create, type Joiner, join, leave } from '../chat/membership.ts'
+import type { Identity } from '../auth/tokens.ts'
+import { create, type Joiner, join, leave, revoke, revokedBy } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -216,6 +217,16 @@ export class ClusterFrames {
     this.parts.link.cmd
       .publish(channel, `e|0|${this.parts.config.nodeId}|-||${json}`)
       .catch(() => {})
+  }
+
+  /** A refreshed sign-in: the rooms its new grants no longer allow are left (`access_revoked`). */
+  async refreshed(client: LocalSession, old: Identity, next: Identity): Promise<void> {
+    for (const member of [...client.rooms.values()]) {
+      const room = await this.engine.room(member.room).catch(() => undefined)
+      if (!room || !revokedBy(old, next, room, member.moderator)) continue
+      const held = { ...member, session: client.hash }
+      await revoke(this.engine, held, this.parts.clock.now(), (left) => client.peer?.send(left))
+    }
   }
 
   async leave(conn: ClusterConnection, roomId: RoomId, ref: Ref | undefined): Promise<void> {

@@ -345,7 +345,7 @@ export class ClusterStore implements ChatStore {
   auth(conn: ClusterConnection, frame: AuthFrame): Promise<void> {
     const client = this.conns.clientOf(conn)
     this.conns.limit(client, client.frames)
-    return this.signIns.auth(client, frame)
+    return this.signIns.auth(client, frame, (old, next) => this.frames.refreshed(client, old, next))
   }
 
   /** Throws `unauthenticated` for a frame sent before signing in where sign-in is required. */

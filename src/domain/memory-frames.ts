@@ -1,4 +1,13 @@
-import { create, type Held, type Joiner, join, leave } from '../chat/membership.ts'
+import type { Identity } from '../auth/tokens.ts'
+import {
+  create,
+  type Held,
+  type Joiner,
+  join,
+  leave,
+  revoke,
+  revokedBy,
+} from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -125,6 +134,14 @@ export class MemoryFrames {
     this.sessions.limit(client, client.frames)
     const member = this.membership.memberOf(client, roomId)
     return leave(this.engine, this.held(member), ref, this.now(), (left) => client.peer?.send(left))
+  }
+
+  /** A refreshed sign-in: the rooms its new grants no longer allow are left (`access_revoked`). */
+  async refreshed(client: Session, old: Identity, next: Identity): Promise<void> {
+    for (const member of [...client.rooms.values()]) {
+      if (!revokedBy(old, next, member.room, member.moderator)) continue
+      await revoke(this.engine, this.held(member), this.now(), (left) => client.peer?.send(left))
+    }
   }
 
   /** A member as the rules see them; the memory engine's session handle is the Session. */

@@ -300,7 +300,7 @@ export class RoomStore implements ChatStore {
   auth(conn: Connection, frame: AuthFrame): Promise<void> {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.frames)
-    return this.signIns.auth(client, frame)
+    return this.signIns.auth(client, frame, (old, next) => this.frames.refreshed(client, old, next))
   }
 
   /** Throws `unauthenticated` for a frame sent before signing in where sign-in is required. */

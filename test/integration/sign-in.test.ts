@@ -353,6 +353,48 @@ describe('expiry and refresh', () => {
     expect((await client.join('general', 'x')).username).toBe('New')
   })
 
+  it('a refresh whose grants drop a room takes the user out of it: left with access_revoked', async () => {
+    serve()
+    await createRoom({ name: 'team-blue', is_private: true, password: 'secret-pass' })
+    await createRoom({ name: 'vault', is_private: true, password: 'secret-pass' })
+    const grants = { rooms: ['team-*'] }
+    const alice = await signedIn({ sub: 'u1', name: 'Alice', chat: grants })
+    await alice.join('team-blue', 'x')
+    await alice.join('vault', 'x', { password: 'secret-pass' })
+    await alice.join('general', 'x')
+    const bob = await signedIn({ sub: 'u2', name: 'Bob', chat: grants })
+    await bob.join('team-blue', 'x')
+    const gone = bob.next('user_left')
+    const revoked = alice.next('left')
+    // The same grants: nothing changes.
+    await auth(alice, await token({ sub: 'u1', name: 'Alice', chat: grants }))
+    await auth(alice, await token({ sub: 'u1', name: 'Alice', chat: { rooms: ['support'] } }))
+    expect(await revoked).toEqual({ type: 'left', room: 'team-blue', reason: 'access_revoked' })
+    expect(await gone).toMatchObject({ username: 'Alice', user_id: 'u1' })
+    // The room entered with its password, and the public one, are kept.
+    await alice.ping()
+    const rest = alice.frames.filter((f) => f.type === 'left')
+    expect(rest.map((f) => f.room)).toEqual(['team-blue'])
+    const said = bob.next('message', (f) => f.room === 'team-blue')
+    bob.send({ action: 'message', room: 'team-blue', content: 'still here?' })
+    await said
+    expect(alice.frames.filter((f) => f.content === 'still here?')).toEqual([])
+    expect(await tryJoin(alice, 'team-blue', 'x')).toMatchObject({ code: 'not_authorized' })
+    const vault = alice.next('message', (f) => f.room === 'vault')
+    alice.send({ action: 'message', room: 'vault', content: 'hi' })
+    expect(await vault).toMatchObject({ type: 'message', room: 'vault' })
+  })
+
+  it('a refresh that drops chat.moderates for a room takes the moderator out; they may join again', async () => {
+    serve()
+    const mod = await signedIn({ sub: 'm1', name: 'Mod', chat: { moderates: ['general'] } })
+    expect((await mod.join('general', 'x')).moderator).toBe(true)
+    const revoked = mod.next('left')
+    await auth(mod, await token({ sub: 'm1', name: 'Mod' }))
+    expect(await revoked).toEqual({ type: 'left', room: 'general', reason: 'access_revoked' })
+    expect((await mod.join('general', 'x')).moderator).toBe(false)
+  })
+
   it('refuses a refresh for another sub and keeps the first identity', async () => {
     serve()
     const client = await signedIn({ sub: 'u1', name: 'Alice' })
