@@ -5,7 +5,7 @@
  */
 
 import { formatId } from '../domain/history.ts'
-import { normalizeName } from '../domain/names.ts'
+import { normalizeName, userKey } from '../domain/names.ts'
 import { NOTES } from '../domain/notes.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
@@ -255,11 +255,12 @@ function absentKey(userId: string): string {
 export async function members(engine: RoomEngine, roomId: RoomId): Promise<ApiMember[]> {
   const room = await engine.room(roomId)
   const users = JSON.parse((await engine.snapshot(room.id)).users) as UserView[]
+  const connections = await engine.connections(room.id)
   return users.map((u) => ({
     user_id: u.user_id ?? null,
     username: u.username,
     online: u.status === 'online',
-    connections: u.status === 'online' ? 1 : 0,
+    connections: connections.get(userKey(u.username)) ?? 0,
     moderator: u.moderator,
   }))
 }

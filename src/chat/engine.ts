@@ -20,15 +20,24 @@ import type { ChatEvents } from './events.ts'
 /** The engine's handle of a session: compared with `===`, never looked into by the rules. */
 export type SessionHandle = unknown
 
-/** A member of a room, as the rules see them. */
+/**
+ * A member of a room, as the rules see them. A member is held by one session, or, for a
+ * signed-in user, by each of the user's sessions in the room (one per connection: tabs,
+ * devices, nodes): one member, online while any of them is.
+ */
 export interface MemberRecord {
   readonly username: string
   readonly moderator: boolean
   readonly online: boolean
-  /** The session that holds this membership now. */
+  /** One session that holds this membership now (the first; see `holders`). */
   readonly session: SessionHandle
   /** The session's identity for bans: the same across its resumes. */
   readonly identity: SessionHandle
+  /** The signed-in user's id; undefined for an anonymous member. */
+  readonly userId: string | undefined
+  /** How many sessions hold the membership, and how many of them are online. */
+  readonly holders: number
+  readonly onlineHolders: number
 }
 
 /** What the rules read of a room before they decide (found by id, or by a name that slugs to it). */
@@ -74,7 +83,7 @@ export interface Admission {
 
 /** A condition checked inside the change's atomic step; `fail` is the outcome when it does not hold. */
 export type Guard = { fail: string } & (
-  | /** `key` is a member, held by `session`. */ {
+  | /** `key` is a member, held by `session` (among its holders). */ {
       is: 'member'
       key: string
       session: SessionHandle
@@ -92,7 +101,26 @@ export type Guard = { fail: string } & (
     }
   | /** A mute of `key` is on record (ended or not). */ { is: 'muted'; key: string }
   | /** The room exists (and is not being deleted). */ { is: 'live' }
-  | /** The member `key` is offline (away, in their resume grace). */ { is: 'offline'; key: string }
+  | /** `session` holds the member `key` and is away (in its resume grace). */ {
+      is: 'away'
+      key: string
+      session: SessionHandle
+    }
+  | /** `session` holds the member `key` and so does another session. */ {
+      is: 'shared'
+      key: string
+      session: SessionHandle
+    }
+  | /** `session` holds the member `key`, and no other session does. */ {
+      is: 'alone'
+      key: string
+      session: SessionHandle
+    }
+  | /** `key` is a member of the signed-in user `userId`. */ {
+      is: 'sameUser'
+      key: string
+      userId: string
+    }
   | /** No ban of the name `key`, nor of the session `identity`, is in force. */ {
       is: 'notBanned'
       key: string
@@ -125,6 +153,19 @@ export type Write =
     }
   /** Bans `key`; a timed ban (`until`, ms) is no longer in force from then on. */
   | { op: 'ban'; key: string; username: string; by: string; at: number; until?: number }
+  /**
+   * Adds `session` (of the user that is the member `key`) as another holder of the
+   * membership, online: the room hears nothing (the member was already there; `presence`
+   * online if they were away), and the node that holds the session takes it in, greeted
+   * with the change's `greet`.
+   */
+  | { op: 'hold'; key: string; session: SessionHandle; identity: SessionHandle }
+  /**
+   * `session` stops holding the member `key`, whom other sessions still hold: its node takes
+   * it out of the room there, and the room hears nothing (`presence` offline if the holders
+   * left are all away).
+   */
+  | { op: 'release'; key: string; session: SessionHandle }
   /** Bans the session `identity` as well, under `key` (a ban holds against the session). */
   | { op: 'banSession'; key: string; identity: SessionHandle }
   /** Lifts the ban of `key` and the bans of the sessions banned under it. */
@@ -177,7 +218,7 @@ export interface Change {
   quiet?: boolean
   target?: Target
   /**
-   * For a change with `putMember`: the frame the newcomer gets first, built from the room
+   * For a change with `putMember` or `hold`: the frame the newcomer gets first, built from the room
    * as the change left it, before anything the room sends after the change.
    */
   greet?: (room: RoomSnapshot) => void
@@ -240,6 +281,8 @@ export interface RoomEngine {
   views(ids: RoomId[]): Maybe<RoomView[]>
   /** The room's members as its user list shows them, in the order they joined. */
   users(room: RoomId): Maybe<UserView[]>
+  /** How many of each member's sessions are online, by user key (members with none left out). */
+  connections(room: RoomId): Maybe<Map<string, number>>
   /** The bans in force now (a timed ban that ended is left out), in no particular order. */
   bans(room: RoomId): Maybe<Ban[]>
   /** The room now, for a member who asks to join it again. */

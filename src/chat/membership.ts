@@ -16,7 +16,7 @@ import {
   type RoomId,
   type ServerFrame,
 } from '../protocol/frames.ts'
-import type { RoomEngine, RoomInfo, SessionHandle } from './engine.ts'
+import type { Guard, RoomEngine, RoomInfo, RoomSnapshot, SessionHandle } from './engine.ts'
 import { type LeaveReason, memberData } from './events.ts'
 
 /** A member of a room, as the node that holds them knows them. */
@@ -77,6 +77,11 @@ export async function join(
     who.reply(json)
     return
   }
+  // Another connection of a signed-in member: the same member, already admitted.
+  if (who.user && (await engine.member(room.id, key))?.userId === who.user.id) {
+    await admit(engine, who, room, username, false, frame.ref, undefined, now)
+    return
+  }
   // A signed-in user may moderate the room, or enter it without its password, by their grants.
   let moderator = who.user !== undefined && moderatesRoom(who.user, room.id)
   const granted = who.user !== undefined && grantsRoom(who.user, room.id)
@@ -131,7 +136,11 @@ function needName(who: Joiner, username: string | undefined): void {
     throw new ChatError('invalid_message', '"username" must be a string')
 }
 
-/** The last checks and the join itself, in one atomic step: one winner for a name or a seat. */
+/**
+ * The last checks and the join itself, in one atomic step: one winner for a name or a seat.
+ * A signed-in user who is a member already (another tab, device or node) becomes one more
+ * holder of that membership instead: no `user_joined`, no note, the same name and rights.
+ */
 async function admit(
   engine: RoomEngine,
   who: Joiner,
@@ -144,30 +153,49 @@ async function admit(
 ): Promise<void> {
   const key = userKey(username)
   const { session, identity } = who
+  const userId = who.user?.id
   for (let attempt = 1; ; attempt++) {
-    const out = await engine.change(room.id, {
-      guards: [
-        { is: 'live', fail: 'room_not_found' },
-        { is: 'notBanned', key, identity, fail: 'banned' },
-        { is: 'notHeldBy', key, session, fail: 'again' },
-        { is: 'absent', key, fail: 'username_taken' },
-        { is: 'seat', max: room.maxUsers, fail: 'room_full' },
-      ],
-      writes: [
-        { op: 'putMember', key, username, moderator, session, identity, userId: who.user?.id },
-      ],
-      notes: [NOTES.joined(username)],
-      quiet: true,
-      greet: (snapshot) =>
-        who.reply(
-          joinedJson(room.id, username, moderator, snapshot.users, snapshot.history, ref, token),
-        ),
-      now: now(),
-    })
+    const same = userId === undefined ? undefined : await engine.member(room.id, key)
+    const joins = same?.userId === undefined || same.userId !== userId
+    const shown = joins ? username : same.username
+    const rights = joins ? moderator : same.moderator
+    const greet = (snapshot: RoomSnapshot) =>
+      who.reply(joinedJson(room.id, shown, rights, snapshot.users, snapshot.history, ref, token))
+    const out = await engine.change(
+      room.id,
+      joins
+        ? {
+            guards: [
+              { is: 'live', fail: 'room_not_found' },
+              { is: 'notBanned', key, identity, fail: 'banned' },
+              { is: 'notHeldBy', key, session, fail: 'again' },
+              { is: 'absent', key, fail: 'username_taken' },
+              { is: 'seat', max: room.maxUsers, fail: 'room_full' },
+            ],
+            writes: [{ op: 'putMember', key, username, moderator, session, identity, userId }],
+            notes: [NOTES.joined(username)],
+            quiet: true,
+            greet,
+            now: now(),
+          }
+        : {
+            guards: [
+              { is: 'live', fail: 'room_not_found' },
+              { is: 'notBanned', key, identity, fail: 'banned' },
+              { is: 'notHeldBy', key, session, fail: 'again' },
+              { is: 'sameUser', key, userId: userId as string, fail: 'moved' },
+            ],
+            writes: [{ op: 'hold', key, session, identity }],
+            notes: [],
+            greet,
+            now: now(),
+          },
+    )
     if (out.failed === undefined) {
-      engine.events.emit('member.joined', memberData(room.id, username, who.user?.id))
+      if (joins) engine.events.emit('member.joined', memberData(room.id, username, userId))
       return
     }
+    if (out.failed === 'moved' && attempt < 3) continue
     if (out.failed === 'again' && attempt === 1) {
       // The room has this session under the name and this node does not (an answer lost
       // on the way back): that membership is stale; it leaves, and the join goes on.
@@ -190,8 +218,10 @@ async function admit(
 }
 
 /**
- * The member leaves `room` for good: the others hear `user_left`, the history keeps
- * "X left". True if the room still had them.
+ * The session stops being in `room`: the member leaves for good (the others hear
+ * `user_left`, the history keeps "X left"), or, when other sessions of the user still hold
+ * the membership, only this session goes (nobody hears anything). True if the room still
+ * had them.
  */
 export async function leaveRoom(
   engine: RoomEngine,
@@ -199,44 +229,55 @@ export async function leaveRoom(
   now: number,
   reason: LeaveReason = 'left',
 ): Promise<boolean> {
-  const { room, key, username, session } = member
-  const out = await engine.change(room, {
-    guards: [{ is: 'member', key, session, fail: 'gone' }],
-    writes: [{ op: 'dropMember', key, username }],
-    notes: [NOTES.left(username)],
-    quiet: true,
-    now,
-  })
-  if (out.failed === undefined) {
-    engine.events.emit('member.left', memberData(room, username, member.userId, { reason }))
-    return true
-  }
-  await engine.forget(room, key, session)
-  return false
+  return part(engine, member, now, reason, [])
 }
 
 /**
- * The resume grace of an away member ran out: they leave the room for good, as with a
- * leave, unless they came back meanwhile. True if they left.
+ * The resume grace of an away session ran out: it leaves its rooms as with a leave, unless
+ * it came back meanwhile. True if it left.
  */
 export async function expireGrace(engine: RoomEngine, member: Held, now: number): Promise<boolean> {
+  const { key, session } = member
+  return part(engine, member, now, 'expired', [{ is: 'away', key, session, fail: 'back' }])
+}
+
+/** A session parts from a membership: the member leaves if it held it alone, else it lets go. */
+async function part(
+  engine: RoomEngine,
+  member: Held,
+  now: number,
+  reason: LeaveReason,
+  extra: Guard[],
+): Promise<boolean> {
   const { room, key, username, session } = member
-  const out = await engine.change(room, {
-    guards: [
-      { is: 'member', key, session, fail: 'gone' },
-      { is: 'offline', key, fail: 'back' },
-    ],
-    writes: [{ op: 'dropMember', key, username }],
-    notes: [NOTES.left(username)],
-    quiet: true,
-    now,
-  })
-  if (out.failed !== undefined) return false
-  engine.events.emit(
-    'member.left',
-    memberData(room, username, member.userId, { reason: 'expired' }),
-  )
-  return true
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const held: Guard = { is: 'member', key, session, fail: 'gone' }
+    const out = await engine.change(room, {
+      guards: [held, ...extra, { is: 'alone', key, session, fail: 'shared' }],
+      writes: [{ op: 'dropMember', key, username }],
+      notes: [NOTES.left(username)],
+      quiet: true,
+      now,
+    })
+    if (out.failed === undefined) {
+      engine.events.emit('member.left', memberData(room, username, member.userId, { reason }))
+      return true
+    }
+    if (out.failed === 'shared') {
+      const released = await engine.change(room, {
+        guards: [held, ...extra, { is: 'shared', key, session, fail: 'alone' }],
+        writes: [{ op: 'release', key, session }],
+        notes: [],
+        now,
+      })
+      if (released.failed === undefined) return true
+      if (released.failed === 'alone') continue
+      out.failed = released.failed
+    }
+    if (out.failed === 'gone') await engine.forget(room, key, session)
+    return false
+  }
+  return false
 }
 
 /** `leave`: the member leaves and gets `left`, after everything the room sent before. */

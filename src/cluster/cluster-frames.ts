@@ -209,7 +209,8 @@ export class ClusterFrames {
   /** An unstored event from a member: to the others here at once, and to the other nodes. */
   private event(member: LocalMember, frame: ServerFrame): void {
     const json = JSON.stringify(frame)
-    const peer = this.delivery.locals.get(member.room)?.get(member.key)?.peer
+    const own = this.delivery.holdersOf(member.room, member.key)
+    const peer = own.find((c) => c.rooms.get(member.room) === member)?.peer
     if (peer) peer.publishToOthers(member.room, frame)
     else this.sink.publishJson(member.room, json)
     if (!this.parts.link.isUp) return

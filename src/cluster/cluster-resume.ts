@@ -37,7 +37,8 @@ export interface ClusterResumeHost {
 }
 
 /** What the claim script returns. */
-type ClaimOut = [string, number, string, string, number, number, string[], string[], string]
+/** claim.lua's answer: ok, hold was online, its node, name, moderator, seq, members, history, mute end, member was online. */
+type ClaimOut = [string, number, string, string, number, number, string[], string[], string, number]
 
 export class ClusterResume {
   constructor(
@@ -139,7 +140,7 @@ export class ClusterResume {
     this.delivery.addLocal(client, member)
     // Back online: the script told the other nodes; this node tells its own members, before
     // the resumer is subscribed (they see no presence frame about themselves).
-    if (out[1] === 0)
+    if (out[9] === 0)
       this.delivery.publishLocal(
         feed.room,
         presenceJson(feed.room, username, 'online', member.userId),

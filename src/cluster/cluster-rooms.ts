@@ -35,18 +35,35 @@ export interface RoomMeta {
   tk: string
 }
 
-/** A member as stored in Redis: username, node, session hash, moderator, online, join order. */
-export interface StoredMember {
-  u: string
-  n: string
+/** One session's hold of a member: session hash, node, ban identity, online, grace end. */
+export interface StoredHolder {
   s: string
+  n: string
   /** The session's identity for bans, when it differs from `s` (it resumed under a new token). */
   b?: string
-  m: number
   o: number
+  /** When its resume grace ends (ms), while it is away. */
+  d?: number
+}
+
+/**
+ * A member as stored in Redis: username, moderator, join order, user id, and the sessions
+ * that hold it (lua/prelude.lua's `holders`): the first on the record itself, online if any
+ * is (so `o` is whether the member is online), the others (a signed-in user's other tabs
+ * and devices) in `x`.
+ */
+export interface StoredMember extends StoredHolder {
+  u: string
+  m: number
   j: number
   /** The signed-in user's id (AUTH_MODE), absent for an anonymous member. */
   i?: string
+  x?: StoredHolder[]
+}
+
+/** The sessions that hold a stored member, the record's own first. */
+export function holdersOf(m: StoredMember): StoredHolder[] {
+  return [{ s: m.s, n: m.n, b: m.b, o: m.o }, ...(m.x ?? [])]
 }
 
 function sha256Hex(text: string): string {

@@ -33,8 +33,11 @@ export interface DeliveryHost {
 
 export class Delivery implements FeedHost {
   readonly feeds = new Map<RoomId, RoomFeed>()
-  /** Local members per room, by user key (the targets of moderation acts). */
-  readonly locals = new Map<RoomId, Map<string, LocalSession>>()
+  /**
+   * Local members per room, by user key (the targets of moderation acts): the sessions here
+   * that hold each (several for a signed-in user's tabs on this node).
+   */
+  readonly locals = new Map<RoomId, Map<string, Set<LocalSession>>>()
 
   constructor(
     private readonly parts: NodeParts,
@@ -126,8 +129,8 @@ export class Delivery implements FeedHost {
     const { username } = JSON.parse(payload) as { username: string }
     const self = locals.get(userKey(username))
     if (!self) return false
-    for (const client of new Set(locals.values()))
-      if (client !== self) client.peer?.sendJson(payload)
+    for (const client of this.sessionsIn(room))
+      if (!self.has(client)) client.peer?.sendJson(payload)
     return true
   }
 
@@ -201,7 +204,7 @@ export class Delivery implements FeedHost {
 
   /** Tells this node's members of a room that messages were lost, as resume does. */
   private tellNotRecovered(room: RoomId): void {
-    for (const client of this.locals.get(room)?.values() ?? []) {
+    for (const client of this.sessionsIn(room)) {
       const member = client.rooms.get(room)
       if (!member) continue
       client.peer?.send({
@@ -222,7 +225,22 @@ export class Delivery implements FeedHost {
       map = new Map()
       this.locals.set(member.room, map)
     }
-    map.set(member.key, client)
+    let held = map.get(member.key)
+    if (!held) {
+      held = new Set()
+      map.set(member.key, held)
+    }
+    held.add(client)
+  }
+
+  /** This node's sessions in a room. */
+  sessionsIn(room: RoomId): LocalSession[] {
+    return [...(this.locals.get(room)?.values() ?? [])].flatMap((held) => [...held])
+  }
+
+  /** This node's sessions that hold the member `key` of a room. */
+  holdersOf(room: RoomId, key: string): LocalSession[] {
+    return [...(this.locals.get(room)?.get(key) ?? [])]
   }
 
   /** Forgets a local member (unsubscribed); the feed goes when its last member does. */
@@ -230,8 +248,9 @@ export class Delivery implements FeedHost {
     client.peer?.unsubscribe(member.room)
     client.rooms.delete(member.room)
     const map = this.locals.get(member.room)
-    if (map?.get(member.key) === client) {
-      map.delete(member.key)
+    const held = map?.get(member.key)
+    if (map && held?.delete(client)) {
+      if (held.size === 0) map.delete(member.key)
       if (map.size === 0) this.locals.delete(member.room)
     }
     const feed = this.feeds.get(member.room)
@@ -273,15 +292,26 @@ export class Delivery implements FeedHost {
     const [key, how, by, until] = target.split('\t')
     if (key === undefined) return
     if (key === '*' && how === 'deleted') {
-      for (const [k, client] of [...(this.locals.get(room) ?? [])]) {
+      for (const client of this.sessionsIn(room)) {
         const member = client.rooms.get(room)
-        if (member?.key === k) this.remove(client, member, { type: 'room_deleted', room })
+        if (member) this.remove(client, member, { type: 'room_deleted', room })
       }
       return
     }
-    const client = this.locals.get(room)?.get(key)
-    const member = client?.rooms.get(room)
-    if (!client || !member) return
+    for (const client of this.holdersOf(room, key)) {
+      const member = client.rooms.get(room)
+      if (member) this.actOn(client, member, how, by, until)
+    }
+  }
+
+  private actOn(
+    client: LocalSession,
+    member: LocalMember,
+    how: string | undefined,
+    by: string | undefined,
+    until: string | undefined,
+  ): void {
+    const room = member.room
     if (how === 'banned' || how === 'kicked') {
       this.remove(client, member, { type: how, room, by: by ?? '' })
     } else if (how === 'muted') {

@@ -10,7 +10,10 @@ import type { RoomId } from '../protocol/frames.ts'
 export interface RoomKeys {
   /** Hash: epoch, seq (last message sequence), emptied (ms), deleting (ms). */
   state: string
-  /** Hash: user key → member JSON `{u, n, s, m, o, j}`. */
+  /**
+   * Hash: user key → member JSON `{u, n, s, b, m, o, j, i, d, x}` (cluster-rooms.ts
+   * StoredMember: the first session that holds it on the record, the others in `x`).
+   */
   members: string
   /**
    * List: stored message JSON, oldest first; the last HISTORY_LIMIT are the history (up to

@@ -21,12 +21,21 @@ import type {
 } from '../chat/engine.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { formatId } from '../domain/history.ts'
+import { userKey } from '../domain/names.ts'
 import { type Ban, inForce, type RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
 import { withUserId } from '../protocol/frames.ts'
-import { type RoomMeta, roomKeyArgs, type StoredMember, usersOf, viewOf } from './cluster-rooms.ts'
-import type { NodeParts } from './node-parts.ts'
+import {
+  holdersOf,
+  type RoomMeta,
+  roomKeyArgs,
+  type StoredHolder,
+  type StoredMember,
+  usersOf,
+  viewOf,
+} from './cluster-rooms.ts'
+import { type NodeParts, presenceTemplate } from './node-parts.ts'
 
 /** What the engine needs of its node. */
 export interface RedisEngineHost {
@@ -232,13 +241,28 @@ export class RedisEngine implements RoomEngine {
     const cur = await link.call(() => link.cmd.hget(keys.room(room).members, key))
     if (!cur) return undefined
     const m = JSON.parse(cur) as StoredMember
+    const all = holdersOf(m)
     return {
       username: m.u,
       moderator: m.m === 1,
       online: m.o === 1,
       session: m.s,
       identity: m.b ?? m.s,
+      userId: m.i,
+      holders: all.length,
+      onlineHolders: all.filter((h) => h.o === 1).length,
     }
+  }
+
+  async connections(room: RoomId): Promise<Map<string, number>> {
+    const { link, keys } = this.parts
+    const raw = await link.call(() => link.cmd.hgetall(keys.room(room).members))
+    const out = new Map<string, number>()
+    for (const [key, json] of Object.entries(raw)) {
+      const online = holdersOf(JSON.parse(json) as StoredMember).filter((h) => h.o === 1).length
+      if (online > 0) out.set(key, online)
+    }
+    return out
   }
 
   async change(room: RoomId, change: Change): Promise<Outcome> {
@@ -271,6 +295,23 @@ export class RedisEngine implements RoomEngine {
             line: JSON.stringify(joined),
           }
         }
+        case 'hold': {
+          const held: StoredHolder = {
+            s: w.session as string,
+            n: config.nodeId,
+            b: w.identity as string,
+            o: 1,
+          }
+          const line = presenceTemplate(room, 'online')
+          return { op: w.op, key: w.key, value: JSON.stringify(held), line }
+        }
+        case 'release':
+          return {
+            op: w.op,
+            key: w.key,
+            session: w.session,
+            line: presenceTemplate(room, 'offline'),
+          }
         case 'dropMember': {
           // 0x02: where the script puts the member's user id (lua/prelude.lua's withUser).
           const left = JSON.stringify({ type: 'user_left', room, username: w.username })
@@ -319,7 +360,7 @@ export class RedisEngine implements RoomEngine {
         frame: change.quiet ? '' : marked(JSON.stringify(frame)),
       }
     })
-    const put = change.writes.find((w) => w.op === 'putMember')
+    const put = change.writes.find((w) => w.op === 'putMember' || w.op === 'hold')
     const ticket = put ? await this.host.beforeJoin(room) : undefined
     let out: ChangeReply
     try {
@@ -343,15 +384,23 @@ export class RedisEngine implements RoomEngine {
     const [code, seq, count, dropped, droppedOnline, members, history, muteEnd] = out
     if (put) {
       const greet = change.greet
+      // A new holder of a membership takes the member's name and rights.
+      const member =
+        put.op === 'putMember'
+          ? put
+          : (members ?? [])
+              .map((raw) => JSON.parse(raw) as StoredMember)
+              .map((m) => ({ username: m.u, moderator: m.m === 1 }))
+              .find((m) => userKey(m.username) === put.key)
       this.host.afterJoin(
         ticket,
-        code !== 'ok'
+        code !== 'ok' || !member
           ? undefined
           : {
               hash: put.session as string,
               key: put.key,
-              username: put.username,
-              moderator: put.moderator,
+              username: member.username,
+              moderator: member.moderator,
               seq,
               mutedUntil: Number(muteEnd) || 0,
               greet: () =>
@@ -368,11 +417,20 @@ export class RedisEngine implements RoomEngine {
       return { seq }
     }
     if (count === 0) this.host.track(this.expireEmpty(room))
-    if (dropped !== '') {
+    // Who left: every session that held a dropped member (`hash|online`), or the one that let go.
+    const left: [string, number][] = change.writes.some((w) => w.op === 'dropMember')
+      ? ((members ?? []) as string[]).map((entry) => {
+          const [hash = '', online] = entry.split('|')
+          return [hash, Number(online)]
+        })
+      : dropped !== ''
+        ? [[dropped, droppedOnline]]
+        : []
+    for (const [hash, online] of left) {
       if (target?.how === 'banned' || target?.how === 'kicked')
-        await this.forgetRoom(dropped, room, droppedOnline === 1 ? undefined : target.how)
+        await this.forgetRoom(hash, room, online === 1 ? undefined : target.how)
       // The drop went out with the first note: what the room sent before it reaches them.
-      else await this.host.dropHere(room, dropped, seq - change.notes.length)
+      else await this.host.dropHere(room, hash, seq - change.notes.length)
     }
     return { seq }
   }

@@ -97,7 +97,8 @@ export class Repair {
       const meta = feed?.meta ?? (await this.parts.rooms.meta(room).catch(() => undefined))
       if (meta) await this.parts.rooms.ensure(meta, (feed?.lastSeq ?? 0) + this.floorMargin)
       const k = this.parts.keys.room(room)
-      for (const [key, client] of [...map]) {
+      const held = [...map].flatMap(([key, clients]) => [...clients].map((c) => [key, c] as const))
+      for (const [key, client] of held) {
         const member = client.rooms.get(room)
         if (!member) continue
         const result = await this.parts.link.script('restore', roomKeyArgs(k), [

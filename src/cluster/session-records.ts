@@ -50,9 +50,10 @@ export class SessionRecords {
           k.channel,
           presenceTemplate(room, 'offline'),
         ])
-        if (changed === 1) {
-          // The script told the other nodes; this node tells its own members.
-          this.publishLocal(room, presenceJson(room, username, 'offline', userId))
+        // 1: the member went offline (the script told the other nodes; this node tells its
+        // own members); 2: this session is away, the member online through another.
+        if (changed === 1) this.publishLocal(room, presenceJson(room, username, 'offline', userId))
+        if (changed === 1 || changed === 2) {
           await this.parts.link.call(() =>
             this.parts.link.cmd.zadd(this.parts.keys.due, 'LT', deadline, room),
           )

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts'
 import { type RoomId, type ServerFrame, type UserView, withUserId } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
 import type { RoomSink } from './ports.ts'
-import type { Member, Room } from './room.ts'
+import { isOnline, type Member, type Room } from './room.ts'
 
 type AnnouncerConfig = Pick<
   Config,
@@ -72,7 +72,7 @@ export class Announcer {
       type: 'presence',
       room: room.id,
       username: member.username,
-      status: member.client.peer ? 'online' : 'offline',
+      status: isOnline(member) ? 'online' : 'offline',
     }
     withUserId(frame, member.client.user?.id)
     if (!this.batcher.offer(room.id, room.members.size, JSON.stringify(frame)))

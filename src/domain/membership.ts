@@ -2,7 +2,7 @@ import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
 import type { EmptyRooms } from './empty-rooms.ts'
-import type { Member, Room, Session } from './room.ts'
+import { isOnline, type Member, type Room, type Session } from './room.ts'
 import type { Sessions } from './sessions.ts'
 
 /**
@@ -25,22 +25,47 @@ export class Membership {
    * the newcomer is not told about themselves.
    */
   add(room: Room, client: Session, username: string, key: string, moderator: boolean): Member {
-    const member: Member = {
-      client,
-      room,
-      username,
-      key,
-      moderator,
-      typing: false,
-      typingTimer: undefined,
-      lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
-    }
+    const member = holder(room, client, username, key, moderator, [])
     this.emptyRooms.cancel(room)
     room.addMember(member)
     this.announce.joined(member)
     client.rooms.set(room.id, member)
     client.removedWhileAway?.delete(room.id)
     return member
+  }
+
+  /**
+   * Makes `client` another holder of `member`'s membership (another tab or device of the
+   * same user): nobody hears of it, unless the member was away (then `presence` online).
+   */
+  hold(member: Member, client: Session): Member {
+    const wasOnline = isOnline(member)
+    const { room } = member
+    const added = holder(room, client, member.username, member.key, member.moderator, member.group)
+    client.rooms.set(room.id, added)
+    client.removedWhileAway?.delete(room.id)
+    room.statusChanged()
+    if (!wasOnline) this.announce.status(added)
+    return added
+  }
+
+  /**
+   * `member`'s session lets go of a membership that other sessions still hold: it is
+   * unsubscribed, and nobody hears of it, unless the holders left are all away (then
+   * `presence` offline).
+   */
+  release(member: Member): void {
+    const { room, client, group } = member
+    const wasOnline = isOnline(member)
+    this.announce.stopTyping(member)
+    client.peer?.unsubscribe(room.id)
+    client.rooms.delete(room.id)
+    group.splice(group.indexOf(member), 1)
+    const first = group[0]
+    if (first && room.members.get(member.key) === member) room.members.set(member.key, first)
+    room.statusChanged()
+    if (first && wasOnline && !isOnline(first)) this.announce.status(first)
+    if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
   }
 
   /** The newcomer starts getting the room's broadcasts. */
@@ -54,14 +79,18 @@ export class Membership {
    * others (`user_left`); an emptied room starts its countdown.
    */
   drop(member: Member): void {
-    const { room, client } = member
-    this.announce.stopTyping(member)
-    client.peer?.unsubscribe(room.id)
+    const { room } = member
+    for (const held of [...member.group]) {
+      const { client } = held
+      this.announce.stopTyping(held)
+      client.peer?.unsubscribe(room.id)
+      client.rooms.delete(room.id)
+      if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
+    }
+    member.group.length = 0
     room.removeMember(member)
-    client.rooms.delete(room.id)
     this.announce.left(member)
     this.emptyRooms.schedule(room)
-    if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
   }
 
   /**
@@ -69,7 +98,8 @@ export class Membership {
    * resume if they are away); nobody hears `user_left`.
    */
   removeAll(room: Room): void {
-    for (const member of [...room.members.values()]) {
+    const members = [...room.members.values()]
+    for (const member of members.flatMap((m) => [...m.group])) {
       const { client } = member
       this.announce.clearTyping(member)
       if (client.peer) {
@@ -79,9 +109,12 @@ export class Membership {
         client.removedWhileAway ??= new Map()
         client.removedWhileAway.set(room.id, 'deleted')
       }
-      room.removeMember(member)
       client.rooms.delete(room.id)
       if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
+    }
+    for (const member of members) {
+      member.group.length = 0
+      room.removeMember(member)
     }
   }
 
@@ -97,12 +130,38 @@ export class Membership {
   }
 
   /** Tells a banned or kicked member why they are out: now, or on resume if they are away. */
-  tell(target: Member, how: 'banned' | 'kicked', by: string): void {
-    const roomId = target.room.id
-    if (target.client.peer) target.client.peer.send({ type: how, room: roomId, by })
-    else {
-      target.client.removedWhileAway ??= new Map()
-      target.client.removedWhileAway.set(roomId, how)
+  tell(member: Member, how: 'banned' | 'kicked', by: string): void {
+    const roomId = member.room.id
+    for (const target of member.group) {
+      if (target.client.peer) target.client.peer.send({ type: how, room: roomId, by })
+      else {
+        target.client.removedWhileAway ??= new Map()
+        target.client.removedWhileAway.set(roomId, how)
+      }
     }
   }
+}
+
+/** One session's hold of a membership, filed in `group` (a new group when it is empty). */
+function holder(
+  room: Room,
+  client: Session,
+  username: string,
+  key: string,
+  moderator: boolean,
+  group: Member[],
+): Member {
+  const member: Member = {
+    client,
+    room,
+    username,
+    key,
+    moderator,
+    typing: false,
+    typingTimer: undefined,
+    lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+    group,
+  }
+  group.push(member)
+  return member
 }

@@ -44,6 +44,10 @@ export interface MemoryEngineHost {
   find(id: RoomId): Room
   /** Makes `session` a member of `room` (the others hear `user_joined`); not yet subscribed. */
   add(room: Room, session: Session, username: string, key: string, moderator: boolean): Member
+  /** Makes `session` another holder of `member`'s membership; not yet subscribed. */
+  hold(member: Member, session: Session): Member
+  /** The holder `member` lets go of a membership that others still hold. */
+  release(member: Member): void
   /** The newcomer starts getting the room's broadcasts. */
   admitted(member: Member): void
   /** Takes a member out of its room (typing ends, unsubscribed, the others hear `user_left`). */
@@ -68,7 +72,7 @@ export class MemoryEngine implements RoomEngine {
 
   post(roomId: RoomId, message: Post): PostOutcome {
     const room = this.host.room(roomId)
-    if (!room || room.members.get(message.key)?.client !== message.session) return 'not_member'
+    if (!room || !heldBy(room.members.get(message.key), message.session)) return 'not_member'
     const mutedUntil = room.mutes.get(message.key)
     if (mutedUntil !== undefined) {
       if (mutedUntil > message.now) return 'muted'
@@ -175,13 +179,26 @@ export class MemoryEngine implements RoomEngine {
   member(roomId: RoomId, key: string): MemberRecord | undefined {
     const m = this.host.room(roomId)?.members.get(key)
     if (!m) return undefined
+    const onlineHolders = m.group.filter((h) => h.client.peer !== undefined).length
     return {
       username: m.username,
       moderator: m.moderator,
-      online: m.client.peer !== undefined,
+      online: onlineHolders > 0,
       session: m.client,
       identity: banIdentity(m.client, m.client),
+      userId: m.client.user?.id,
+      holders: m.group.length,
+      onlineHolders,
     }
+  }
+
+  connections(roomId: RoomId): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [key, m] of this.host.find(roomId).members) {
+      const online = m.group.filter((h) => h.client.peer !== undefined).length
+      if (online > 0) out.set(key, online)
+    }
+    return out
   }
 
   change(roomId: RoomId, change: Change): Outcome {
@@ -196,6 +213,16 @@ export class MemoryEngine implements RoomEngine {
         case 'putMember':
           joined = this.host.add(room, w.session as Session, w.username, w.key, w.moderator)
           break
+        case 'hold': {
+          const member = room.members.get(w.key)
+          if (member) joined = this.host.hold(member, w.session as Session)
+          break
+        }
+        case 'release': {
+          const held = holderOf(room.members.get(w.key), w.session)
+          if (held) this.host.release(held)
+          break
+        }
         case 'ban':
           room.bans.set(w.key, banOf(w))
           break
@@ -264,13 +291,17 @@ export class MemoryEngine implements RoomEngine {
 
   forget(roomId: RoomId, key: string, session: unknown): void {
     const member = this.host.room(roomId)?.members.get(key)
-    if (member && member.client === session) this.host.drop(member)
+    const held = holderOf(member, session)
+    if (!member || !held) return
+    if (member.group.length > 1) this.host.release(held)
+    else this.host.drop(member)
   }
 
   /** A mute stops the member's typing at once (its messages are refused by the mute itself). */
   private actOn(room: Room, target: Target): void {
     const member = room.members.get(target.key)
-    if (member && target.how === 'muted') this.host.stopTyping(member)
+    if (member && target.how === 'muted')
+      for (const held of member.group) this.host.stopTyping(held)
   }
 }
 
@@ -288,17 +319,26 @@ function identityBanned(room: Room, key: string, identity: unknown, now: number)
   return under !== undefined && inForce(room.bans.get(under), now)
 }
 
+/** The holder of `member`'s membership that is `session`, if it holds it. */
+function holderOf(member: Member | undefined, session: unknown): Member | undefined {
+  return member?.group.find((m) => m.client === session)
+}
+
+function heldBy(member: Member | undefined, session: unknown): boolean {
+  return holderOf(member, session) !== undefined
+}
+
 function holds(room: Room, guard: Guard, now: number): boolean {
   switch (guard.is) {
     case 'member':
-      return room.members.get(guard.key)?.client === guard.session
+      return heldBy(room.members.get(guard.key), guard.session)
     case 'moderator':
       return room.members.get(guard.key)?.moderator === true
     case 'present':
       return room.members.has(guard.key)
     case 'same': {
       const m = room.members.get(guard.key)
-      return guard.session === null ? m === undefined : m?.client === guard.session
+      return guard.session === null ? m === undefined : heldBy(m, guard.session)
     }
     case 'banned':
       return inForce(room.bans.get(guard.key), now)
@@ -306,14 +346,24 @@ function holds(room: Room, guard: Guard, now: number): boolean {
       return room.mutes.has(guard.key)
     case 'live':
       return true
-    case 'offline': {
+    case 'away':
+      return holderOf(room.members.get(guard.key), guard.session)?.client.peer === undefined
+    case 'shared': {
       const m = room.members.get(guard.key)
-      return m !== undefined && m.client.peer === undefined
+      return heldBy(m, guard.session) && (m?.group.length ?? 0) > 1
+    }
+    case 'alone': {
+      const m = room.members.get(guard.key)
+      return heldBy(m, guard.session) && m?.group.length === 1
+    }
+    case 'sameUser': {
+      const user = room.members.get(guard.key)?.client.user
+      return user !== undefined && user.id === guard.userId
     }
     case 'notBanned':
       return !identityBanned(room, guard.key, guard.identity, now)
     case 'notHeldBy':
-      return room.members.get(guard.key)?.client !== guard.session
+      return !heldBy(room.members.get(guard.key), guard.session)
     case 'absent':
       return !room.members.has(guard.key)
     case 'seat':

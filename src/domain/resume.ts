@@ -74,8 +74,10 @@ export function resumeSession(
     const room = member.room
     room.statusChanged()
     conn.peer.subscribe(room.id)
-    // The others saw an offline user come back; after a takeover they saw no change.
-    if (!takeover) host.presence(member)
+    // The others saw an offline user come back; after a takeover, or while another tab or
+    // device of the user was there, they saw no change.
+    const others = member.group.some((m) => m !== member && m.client.peer !== undefined)
+    if (!takeover && !others) host.presence(member)
     const { frames, recovered } = resumedRoom(
       {
         room: room.id,

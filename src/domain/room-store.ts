@@ -118,6 +118,8 @@ export class RoomStore implements ChatStore {
         find: (id) => this.room(id),
         add: (room, session, username, key, moderator) =>
           this.membership.add(room, session, username, key, moderator),
+        hold: (member, session) => this.membership.hold(member, session),
+        release: (member) => this.membership.release(member),
         admitted: (member) => this.membership.admitted(member),
         drop: (member) => this.membership.drop(member),
         tell: (member, how, by) => this.membership.tell(member, how, by),

@@ -20,6 +20,17 @@ export interface Member {
   typing: boolean
   typingTimer: TimerHandle | undefined
   lastTypingBroadcastAt: number
+  /**
+   * The sessions that hold this membership, one Member each, this one among them (one for
+   * an anonymous user; a signed-in user's tabs and devices share it). `room.members` files
+   * the first of them.
+   */
+  readonly group: Member[]
+}
+
+/** Whether any session that holds the membership is connected. */
+export function isOnline(member: Member): boolean {
+  return member.group.some((m) => m.client.peer !== undefined)
 }
 
 export interface Ban {
@@ -209,7 +220,7 @@ export class Room {
 export function userView(m: Member): UserView {
   const view: UserView = {
     username: m.username,
-    status: m.client.peer ? 'online' : 'offline',
+    status: isOnline(m) ? 'online' : 'offline',
     moderator: m.moderator,
   }
   const user = m.client.user

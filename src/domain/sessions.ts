@@ -15,8 +15,7 @@ import type { Clock } from './clock.ts'
 import type { Guard } from './guard.ts'
 import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
-import type { Member } from './room.ts'
-import { Connection, Session } from './room.ts'
+import { Connection, isOnline, type Member, Session } from './room.ts'
 import { randomToken, takeFrame } from './rules.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -108,7 +107,8 @@ export class Sessions {
     for (const member of client.rooms.values()) {
       member.room.statusChanged()
       this.announce.stopTyping(member)
-      this.announce.status(member)
+      // Offline only when no other tab or device of the user is still there.
+      if (!isOnline(member)) this.announce.status(member)
     }
     client.graceTimer = this.clock.setTimeout(() => this.expire(client), this.config.resumeGraceMs)
   }

@@ -21,7 +21,7 @@ function room(): Room {
 
 function member(r: Room, username: string, online = true): Member {
   const client = { peer: online ? {} : undefined } as unknown as Session
-  return {
+  const m: Member = {
     client,
     room: r,
     username,
@@ -30,7 +30,10 @@ function member(r: Room, username: string, online = true): Member {
     typing: false,
     typingTimer: undefined,
     lastTypingBroadcastAt: 0,
+    group: [],
   }
+  m.group.push(m)
+  return m
 }
 
 describe('Room JSON caches', () => {

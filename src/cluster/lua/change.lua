@@ -17,11 +17,17 @@ local function banned(key)
   local ends = cjson.decode(raw)['until']
   return ends == nil or ends > tonumber(now)
 end
+-- The holder of the member `m` that is session `sess`, or nil.
+local function holder(m, sess)
+  if m == nil then return nil end
+  local all = holders(m)
+  local i = find(all, sess)
+  return i and all[i], #all
+end
 local function holds(guard)
   local is, key = guard.is, guard.key
   if is == 'member' then
-    local m = member(key)
-    return m ~= nil and m.s == guard.session
+    return holder(member(key), guard.session) ~= nil
   elseif is == 'moderator' then
     local m = member(key)
     return m ~= nil and m.m == 1
@@ -30,21 +36,26 @@ local function holds(guard)
   elseif is == 'same' then
     local m = member(key)
     if guard.session == cjson.null then return m == nil end
-    return m ~= nil and m.s == guard.session
+    return holder(m, guard.session) ~= nil
   elseif is == 'banned' then
     return banned(key)
   elseif is == 'muted' then
     return redis.call('HEXISTS', U, key) == 1
   elseif is == 'live' then
     return live(S)
-  elseif is == 'offline' then
+  elseif is == 'away' then
+    local h = holder(member(key), guard.session)
+    return h ~= nil and h.o == 0
+  elseif is == 'shared' or is == 'alone' then
+    local h, count = holder(member(key), guard.session)
+    return h ~= nil and (count > 1) == (is == 'shared')
+  elseif is == 'sameUser' then
     local m = member(key)
-    return m ~= nil and m.o == 0
+    return m ~= nil and m.i == guard.userId
   elseif is == 'notBanned' then
     return not banned(key) and not banned(redis.call('HGET', BS, guard.identity))
   elseif is == 'notHeldBy' then
-    local m = member(key)
-    return m == nil or m.s ~= guard.session
+    return holder(member(key), guard.session) == nil
   elseif is == 'absent' then
     return redis.call('HEXISTS', M, key) == 0
   elseif is == 'seat' then
@@ -66,6 +77,27 @@ for _, w in ipairs(c.writes) do
     redis.call('HDEL', S, 'emptied')
     count = redis.call('HLEN', M)
     table.insert(lines, w.line)
+  elseif op == 'hold' then
+    local m = member(key)
+    if m then
+      local was = m.o
+      local all = holders(m)
+      table.insert(all, cjson.decode(w.value))
+      settle(m, all)
+      redis.call('HSET', M, key, cjson.encode(m))
+      if was == 0 then table.insert(lines, about(w.line, m)) end
+    end
+  elseif op == 'release' then
+    local m = member(key)
+    local all = m and holders(m)
+    local i = all and find(all, w.session)
+    if i and #all > 1 then
+      local was, out = m.o, table.remove(all, i)
+      settle(m, all)
+      redis.call('HSET', M, key, cjson.encode(m))
+      if was == 1 and m.o == 0 then table.insert(lines, about(w.line, m)) end
+      dropped, droppedOnline = out.s, out.o
+    end
   elseif op == 'ban' then
     redis.call('HSET', B, key, w.value)
   elseif op == 'banSession' then
@@ -87,7 +119,8 @@ for _, w in ipairs(c.writes) do
       redis.call('ZREM', G, key)
       count = redis.call('HLEN', M)
       if count == 0 then redis.call('HSET', S, 'emptied', now) end
-      dropped, droppedOnline = m.s, m.o
+      gone = {}
+      for _, h in ipairs(holders(m)) do table.insert(gone, h.s .. '|' .. h.o) end
       table.insert(lines, withUser(w.line, m))
     end
   elseif op == 'deleteRoom' then
@@ -97,8 +130,7 @@ for _, w in ipairs(c.writes) do
     gone = {}
     local all = redis.call('HGETALL', M)
     for i = 2, #all, 2 do
-      local m = cjson.decode(all[i])
-      table.insert(gone, m.s .. '|' .. m.o)
+      for _, h in ipairs(holders(cjson.decode(all[i]))) do table.insert(gone, h.s .. '|' .. h.o) end
     end
     redis.call('DEL', M, G)
     count = 0

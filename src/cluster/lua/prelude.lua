@@ -27,3 +27,39 @@ end
 local function live(S)
   return redis.call('HEXISTS', S, 'epoch') == 1 and redis.call('HEXISTS', S, 'deleting') == 0
 end
+-- The sessions that hold a member (one, or a signed-in user's tabs and devices): the
+-- record's own (`s`, `n`, `b`, `o`, `d`: session, node, ban identity, online, end of its
+-- grace when away) and those in `x`. `settle` keeps an online one on the record, so the
+-- record's `o` says whether the member is online.
+local function holders(m)
+  local all = {{s = m.s, n = m.n, b = m.b, o = m.o, d = m.d}}
+  for _, h in ipairs(m.x or {}) do table.insert(all, h) end
+  return all
+end
+local function settle(m, all)
+  local first = 1
+  for i, h in ipairs(all) do
+    if h.o == 1 then
+      first = i
+      break
+    end
+  end
+  local p = table.remove(all, first)
+  m.s, m.n, m.b, m.o, m.d = p.s, p.n, p.b, p.o, p.d
+  if #all > 0 then m.x = all else m.x = nil end
+end
+-- The index in `all` of the holder that is session `sess`, or nil.
+local function find(all, sess)
+  for i, h in ipairs(all) do
+    if h.s == sess then return i end
+  end
+  return nil
+end
+-- The earliest grace end of the member's away holders, or nil when none is away.
+local function nextGrace(all)
+  local at
+  for _, h in ipairs(all) do
+    if h.o == 0 and (at == nil or (h.d or 0) < at) then at = h.d or 0 end
+  end
+  return at
+end

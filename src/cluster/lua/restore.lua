@@ -8,12 +8,21 @@ if not live(S) then return 'room_not_found' end
 local cur = redis.call('HGET', M, key)
 if cur then
   local m = cjson.decode(cur)
-  if m.s ~= sess then return 'taken' end
-  if m.o == 1 and m.n == node then return 'ok' end
-  m.o, m.n = 1, node
+  local all = holders(m)
+  local i = find(all, sess)
+  if not i then
+    -- Another session of the same signed-in user holds it: this one holds it too.
+    if userId == nil or m.i ~= userId then return 'taken' end
+    table.insert(all, {s = sess, n = node, b = banId, o = 0})
+    i = #all
+  end
+  if all[i].o == 1 and all[i].n == node then return 'ok' end
+  local was = m.o
+  all[i].o, all[i].n, all[i].d = 1, node, nil
+  settle(m, all)
   redis.call('HSET', M, key, cjson.encode(m))
-  redis.call('ZREM', G, key)
-  redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', online))
+  if nextGrace(holders(m)) == nil then redis.call('ZREM', G, key) end
+  if was == 0 then redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', online)) end
   return 'ok'
 end
 local joinSeq = tonumber(redis.call('HGET', S, 'seq'))

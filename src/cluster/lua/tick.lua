@@ -8,29 +8,46 @@ if deadList ~= '' then
   local all = redis.call('HGETALL', M)
   for i = 1, #all, 2 do
     local m = cjson.decode(all[i + 1])
-    if dead[m.n] and m.o == 1 then
-      m.o = 0
+    local was, hs, changed = m.o, holders(m), false
+    for _, h in ipairs(hs) do
+      if dead[h.n] and h.o == 1 then
+        h.o, h.d, changed = 0, now + graceMs, true
+      end
+    end
+    if changed then
+      settle(m, hs)
       redis.call('HSET', M, all[i], cjson.encode(m))
-      redis.call('ZADD', G, now + graceMs, all[i])
-      redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', about(offline, m)))
+      redis.call('ZADD', G, 'LT', now + graceMs, all[i])
+      if was == 1 and m.o == 0 then
+        redis.call('PUBLISH', channel, envelope('e', 0, '-', '-', '', about(offline, m)))
+      end
     end
   end
 end
 local out = {'ok', -1}
--- Members whose grace ended and who are still away: the janitor makes them leave (the
--- rule is in TypeScript); each stays in the grace set until it has left, so a failed
--- leave is tried again.
+-- Sessions whose grace ended and that are still away: the janitor makes them part (the
+-- rule is in TypeScript); a member stays in the grace set until none of its sessions is
+-- away, so a failed leave is tried again.
 local due = redis.call('ZRANGEBYSCORE', G, '-inf', now)
 for _, key in ipairs(due) do
   local cur = redis.call('HGET', M, key)
   local m = cur and cjson.decode(cur)
-  if not m or m.o ~= 0 then
+  local hs = m and holders(m)
+  local later = hs and nextGrace(hs)
+  if later == nil then
     redis.call('ZREM', G, key)
   else
-    table.insert(out, key)
-    table.insert(out, m.s)
-    table.insert(out, m.u)
-    table.insert(out, m.i or '')
+    local any = false
+    for _, h in ipairs(hs) do
+      if h.o == 0 and (h.d or 0) <= now then
+        any = true
+        table.insert(out, key)
+        table.insert(out, h.s)
+        table.insert(out, m.u)
+        table.insert(out, m.i or '')
+      end
+    end
+    if not any then redis.call('ZADD', G, later, key) end
   end
 end
 local nextAt = -1
