@@ -88,6 +88,18 @@ describe('the compiled executable', () => {
     expect((await alice.closed).code).toBe(1001)
     expect((await bob.closed).code).toBe(1001)
 
+    // LOG_FORMAT=json: every stdout line is a JSON log line, the WebSocket connections above
+    // included (a `--minify-whitespace` build printed Elysia's Sucrose warning and a
+    // handler's source there as plain text).
+    const plain = s.lines.filter((line) => {
+      try {
+        return typeof JSON.parse(line) !== 'object'
+      } catch {
+        return true
+      }
+    })
+    expect(plain).toEqual([])
+
     // Nothing listens now: the health check says so.
     const down = await run(['--health-check'], { PORT: String(s.port), HOST: '127.0.0.1' })
     expect(down.code).toBe(1)
