@@ -16,6 +16,7 @@ import { ChatError } from './protocol/errors.ts'
 import { apiPlugin } from './transport/api.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
+import { allowedMethods, checkHeaderSize } from './transport/http-guards.ts'
 import { metricsPlugin } from './transport/metrics.ts'
 import { webPlugin } from './transport/web.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
@@ -126,6 +127,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     return server?.requestIP(request)?.address ?? 'unknown'
   }
 
+  // Built on the first unmatched request, once every route is registered.
+  let allowOn: ((path: string) => string[]) | undefined
   const app = new Elysia({
     // Bun's own cap, a backstop: a body declared bigger is refused by Bun with a bare 413
     // (no body) before any handler runs. MAX_BODY_BYTES itself is enforced below, so that
@@ -145,22 +148,36 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     },
   })
     .error({ ChatError })
-    .onError({ as: 'global' }, ({ code, error }) => {
+    .onError({ as: 'global' }, ({ code, error, request }) => {
       // A ChatError thrown while parsing (a body over MAX_BODY_BYTES) arrives as PARSE's cause.
       const thrown = code === 'PARSE' ? ((error as Error).cause ?? error) : error
-      const chatError =
-        thrown instanceof ChatError
-          ? thrown
-          : code === 'VALIDATION' || code === 'PARSE'
-            ? new ChatError(
-                'invalid_message',
-                code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
-              )
-            : code === 'NOT_FOUND'
-              ? new ChatError('not_found')
-              : toChatError(error, logger)
+      // No route of this method: 405 with Allow when the path has routes of other methods.
+      let allow: string[] = []
+      if (code === 'NOT_FOUND') {
+        allowOn ??= allowedMethods(app.routes)
+        allow = allowOn(new URL(request.url).pathname)
+      }
+      let chatError: ChatError
+      try {
+        if (code === 'NOT_FOUND') checkHeaderSize(request)
+        chatError =
+          thrown instanceof ChatError
+            ? thrown
+            : code === 'VALIDATION' || code === 'PARSE'
+              ? new ChatError(
+                  'invalid_message',
+                  code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
+                )
+              : code === 'NOT_FOUND'
+                ? new ChatError(allow.length > 0 ? 'method_not_allowed' : 'not_found')
+                : toChatError(error, logger)
+      } catch (tooLarge) {
+        chatError = tooLarge as ChatError
+      }
       metrics.refused(chatError.code, 'http')
-      return errorResponse(chatError)
+      const response = errorResponse(chatError)
+      if (chatError.code === 'method_not_allowed') response.headers.set('allow', allow.join(', '))
+      return response
     })
     .use(
       swagger({
@@ -192,6 +209,10 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     )
     // After swagger(): its /swagger page (CDN script) is replaced by a local one.
     .use(webPlugin())
+    // Request lines and headers over MAX_HEADER_BYTES: 431 with the JSON body, before
+    // validation. Registered after the page's routes and for the routes below only: a global
+    // hook (or an app-wide onRequest) turns Bun's static routes off, the chat page's among them.
+    .onTransform(({ request }) => checkHeaderSize(request))
     .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
     .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))

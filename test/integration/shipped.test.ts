@@ -85,6 +85,16 @@ describe('the compiled executable', () => {
     expect(metric(scraped, 'chat_messages_accepted_total')).toBe(1)
     expect(metric(scraped, 'chat_frames_received_total', { action: 'leave' })).toBe(1)
 
+    // Over a socket: a 20 KB query passes Bun's parser (raised to 64 KiB in the executable)
+    // and gets the JSON 431; past 64 KiB Bun itself answers, a bare 431 with no body.
+    const long = await fetch(`${s.httpUrl}/rooms?q=${'a'.repeat(20_000)}`)
+    expect(long.status).toBe(431)
+    expect(((await long.json()) as { error: { code: string } }).error.code).toBe(
+      'payload_too_large',
+    )
+    const huge = await fetch(`${s.httpUrl}/rooms?q=${'a'.repeat(70_000)}`)
+    expect({ status: huge.status, body: await huge.text() }).toEqual({ status: 431, body: '' })
+
     const health = await run(['--health-check'], { PORT: String(s.port), HOST: '127.0.0.1' })
     expect(health.code).toBe(0)
     expect(await Bun.file(addressFile).text()).toBe(`${s.httpUrl}\n`)
