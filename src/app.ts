@@ -1,4 +1,3 @@
-import { swagger } from '@elysiajs/swagger'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import { TokenVerifier } from './auth/tokens.ts'
@@ -18,6 +17,7 @@ import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
 import { allowedMethods, checkHeaderSize } from './transport/http-guards.ts'
 import { metricsPlugin } from './transport/metrics.ts'
+import { type DocumentInfo, openApiPlugin, type RouteInfo } from './transport/openapi.ts'
 import { webPlugin } from './transport/web.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
 import { VERSION } from './version.ts'
@@ -32,6 +32,23 @@ import { WebhookSender } from './webhooks/webhook-sender.ts'
  * left the RSS flat: an unread body is not buffered).
  */
 export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
+
+/** The OpenAPI document's title, description and tags (the operations come from the routes). */
+const DOCUMENT_INFO: DocumentInfo = {
+  title: 'Bun chat server',
+  version: VERSION,
+  description:
+    'REST API of the chat server. Every refusal is `{"error":{"code","message"}}` with a code from the catalog (docs/protocol.md#error-codes). The WebSocket protocol at /ws is described in docs/protocol.md.',
+  tags: [
+    { name: 'server', description: 'Health and metrics' },
+    { name: 'rooms', description: 'Rooms and their history' },
+    { name: 'moderation', description: 'Moderator-only views' },
+    { name: 'server API', description: "For the app's backend, with API_KEY" },
+  ],
+}
+
+/** The app's routes as the OpenAPI generator reads them. */
+const routesOf = (app: { routes: unknown }): RouteInfo[] => app.routes as RouteInfo[]
 
 export interface AppDeps {
   clock?: Clock
@@ -179,35 +196,9 @@ export function createApp(config: Config, deps: AppDeps = {}) {
       if (chatError.code === 'method_not_allowed') response.headers.set('allow', allow.join(', '))
       return response
     })
-    .use(
-      swagger({
-        path: '/swagger',
-        documentation: {
-          info: {
-            title: 'Bun chat server',
-            version: VERSION,
-            description:
-              'REST API of the chat server. The WebSocket protocol at /ws is described in docs/protocol.md.',
-          },
-          tags: [
-            { name: 'server', description: 'Health' },
-            { name: 'rooms', description: 'Rooms and their history' },
-            { name: 'moderation', description: 'Moderator-only views' },
-            { name: 'server API', description: "For the app's backend, with API_KEY" },
-          ],
-          components: {
-            securitySchemes: {
-              apiKey: {
-                type: 'http',
-                scheme: 'bearer',
-                description: 'Authorization: Bearer <API_KEY>',
-              },
-            },
-          },
-        },
-      }),
-    )
-    // After swagger(): its /swagger page (CDN script) is replaced by a local one.
+    // The OpenAPI document from the routes below (src/transport/openapi.ts), read on the
+    // first request, and the Swagger UI page for it (src/transport/web.ts).
+    .use(openApiPlugin((): RouteInfo[] => routesOf(app), DOCUMENT_INFO, config))
     .use(webPlugin())
     // Request lines and headers over MAX_HEADER_BYTES: 431 with the JSON body, before
     // validation. Registered after the page's routes and for the routes below only: a global
