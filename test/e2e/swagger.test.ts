@@ -24,7 +24,10 @@ describe('Docs pages', () => {
       // The operations come from /swagger/json: one of them proves the document loaded.
       await page.getByText('/rooms/{id}/messages', { exact: true }).waitFor()
       // The document's security schemes give Swagger UI its Authorize button.
-      await page.getByRole('button', { name: /Authorize/ }).first().waitFor()
+      await page
+        .getByRole('button', { name: /Authorize/ })
+        .first()
+        .waitFor()
       await screenshot(page, 'swagger')
 
       const origin = new URL(server.httpUrl).origin
