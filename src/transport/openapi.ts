@@ -105,7 +105,9 @@ const isCoercion = (node: unknown) =>
 
 class SchemaWriter {
   readonly components: Record<string, Json> = {}
-  constructor(private readonly limitsOf: Record<string, Json>) {}
+  /** The `limits` keys applied so far; each must be, or its schema's title has drifted. */
+  readonly applied = new Set<string>()
+  constructor(readonly limitsOf: Record<string, Json>) {}
 
   /** A TypeBox schema as plain JSON Schema 2020-12 (OpenAPI 3.1's dialect). */
   write(node: unknown): unknown {
@@ -140,7 +142,10 @@ class SchemaWriter {
     const properties = schema.properties as Record<string, Json> | undefined
     for (const [property, extra] of Object.entries(this.limitsOf)) {
       const [owner, field] = property.split('.')
-      if (owner === name && field && properties?.[field]) Object.assign(properties[field], extra)
+      if (owner === name && field && properties?.[field]) {
+        Object.assign(properties[field], extra)
+        this.applied.add(property)
+      }
     }
     this.components[name] = schema
     return { $ref: `#/components/schemas/${name}` }
@@ -291,6 +296,13 @@ export function openApiDocument(routes: readonly RouteInfo[], info: DocumentInfo
     paths[path] ??= {}
     ;(paths[path] as Json)[route.method.toLowerCase()] = operation(route, writer)
   }
+  // Without API_KEY the server API's routes (and their limits) are absent.
+  const expected = Object.keys(writer.limitsOf).filter(
+    (k) => config.apiKey !== undefined || !k.startsWith('Api'),
+  )
+  const missed = expected.filter((k) => !writer.applied.has(k))
+  if (missed.length > 0)
+    throw new Error(`OpenAPI limits name no schema field: ${missed.join(', ')}`)
   const { tags, ...rest } = info
   return {
     openapi: '3.1.0',
