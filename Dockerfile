@@ -20,12 +20,14 @@ LABEL org.opencontainers.image.title="chat-server" \
       org.opencontainers.image.base.name="debian:bookworm-slim"
 RUN useradd --system --uid 10001 --no-create-home chat
 COPY --from=build /app/dist/chat-server /usr/local/bin/chat-server
-# Settings come from the environment (see `chat-server --help`); the health check reads the
-# same PORT and HOST, so set them here rather than as flags.
-ENV HOST=0.0.0.0 PORT=3000 LOG_FORMAT=json
+# Settings come from the environment or flags (see `chat-server --help`). The server writes
+# the URL it listens on to ADDRESS_FILE, and the health check asks that URL: it follows
+# `docker run chat --port 4001` (a flag its own command line lacks) as well as `-e PORT=4001`.
+ENV HOST=0.0.0.0 PORT=3000 LOG_FORMAT=json ADDRESS_FILE=/tmp/chat-server.address
 EXPOSE 3000
 USER chat
-# The slim image has no curl: the executable asks its own /health (exit 0 on 200).
+# The slim image has no curl: the executable asks its own /health at the URL in ADDRESS_FILE
+# (exit 0 on 200).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
   CMD ["/usr/local/bin/chat-server", "--health-check"]
 # The server drains on SIGTERM (clients get a shutdown frame and close 1001).

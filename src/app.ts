@@ -1,4 +1,3 @@
-import { swagger } from '@elysiajs/swagger'
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import { TokenVerifier } from './auth/tokens.ts'
@@ -16,7 +15,9 @@ import { ChatError } from './protocol/errors.ts'
 import { apiPlugin } from './transport/api.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
+import { allowedMethods, checkHeaderSize } from './transport/http-guards.ts'
 import { metricsPlugin } from './transport/metrics.ts'
+import { type DocumentInfo, openApiPlugin, type RouteInfo } from './transport/openapi.ts'
 import { webPlugin } from './transport/web.ts'
 import { roomTopic, wsPlugin } from './transport/ws.ts'
 import { VERSION } from './version.ts'
@@ -31,6 +32,23 @@ import { WebhookSender } from './webhooks/webhook-sender.ts'
  * left the RSS flat: an unread body is not buffered).
  */
 export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
+
+/** The OpenAPI document's title, description and tags (the operations come from the routes). */
+const DOCUMENT_INFO: DocumentInfo = {
+  title: 'Bun chat server',
+  version: VERSION,
+  description:
+    'REST API of the chat server. Every refusal is `{"error":{"code","message"}}` with a code from the catalog (docs/protocol.md#error-codes). The WebSocket protocol at /ws is described in docs/protocol.md.',
+  tags: [
+    { name: 'server', description: 'Health and metrics' },
+    { name: 'rooms', description: 'Rooms and their history' },
+    { name: 'moderation', description: 'Moderator-only views' },
+    { name: 'server API', description: "For the app's backend, with API_KEY" },
+  ],
+}
+
+/** The app's routes as the OpenAPI generator reads them. */
+const routesOf = (app: { routes: unknown }): RouteInfo[] => app.routes as RouteInfo[]
 
 export interface AppDeps {
   clock?: Clock
@@ -126,6 +144,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     return server?.requestIP(request)?.address ?? 'unknown'
   }
 
+  // Built on the first unmatched request, once every route is registered.
+  let allowOn: ((path: string) => string[]) | undefined
   const app = new Elysia({
     // Bun's own cap, a backstop: a body declared bigger is refused by Bun with a bare 413
     // (no body) before any handler runs. MAX_BODY_BYTES itself is enforced below, so that
@@ -145,53 +165,45 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     },
   })
     .error({ ChatError })
-    .onError({ as: 'global' }, ({ code, error }) => {
+    .onError({ as: 'global' }, ({ code, error, request }) => {
       // A ChatError thrown while parsing (a body over MAX_BODY_BYTES) arrives as PARSE's cause.
       const thrown = code === 'PARSE' ? ((error as Error).cause ?? error) : error
-      const chatError =
-        thrown instanceof ChatError
-          ? thrown
-          : code === 'VALIDATION' || code === 'PARSE'
-            ? new ChatError(
-                'invalid_message',
-                code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
-              )
-            : code === 'NOT_FOUND'
-              ? new ChatError('not_found')
-              : toChatError(error, logger)
+      // No route of this method: 405 with Allow when the path has routes of other methods.
+      let allow: string[] = []
+      if (code === 'NOT_FOUND') {
+        allowOn ??= allowedMethods(app.routes)
+        allow = allowOn(new URL(request.url).pathname)
+      }
+      let chatError: ChatError
+      try {
+        if (code === 'NOT_FOUND') checkHeaderSize(request)
+        chatError =
+          thrown instanceof ChatError
+            ? thrown
+            : code === 'VALIDATION' || code === 'PARSE'
+              ? new ChatError(
+                  'invalid_message',
+                  code === 'PARSE' ? 'The body is not valid JSON' : validationMessage(error),
+                )
+              : code === 'NOT_FOUND'
+                ? new ChatError(allow.length > 0 ? 'method_not_allowed' : 'not_found')
+                : toChatError(error, logger)
+      } catch (tooLarge) {
+        chatError = tooLarge as ChatError
+      }
       metrics.refused(chatError.code, 'http')
-      return errorResponse(chatError)
+      const response = errorResponse(chatError)
+      if (chatError.code === 'method_not_allowed') response.headers.set('allow', allow.join(', '))
+      return response
     })
-    .use(
-      swagger({
-        path: '/swagger',
-        documentation: {
-          info: {
-            title: 'Bun chat server',
-            version: VERSION,
-            description:
-              'REST API of the chat server. The WebSocket protocol at /ws is described in docs/protocol.md.',
-          },
-          tags: [
-            { name: 'server', description: 'Health' },
-            { name: 'rooms', description: 'Rooms and their history' },
-            { name: 'moderation', description: 'Moderator-only views' },
-            { name: 'server API', description: "For the app's backend, with API_KEY" },
-          ],
-          components: {
-            securitySchemes: {
-              apiKey: {
-                type: 'http',
-                scheme: 'bearer',
-                description: 'Authorization: Bearer <API_KEY>',
-              },
-            },
-          },
-        },
-      }),
-    )
-    // After swagger(): its /swagger page (CDN script) is replaced by a local one.
+    // The OpenAPI document from the routes below (src/transport/openapi.ts), read on the
+    // first request, and the Swagger UI page for it (src/transport/web.ts).
+    .use(openApiPlugin((): RouteInfo[] => routesOf(app), DOCUMENT_INFO, config))
     .use(webPlugin())
+    // Request lines and headers over MAX_HEADER_BYTES: 431 with the JSON body, before
+    // validation. Registered after the page's routes and for the routes below only: a global
+    // hook (or an app-wide onRequest) turns Bun's static routes off, the chat page's among them.
+    .onTransform(({ request }) => checkHeaderSize(request))
     .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
     .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))

@@ -6,6 +6,8 @@ export interface Config {
   readonly port: number
   /** Address to bind (HOST, default 0.0.0.0). */
   readonly host: string
+  /** When set, the server writes the URL it answers on (`http://host:port`) to this file once listening, and `--health-check` asks that URL (ADDRESS_FILE; unset = the health check asks HOST and PORT). */
+  readonly addressFile: string | undefined
   /** Rooms that exist from the start and are never deleted (DEFAULT_ROOMS, comma-separated, default "general"). */
   readonly defaultRooms: readonly string[]
   /** `max_users` of a room created without one, and of the default rooms (DEFAULT_MAX_USERS, default 1000). */
@@ -133,6 +135,7 @@ export const DEFAULTS: Config = {
   presenceDiffIntervalMs: 100,
   maxBodyBytes: 64 * 1024,
   metricsToken: undefined,
+  addressFile: undefined,
   logLevel: 'info',
   logFormat: 'auto',
   redisUrl: undefined,

@@ -3,7 +3,7 @@
  * SIGTERM or SIGINT (tell clients, close them with 1001, exit 0 within SHUTDOWN_TIMEOUT_MS).
  */
 import { createApp } from './app.ts'
-import { healthCheck, readCommandLine } from './cli.ts'
+import { healthCheck, readCommandLine, serverUrl, writeAddressFile } from './cli.ts'
 
 /** How long /health keeps answering "draining" before the listener closes. */
 const MIN_DRAIN_MS = 500
@@ -15,6 +15,11 @@ const { app, store, logger } = createApp(config)
 app.listen({ port: config.port, hostname: config.host })
 const port = app.server?.port
 logger.info('listening', { url: `http://${config.host}:${port}`, port })
+// For the container's health check: the port as it is, however it was set.
+const removeAddressFile =
+  config.addressFile !== undefined && port !== undefined
+    ? await writeAddressFile(config.addressFile, serverUrl(config.host, port))
+    : () => {}
 
 let stopping = false
 
@@ -36,6 +41,7 @@ async function shutdown(signal: string): Promise<void> {
   ) {
     await Bun.sleep(20)
   }
+  removeAddressFile()
   await app.stop(true)
   // In a cluster: members go offline in Redis (to resume elsewhere) before the node leaves.
   await store.close()

@@ -39,6 +39,15 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'address to bind',
     read: (raw) => (blank(raw) ? DEFAULTS.host : raw.trim()),
   },
+  {
+    key: 'addressFile',
+    env: 'ADDRESS_FILE',
+    default: '(unset)',
+    literal: false,
+    meaning:
+      'file the server writes its URL to once listening (`http://127.0.0.1:4001`), removed on shutdown; `--health-check` then asks that URL, whatever port was set and however',
+    read: (raw) => (blank(raw) ? undefined : raw.trim()),
+  },
   list(
     'defaultRooms',
     'DEFAULT_ROOMS',
@@ -279,7 +288,8 @@ export function helpText(version: string): string {
     '',
     '  -h, --help          print this help and exit',
     '  -v, --version       print the version and exit',
-    '  --health-check      GET /health on this host and port; exit 0 on 200, else 1',
+    '  --health-check      GET /health at the URL in ADDRESS_FILE, else on HOST and PORT;',
+    '                      exit 0 on 200, else 1',
     '',
     'Settings:',
   ]

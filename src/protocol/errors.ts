@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'room_limit_reached'
   /** No such HTTP route (REST only). */
   | 'not_found'
-  /** The request body is over MAX_BODY_BYTES (REST only); nothing past the limit was read. */
+  /** The HTTP path exists but not with this method; the `Allow` header lists those it takes (REST only). */
+  | 'method_not_allowed'
+  /** The request body is over MAX_BODY_BYTES (413), or its line and headers over 16 KiB (431); REST only. */
   | 'payload_too_large'
   /** The server is shutting down and accepts no new connections or rooms. */
   | 'shutting_down'
@@ -60,6 +62,11 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
     retryable: true,
   },
   not_found: { status: 404, message: 'No such route', retryable: false },
+  method_not_allowed: {
+    status: 405,
+    message: 'This path does not take this method',
+    retryable: false,
+  },
   payload_too_large: {
     status: 413,
     message: 'The request body is too large',

@@ -14,13 +14,16 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
-const MemberSchema = t.Object({
-  user_id: t.Nullable(t.String({ description: 'Null for an anonymous member', example: 'u-42' })),
-  username: t.String({ example: 'Alice' }),
-  online: t.Boolean({ example: true }),
-  connections: t.Integer({ example: 1 }),
-  moderator: t.Boolean({ example: false }),
-})
+const MemberSchema = t.Object(
+  {
+    user_id: t.Nullable(t.String({ description: 'Null for an anonymous member', example: 'u-42' })),
+    username: t.String({ example: 'Alice' }),
+    online: t.Boolean({ example: true }),
+    connections: t.Integer({ example: 1 }),
+    moderator: t.Boolean({ example: false }),
+  },
+  { title: 'Member' },
+)
 
 const security = [{ apiKey: [] }]
 const refusals = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema }
@@ -50,13 +53,16 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
       },
       {
         beforeHandle: check,
-        body: t.Object({
-          name: t.String({ example: 'Support' }),
-          max_users: t.Optional(t.Integer({ minimum: 1, example: 50 })),
-          is_private: t.Optional(t.Boolean({ example: false })),
-          password: t.Optional(t.String({ example: 's3cret' })),
-          members: MembersField,
-        }),
+        body: t.Object(
+          {
+            name: t.String({ example: 'Support' }),
+            max_users: t.Optional(t.Integer({ minimum: 1, example: 50 })),
+            is_private: t.Optional(t.Boolean({ example: false })),
+            password: t.Optional(t.String({ example: 's3cret' })),
+            members: MembersField,
+          },
+          { title: 'ApiCreateRoom' },
+        ),
         detail: {
           summary: 'Create a room (as POST /rooms, without the per-address limit)',
           tags: ['server API'],
@@ -75,21 +81,24 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
       {
         beforeHandle: check,
         params: t.Object({ id: t.String({ example: 'support' }) }),
-        body: t.Object({
-          content: t.String({ example: 'Your order has shipped' }),
-          sender: t.Optional(
-            t.Object({
-              id: t.String({ example: 'u-42' }),
-              name: t.String({ example: 'Alice' }),
-            }),
-          ),
-          idempotency_key: t.Optional(
-            t.String({
-              description: 'The same key within 24 h posts nothing again',
-              example: 'order-81-shipped',
-            }),
-          ),
-        }),
+        body: t.Object(
+          {
+            content: t.String({ example: 'Your order has shipped' }),
+            sender: t.Optional(
+              t.Object({
+                id: t.String({ example: 'u-42' }),
+                name: t.String({ example: 'Alice' }),
+              }),
+            ),
+            idempotency_key: t.Optional(
+              t.String({
+                description: 'The same key within 24 h posts nothing again',
+                example: 'order-81-shipped',
+              }),
+            ),
+          },
+          { title: 'ApiPostMessage' },
+        ),
         detail: {
           summary: "Post a message: from a user of the app's, or a system notice without sender",
           tags: ['server API'],
@@ -108,19 +117,22 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
       {
         beforeHandle: check,
         params: t.Object({ id: t.String({ example: 'support' }) }),
-        body: t.Object({
-          user_id: t.Optional(t.String({ example: 'u-42' })),
-          username: t.Optional(t.String({ example: 'Mallory' })),
-          reason: t.Optional(t.String({ example: 'spam' })),
-          duration_ms: t.Optional(
-            t.Integer({
-              description:
-                'A timed ban: it ends after this long (at most a year); none: until lifted',
-              minimum: 1,
-              example: 3600000,
-            }),
-          ),
-        }),
+        body: t.Object(
+          {
+            user_id: t.Optional(t.String({ example: 'u-42' })),
+            username: t.Optional(t.String({ example: 'Mallory' })),
+            reason: t.Optional(t.String({ example: 'spam' })),
+            duration_ms: t.Optional(
+              t.Integer({
+                description:
+                  'A timed ban: it ends after this long (at most a year); none: until lifted',
+                minimum: 1,
+                example: 3600000,
+              }),
+            ),
+          },
+          { title: 'ApiBan' },
+        ),
         detail: {
           summary: 'Ban a user by user id or name (removed at once, as by a moderator)',
           tags: ['server API'],
@@ -217,7 +229,10 @@ export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyB
         beforeHandle: check,
         params: t.Object({ id: t.String({ example: 'support' }) }),
         detail: { summary: 'Every member of a room', tags: ['server API'], security },
-        response: { 200: t.Object({ members: t.Array(MemberSchema) }), ...refusals },
+        response: {
+          200: t.Object({ members: t.Array(MemberSchema) }, { title: 'MemberList' }),
+          ...refusals,
+        },
       },
     )
 }

@@ -5,23 +5,31 @@
 import { Elysia, t } from 'elysia'
 import type { ChatStore } from '../domain/chat-store.ts'
 import { ChatError } from '../protocol/errors.ts'
+import { securedBy } from './openapi.ts'
 
-// Examples sit on the fields: @elysiajs/swagger lifts object-level options out of the
-// schema into the response object, where OpenAPI viewers do not show them.
+// These schemas are also the OpenAPI document's (openapi.ts): examples sit on the fields, and
+// an object with a `title` becomes a shared component of that name.
 
-export const ErrorSchema = t.Object({
-  error: t.Object({
-    code: t.String({ example: 'room_not_found', description: 'One of the protocol error codes' }),
-    message: t.String({ example: 'No room with id "lobby"' }),
-  }),
-})
+export const ErrorSchema = t.Object(
+  {
+    error: t.Object({
+      code: t.String({ example: 'room_not_found', description: 'One of the protocol error codes' }),
+      message: t.String({ example: 'No room with id "lobby"' }),
+    }),
+  },
+  // The document's Error component (openapi.ts) is written from the catalog, `code` an enum.
+  { title: 'Error' },
+)
 
-const UserSchema = t.Object({
-  username: t.String({ example: 'alice' }),
-  status: t.Union([t.Literal('online'), t.Literal('offline')], { example: 'online' }),
-  moderator: t.Boolean({ example: false }),
-  user_id: t.Optional(t.String({ description: 'When signed in (AUTH_MODE)', example: 'u-42' })),
-})
+const UserSchema = t.Object(
+  {
+    username: t.String({ example: 'alice' }),
+    status: t.Union([t.Literal('online'), t.Literal('offline')], { example: 'online' }),
+    moderator: t.Boolean({ example: false }),
+    user_id: t.Optional(t.String({ description: 'When signed in (AUTH_MODE)', example: 'u-42' })),
+  },
+  { title: 'User' },
+)
 
 const roomFields = {
   id: t.String({ description: 'URL-safe slug of the name', example: 'general-chat' }),
@@ -46,7 +54,7 @@ export const MembersField = t.Optional(
   }),
 )
 
-const RoomSchema = t.Object(roomFields)
+const RoomSchema = t.Object(roomFields, { title: 'Room' })
 
 const healthFields = {
   node: t.String({ description: 'NODE_ID of the node that answered', example: 'chat-1-a3f9c2' }),
@@ -54,29 +62,38 @@ const healthFields = {
   rooms: t.Integer({ example: 3 }),
   connections: t.Integer({ example: 17 }),
 }
-const RoomDetailsSchema = t.Object({
-  ...roomFields,
-  users: t.Optional(t.Array(UserSchema, { description: 'Public rooms only' })),
-})
-export const CreatedRoomSchema = t.Object({
-  ...roomFields,
-  moderator_token: t.String({
-    description: 'Join with it as "token" to be a moderator; shown only here',
-    example: 'q4E9xv0m2N8rTt1kHq0pZbWc5dYl3sAa',
-  }),
-})
-export const MessageSchema = t.Object({
-  id: t.String({
-    description: 'Increasing within the room; zero-padded decimal',
-    example: '000000000041',
-  }),
-  type: t.Union([t.Literal('text'), t.Literal('system')], { example: 'text' }),
-  sender: t.String({ example: 'bob' }),
-  content: t.String({ example: 'Hi!' }),
-  timestamp: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
-  room_id: t.String({ example: 'general-chat' }),
-  user_id: t.Optional(t.String({ description: 'The sender, when signed in', example: 'u-42' })),
-})
+const RoomDetailsSchema = t.Object(
+  {
+    ...roomFields,
+    users: t.Optional(t.Array(UserSchema, { description: 'Public rooms only' })),
+  },
+  { title: 'RoomDetails' },
+)
+export const CreatedRoomSchema = t.Object(
+  {
+    ...roomFields,
+    moderator_token: t.String({
+      description: 'Join with it as "token" to be a moderator; shown only here',
+      example: 'q4E9xv0m2N8rTt1kHq0pZbWc5dYl3sAa',
+    }),
+  },
+  { title: 'CreatedRoom' },
+)
+export const MessageSchema = t.Object(
+  {
+    id: t.String({
+      description: 'Increasing within the room; zero-padded decimal',
+      example: '000000000041',
+    }),
+    type: t.Union([t.Literal('text'), t.Literal('system')], { example: 'text' }),
+    sender: t.String({ example: 'bob' }),
+    content: t.String({ example: 'Hi!' }),
+    timestamp: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
+    room_id: t.String({ example: 'general-chat' }),
+    user_id: t.Optional(t.String({ description: 'The sender, when signed in', example: 'u-42' })),
+  },
+  { title: 'Message' },
+)
 
 /** The bearer token of an `Authorization` header, if any. */
 function bearer(header: string | null): string | undefined {
@@ -150,17 +167,23 @@ export function httpPlugin(
       {
         detail: { summary: 'Liveness and load', tags: ['server'] },
         response: {
-          200: t.Object({
-            status: t.Literal('ok', { example: 'ok' }),
-            ...healthFields,
-          }),
-          503: t.Object({
-            status: t.Union([t.Literal('draining'), t.Literal('degraded')], {
-              description: 'draining: shutting down; degraded: Redis out of reach (cluster)',
-              example: 'degraded',
-            }),
-            ...healthFields,
-          }),
+          200: t.Object(
+            {
+              status: t.Literal('ok', { example: 'ok' }),
+              ...healthFields,
+            },
+            { title: 'Health' },
+          ),
+          503: t.Object(
+            {
+              status: t.Union([t.Literal('draining'), t.Literal('degraded')], {
+                description: 'draining: shutting down; degraded: Redis out of reach (cluster)',
+                example: 'degraded',
+              }),
+              ...healthFields,
+            },
+            { title: 'HealthDown' },
+          ),
         },
       },
     )
@@ -181,10 +204,15 @@ export function httpPlugin(
         tags: ['rooms'],
       },
       response: {
-        200: t.Object({
-          rooms: t.Array(RoomSchema),
-          next_cursor: t.Nullable(t.String({ example: 'general-chat' })),
-        }),
+        200: t.Object(
+          {
+            rooms: t.Array(RoomSchema),
+            next_cursor: t.Nullable(
+              t.String({ description: 'Null on the last page', example: 'general-chat' }),
+            ),
+          },
+          { title: 'RoomPage' },
+        ),
         400: ErrorSchema,
       },
     })
@@ -196,21 +224,30 @@ export function httpPlugin(
         return created
       },
       {
-        body: t.Object({
-          name: t.String({
-            description: '1–32 letters, digits, spaces, - _ .',
-            example: 'General Chat',
-          }),
-          max_users: t.Optional(t.Integer({ minimum: 1, example: 50 })),
-          is_private: t.Optional(t.Boolean({ example: false })),
-          password: t.Optional(
-            t.String({
-              description: 'Required for, and only for, a private room',
-              example: 's3cret',
+        body: t.Object(
+          {
+            name: t.String({
+              description: '1–32 letters, digits, spaces, - _ .',
+              example: 'General Chat',
             }),
-          ),
-          members: MembersField,
-        }),
+            max_users: t.Optional(
+              t.Integer({
+                minimum: 1,
+                description: 'Up to MAX_USERS_LIMIT; default DEFAULT_MAX_USERS',
+                example: 50,
+              }),
+            ),
+            is_private: t.Optional(t.Boolean({ example: false })),
+            password: t.Optional(
+              t.String({
+                description: 'Required for, and only for, a private room',
+                example: 's3cret',
+              }),
+            ),
+            members: MembersField,
+          },
+          { title: 'CreateRoom' },
+        ),
         detail: { summary: 'Create a room', tags: ['rooms'] },
         response: {
           201: CreatedRoomSchema,
@@ -247,20 +284,27 @@ export function httpPlugin(
           ),
           limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50, example: 20 })),
           password: t.Optional(
-            t.String({ description: 'Private rooms; prefer the X-Room-Password header' }),
+            t.String({
+              description: 'Private rooms; prefer the X-Room-Password header',
+              deprecated: true,
+            }),
           ),
         }),
         detail: {
           summary: 'A page of history, oldest first',
           description:
-            'Private rooms need the password (X-Room-Password header or ?password=) or the moderator token (Authorization: Bearer).',
+            'Private rooms need the password (X-Room-Password header or ?password=) or the moderator token (Authorization: Bearer); public rooms need neither.',
           tags: ['rooms'],
+          security: securedBy(['roomPassword', 'moderatorToken'], true),
         },
         response: {
-          200: t.Object({
-            messages: t.Array(MessageSchema),
-            has_more: t.Boolean({ description: 'Older messages are kept', example: true }),
-          }),
+          200: t.Object(
+            {
+              messages: t.Array(MessageSchema),
+              has_more: t.Boolean({ description: 'Older messages are kept', example: true }),
+            },
+            { title: 'MessagePage' },
+          ),
           401: ErrorSchema,
           400: ErrorSchema,
           403: ErrorSchema,
@@ -275,26 +319,36 @@ export function httpPlugin(
         store.bansOf(params.id, bearer(request.headers.get('authorization'))),
       {
         params: t.Object({ id: t.String({ example: 'general-chat' }) }),
-        detail: { summary: "The room's bans (moderator token as Bearer)", tags: ['moderation'] },
+        detail: {
+          summary: "The room's bans (moderator token as Bearer)",
+          tags: ['moderation'],
+          security: securedBy(['moderatorToken']),
+        },
         response: {
-          200: t.Object({
-            bans: t.Array(
-              t.Object({
-                username: t.String({ example: 'spammer' }),
-                by: t.String({ example: 'alice' }),
-                at: t.Integer({
-                  description: 'Milliseconds since the epoch',
-                  example: 1732471200000,
-                }),
-                until: t.Optional(
-                  t.Integer({
-                    description: 'When a timed ban ends (ms); none: until lifted',
-                    example: 1732474800000,
-                  }),
+          200: t.Object(
+            {
+              bans: t.Array(
+                t.Object(
+                  {
+                    username: t.String({ example: 'spammer' }),
+                    by: t.String({ example: 'alice' }),
+                    at: t.Integer({
+                      description: 'Milliseconds since the epoch',
+                      example: 1732471200000,
+                    }),
+                    until: t.Optional(
+                      t.Integer({
+                        description: 'When a timed ban ends (ms); none: until lifted',
+                        example: 1732474800000,
+                      }),
+                    ),
+                  },
+                  { title: 'Ban' },
                 ),
-              }),
-            ),
-          }),
+              ),
+            },
+            { title: 'BanList' },
+          ),
           401: ErrorSchema,
           403: ErrorSchema,
           404: ErrorSchema,

@@ -6,6 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia, t } from 'elysia'
 import type { ServerMetrics } from '../metrics.ts'
 import { ChatError } from '../protocol/errors.ts'
+import { ErrorSchema } from './http.ts'
+import { securedBy } from './openapi.ts'
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()
@@ -40,8 +42,13 @@ export function metricsPlugin(metrics: ServerMetrics, token: string | undefined)
         description:
           'The Prometheus text format. With METRICS_TOKEN set, send it as Authorization: Bearer. See docs/operations.md.',
         tags: ['server'],
+        security: securedBy(['metricsToken'], true),
       },
-      response: { 200: t.String({ example: 'chat_connections 17' }) },
+      response: {
+        200: t.String({ example: 'chat_connections 17' }),
+        401: ErrorSchema,
+        403: ErrorSchema,
+      },
     },
   )
 }

@@ -13,7 +13,7 @@ import page from '../web/index.html'
 /** Where the Swagger UI page loads its assets from. */
 const ASSETS = '/swagger/assets'
 
-/** The OpenAPI document, served by @elysiajs/swagger. */
+/** The OpenAPI document, made from the routes (openapi.ts). */
 const SPEC_URL = '/swagger/json'
 
 const SWAGGER_PAGE = `<!doctype html>
@@ -46,11 +46,7 @@ const html = (body: string) =>
 
 const hidden = { detail: { hide: true } }
 
-/**
- * The page, the Swagger UI and the docs, as a named plugin. Use it after `swagger()`:
- * its `/swagger` page replaces the plugin's own, which loads its script from a CDN
- * (Elysia keeps the last static route registered for a path).
- */
+/** The page, the Swagger UI and the docs, as a named plugin. */
 export function webPlugin() {
   return (
     new Elysia({ name: 'chat-web' })

@@ -55,6 +55,8 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
       return 'Your sign-in has expired. Sign in again to go on chatting.'
     case 'payload_too_large':
       return 'That is too large for the server to take.'
+    case 'method_not_allowed':
+      return 'The server does not take that request here.'
     case 'timeout':
       return 'The server did not answer in time. Try again.'
     case 'disconnected':

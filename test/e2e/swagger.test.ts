@@ -23,6 +23,11 @@ describe('Docs pages', () => {
       await page.getByRole('heading', { name: /Bun chat server/ }).waitFor()
       // The operations come from /swagger/json: one of them proves the document loaded.
       await page.getByText('/rooms/{id}/messages', { exact: true }).waitFor()
+      // The document's security schemes give Swagger UI its Authorize button.
+      await page
+        .getByRole('button', { name: /Authorize/ })
+        .first()
+        .waitFor()
       await screenshot(page, 'swagger')
 
       const origin = new URL(server.httpUrl).origin

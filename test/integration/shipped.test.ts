@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ChildServer, startChild } from '../support/child.ts'
 import { metric, parseMetrics } from '../support/metrics.ts'
@@ -6,6 +7,7 @@ import { TestClient } from '../support/ws-client.ts'
 
 const root = join(import.meta.dir, '../..')
 const executable = join(root, 'dist/chat-server')
+const addressFile = join(tmpdir(), `chat-server-${process.pid}.address`)
 
 // One build for the file: `bun run build`, exactly as CI and the Dockerfile run it.
 beforeAll(async () => {
@@ -38,7 +40,14 @@ async function run(args: string[], env: Record<string, string> = {}) {
 
 describe('the compiled executable', () => {
   it('serves two clients chatting, /, /swagger/json and /metrics, answers its health check, and stops on SIGTERM', async () => {
-    server = await startChild([executable], { LOG_LEVEL: 'info', NODE_ID: 'shipped-1' })
+    // The port as a flag, as in `docker run chat --port 4001`: the health check's own
+    // command line does not have it, so it reads the URL the server wrote to ADDRESS_FILE.
+    server = await startChild([executable, '--port=0'], {
+      LOG_LEVEL: 'info',
+      NODE_ID: 'shipped-1',
+      PORT: '1',
+      ADDRESS_FILE: addressFile,
+    })
     const s = server
     expect(s.lines.some((l) => l.includes('"node":"shipped-1"'))).toBe(true)
 
@@ -76,8 +85,21 @@ describe('the compiled executable', () => {
     expect(metric(scraped, 'chat_messages_accepted_total')).toBe(1)
     expect(metric(scraped, 'chat_frames_received_total', { action: 'leave' })).toBe(1)
 
+    // Over a socket: a 20 KB query passes Bun's parser (raised to 64 KiB in the executable)
+    // and gets the JSON 431; past 64 KiB Bun itself answers, a bare 431 with no body.
+    const long = await fetch(`${s.httpUrl}/rooms?q=${'a'.repeat(20_000)}`)
+    expect(long.status).toBe(431)
+    expect(((await long.json()) as { error: { code: string } }).error.code).toBe(
+      'payload_too_large',
+    )
+    const huge = await fetch(`${s.httpUrl}/rooms?q=${'a'.repeat(70_000)}`)
+    expect({ status: huge.status, body: await huge.text() }).toEqual({ status: 431, body: '' })
+
     const health = await run(['--health-check'], { PORT: String(s.port), HOST: '127.0.0.1' })
     expect(health.code).toBe(0)
+    expect(await Bun.file(addressFile).text()).toBe(`${s.httpUrl}\n`)
+    const followed = await run(['--health-check'], { PORT: '1', ADDRESS_FILE: addressFile })
+    expect(followed).toEqual({ stdout: '', stderr: '', code: 0 })
 
     const shutdownA = alice.next('shutdown')
     const shutdownB = bob.next('shutdown')
@@ -88,9 +110,26 @@ describe('the compiled executable', () => {
     expect((await alice.closed).code).toBe(1001)
     expect((await bob.closed).code).toBe(1001)
 
+    // LOG_FORMAT=json: every stdout line is a JSON log line, the WebSocket connections above
+    // included (a `--minify-whitespace` build printed Elysia's Sucrose warning and a
+    // handler's source there as plain text).
+    const plain = s.lines.filter((line) => {
+      try {
+        return typeof JSON.parse(line) !== 'object'
+      } catch {
+        return true
+      }
+    })
+    expect(plain).toEqual([])
+
     // Nothing listens now: the health check says so.
     const down = await run(['--health-check'], { PORT: String(s.port), HOST: '127.0.0.1' })
     expect(down.code).toBe(1)
+    // The server removed its address file on the way out.
+    expect(await Bun.file(addressFile).exists()).toBe(false)
+    const gone = await run(['--health-check'], { ADDRESS_FILE: addressFile })
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toContain('the server is not listening')
   }, 20_000)
 
   it('prints --version and --help, and refuses a bad setting in one line with exit code 2', async () => {

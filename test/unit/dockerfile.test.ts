@@ -66,6 +66,9 @@ describe('Dockerfile', () => {
     )
     const env = all(runtime, 'ENV').join(' ')
     const port = env.match(/\bPORT=(\d+)/)?.[1] ?? 'no PORT in ENV'
+    // The health check follows the port however it was set: through the file the server
+    // writes (test/integration/shipped.test.ts runs that against the executable).
+    expect(env).toMatch(/\bADDRESS_FILE=\/tmp\/\S+/)
     expect(all(runtime, 'EXPOSE')).toEqual([port])
     expect(all(runtime, 'STOPSIGNAL')).toEqual(['SIGTERM'])
   })
