@@ -191,7 +191,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
       }),
     )
     // After swagger(): its /swagger page (CDN script) is replaced by a local one.
-    .use(webPlugin())
+    .use(webPlugin(config.authMode))
     .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
     .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))
