@@ -173,7 +173,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
               'REST API of the chat server. The WebSocket protocol at /ws is described in docs/protocol.md.',
           },
           tags: [
-            { name: 'server', description: 'Health' },
+            { name: 'server', description: 'Health and sign-in mode' },
             { name: 'rooms', description: 'Rooms and their history' },
             { name: 'moderation', description: 'Moderator-only views' },
             { name: 'server API', description: "For the app's backend, with API_KEY" },
@@ -191,8 +191,8 @@ export function createApp(config: Config, deps: AppDeps = {}) {
       }),
     )
     // After swagger(): its /swagger page (CDN script) is replaced by a local one.
-    .use(webPlugin(config.authMode))
-    .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
+    .use(webPlugin())
+    .use(httpPlugin(store, clientAddress, config.maxBodyBytes, config.authMode))
     .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))
     .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))

@@ -3,7 +3,9 @@ import { ChatPage } from './chat-page.ts'
 import { authMode, takeToken } from './sign-in.ts'
 
 const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-const mode = authMode()
+// One small request before anything connects: in `required` mode a page without a token
+// must not connect at all, and one with a token signs in first.
+const mode = await authMode()
 // With AUTH_MODE=off the page ignores a token: there is nothing to sign in to.
 new ChatPage(`${scheme}//${location.host}/ws`, mode, mode === 'off' ? undefined : takeToken())
 

@@ -1,7 +1,7 @@
 /**
- * Signing in on the page (AUTH_MODE, docs/sign-in.md): the server's mode from the page's
- * `chat-auth-mode` meta tag (transport/web.ts adds it), the token from a `#token=…` link kept
- * for the tab, and "Signed in as …" where the Username box was.
+ * Signing in on the page (AUTH_MODE, docs/sign-in.md): the server's mode from `GET /auth`,
+ * the token from a `#token=…` link kept for the tab, and "Signed in as …" where the Username
+ * box was.
  */
 import { byId, el } from './dom.ts'
 
@@ -10,10 +10,23 @@ export type AuthMode = 'off' | 'optional' | 'required'
 
 const TOKEN_KEY = 'chat.token'
 
-/** The server's AUTH_MODE as the server wrote it into the page; without the tag, `off`. */
-export function authMode(): AuthMode {
-  const content = document.querySelector('meta[name="chat-auth-mode"]')?.getAttribute('content')
-  return content === 'optional' || content === 'required' ? content : 'off'
+/**
+ * The server's AUTH_MODE, from `GET /auth`. If the server cannot say (it was just reachable,
+ * since it served this page), `optional`: a token given is used, and without one the page is
+ * as with `off`; a server that requires a sign-in then says so at the first join.
+ */
+export async function authMode(): Promise<AuthMode> {
+  try {
+    const res = await fetch('/auth')
+    if (res.ok) {
+      const { mode } = (await res.json()) as { mode?: unknown }
+      if (mode === 'off' || mode === 'optional' || mode === 'required') return mode
+    }
+  } catch {
+    // Told below.
+  }
+  console.warn('The server did not tell its sign-in mode (GET /auth); going on as optional')
+  return 'optional'
 }
 
 /**
