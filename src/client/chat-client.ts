@@ -280,6 +280,8 @@ export class ChatClient {
   private scheduleReconnect(code: number): void {
     const delay = this.connection.nextDelay(code)
     this.setState(this.everOpened ? 'reconnecting' : 'connecting')
+    // A `state` handler may have closed the client: then nothing is reopened.
+    if (this.stopped) return
     this.connection.reopenIn(delay)
   }
 
