@@ -40,7 +40,7 @@ const DOCUMENT_INFO: DocumentInfo = {
   description:
     'REST API of the chat server. Every refusal is `{"error":{"code","message"}}` with a code from the catalog (docs/protocol.md#error-codes). The WebSocket protocol at /ws is described in docs/protocol.md.',
   tags: [
-    { name: 'server', description: 'Health and metrics' },
+    { name: 'server', description: 'Health, metrics and the sign-in mode' },
     { name: 'rooms', description: 'Rooms and their history' },
     { name: 'moderation', description: 'Moderator-only views' },
     { name: 'server API', description: "For the app's backend, with API_KEY" },
@@ -204,7 +204,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     // validation. Registered after the page's routes and for the routes below only: a global
     // hook (or an app-wide onRequest) turns Bun's static routes off, the chat page's among them.
     .onTransform(({ request }) => checkHeaderSize(request))
-    .use(httpPlugin(store, clientAddress, config.maxBodyBytes))
+    .use(httpPlugin(store, clientAddress, config.maxBodyBytes, config.authMode))
     .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))
     .use(wsPlugin(store, config.allowedOrigins, clientAddress, logger, metrics))

@@ -6,9 +6,10 @@
  * Dependency-free on purpose (only type imports from the protocol): the chat page bundles
  * it for the browser, and nothing of the server may come along.
  */
+import { Connection } from './connection.ts'
 import { Emitter } from './emitter.ts'
 import { parseServerFrame, type ResolvedOptions, resolveOptions } from './options.ts'
-import { CLOSE, RoomRecovery, reconnectDelay } from './reconnection.ts'
+import { CLOSE, RoomRecovery } from './reconnection.ts'
 import { type Credentials, type Outgoing, type Pending, Requests } from './requests.ts'
 import { ClientSignIn } from './sign-in.ts'
 import {
@@ -16,7 +17,6 @@ import {
   type ChatEventHandler,
   type ChatEventName,
   ChatRequestError,
-  type ClientClock,
   type ConnectionState,
   type ErrorFrame,
   type FrameOf,
@@ -42,24 +42,15 @@ import {
  */
 export class ChatClient {
   private readonly opts: ResolvedOptions
-  private readonly clock: ClientClock
 
   private readonly events = new Emitter()
   private current: ConnectionState = 'closed'
-  private ws: WebSocket | undefined
-  private welcomed = false
   /** Whether a connection of this run got to `open` (then a drop means `reconnecting`). */
   private everOpened = false
   /** Set by `close()` and by a 4001 close: no reconnect, requests are refused. */
   private stopped = false
-  private attempt = 0
-  private shutdownHintMs: number | undefined
-  /** Heartbeat ticks since the last frame from the server. */
-  private silentTicks = 0
-  private connectTimer: unknown
-  private heartbeatTimer: unknown
-  private reconnectTimer: unknown
 
+  private readonly connection: Connection
   private readonly requests: Requests
   private readonly recovery: RoomRecovery
   private readonly signIn: ClientSignIn
@@ -67,11 +58,16 @@ export class ChatClient {
 
   constructor(options: ChatClientOptions) {
     this.opts = resolveOptions(options)
-    this.clock = this.opts.clock
-    const write = (frame: Outgoing) => this.write(frame)
-    this.requests = new Requests(this.clock, this.opts.requestTimeoutMs, write)
+    const clock = this.opts.clock
+    this.connection = new Connection(this.opts, {
+      received: (ws, data) => this.receive(ws, data),
+      dropped: (code, reason) => this.drop(code, reason),
+      failed: (error) => this.stop(error),
+    })
+    const write = (frame: Outgoing) => this.connection.write(frame)
+    this.requests = new Requests(clock, this.opts.requestTimeoutMs, write)
     this.recovery = new RoomRecovery(this.requests, write)
-    this.signIn = new ClientSignIn(options, this.clock, options.now ?? Date.now, (error) =>
+    this.signIn = new ClientSignIn(options, clock, options.now ?? Date.now, (error) =>
       this.stop(error, 1000, 'Sign-in failed'),
     )
   }
@@ -100,9 +96,9 @@ export class ChatClient {
     if (this.current === 'closed') {
       this.stopped = false
       this.everOpened = false
-      this.attempt = 0
+      this.connection.resetAttempts()
       this.setState('connecting')
-      this.openSocket()
+      this.connection.open()
     }
     return opened
   }
@@ -157,7 +153,7 @@ export class ChatClient {
 
   /** Tells the room you are typing (dropped when not open; the server throttles it). */
   typing(room: string): void {
-    if (this.current === 'open') this.write({ action: 'typing', room })
+    if (this.current === 'open') this.connection.write({ action: 'typing', room })
   }
 
   async leave(room: string): Promise<void> {
@@ -233,14 +229,6 @@ export class ChatClient {
     })
   }
 
-  private write(frame: Outgoing): void {
-    try {
-      this.ws?.send(JSON.stringify(frame))
-    } catch {
-      // A socket that is closing: its close event follows and settles what is pending.
-    }
-  }
-
   // ── Connection ───────────────────────────────────────────────────────────────
 
   private setState(state: ConnectionState): void {
@@ -249,52 +237,11 @@ export class ChatClient {
     this.events.emit('state', state)
   }
 
-  private openSocket(): void {
-    let ws: WebSocket
-    try {
-      ws = new this.opts.WebSocketClass(this.opts.url)
-    } catch (error) {
-      this.stop(new ChatRequestError('closed', `Cannot open ${this.opts.url}: ${String(error)}`))
-      return
-    }
-    this.ws = ws
-    this.welcomed = false
-    this.connectTimer = this.clock.setTimeout(() => {
-      this.connectTimer = undefined
-      if (this.ws === ws) this.drop(1006, 'No welcome from the server in time')
-    }, this.opts.requestTimeoutMs)
-    ws.onmessage = (event) => {
-      if (this.ws === ws) this.receive(ws, event.data)
-    }
-    ws.onclose = (event) => {
-      if (this.ws === ws) this.drop(event.code, event.reason)
-    }
-    // An error is always followed by a close event, which carries the code.
-    ws.onerror = () => {}
-  }
-
+  /** Closes the socket (connection.ts) and ends what belonged to it. */
   private detach(): void {
-    const ws = this.ws
-    this.ws = undefined
-    this.welcomed = false
+    this.connection.detach()
     this.recovery.detach()
     this.signIn.clear()
-    this.clearTimer('connectTimer')
-    this.clearTimer('heartbeatTimer')
-    if (!ws) return
-    ws.onmessage = null
-    ws.onclose = null
-    ws.onerror = null
-    try {
-      ws.close(1000)
-    } catch {
-      // Already closed.
-    }
-  }
-
-  private clearTimer(key: 'connectTimer' | 'heartbeatTimer' | 'reconnectTimer'): void {
-    if (this[key] !== undefined) this.clock.clearTimeout(this[key])
-    this[key] = undefined
   }
 
   /** The connection ended (closed, or given up on): settle what it carried, then retry. */
@@ -331,57 +278,31 @@ export class ChatClient {
   }
 
   private scheduleReconnect(code: number): void {
-    const delay = reconnectDelay(code, this.attempt, this.shutdownHintMs, {
-      minDelayMs: this.opts.minDelayMs,
-      maxDelayMs: this.opts.maxDelayMs,
-      random: this.opts.random,
-    })
-    this.shutdownHintMs = undefined
-    this.attempt++
+    const delay = this.connection.nextDelay(code)
     this.setState(this.everOpened ? 'reconnecting' : 'connecting')
-    this.clearTimer('reconnectTimer')
-    this.reconnectTimer = this.clock.setTimeout(() => {
-      this.reconnectTimer = undefined
-      this.openSocket()
-    }, delay)
+    // A `state` handler may have closed the client: then nothing is reopened.
+    if (this.stopped) return
+    this.connection.reopenIn(delay)
   }
 
   /** Ends everything: no reconnect; waiting requests and `connect()` reject with `error`. */
   private stop(error: ChatRequestError, code?: number, reason?: string): void {
-    const hadSocket = this.ws !== undefined
+    const hadSocket = this.connection.attached
     this.stopped = true
-    this.clearTimer('reconnectTimer')
+    this.connection.cancelReopen()
     this.detach()
     this.requests.failAll(error)
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error)
     this.recovery.reset()
-    this.shutdownHintMs = undefined
     if (hadSocket && code !== undefined) {
       this.events.emit('disconnect', { code, reason: reason ?? '', reconnect: false })
     }
     this.setState('closed')
   }
 
-  private startHeartbeat(ws: WebSocket): void {
-    if (this.opts.heartbeatIntervalMs <= 0) return
-    this.silentTicks = 0
-    const tick = () => {
-      this.heartbeatTimer = undefined
-      if (this.ws !== ws) return
-      if (this.silentTicks >= 2) {
-        this.drop(1006, `No frame from the server for ${2 * this.opts.heartbeatIntervalMs} ms`)
-        return
-      }
-      this.silentTicks++
-      this.write({ action: 'ping' })
-      this.heartbeatTimer = this.clock.setTimeout(tick, this.opts.heartbeatIntervalMs)
-    }
-    this.heartbeatTimer = this.clock.setTimeout(tick, this.opts.heartbeatIntervalMs)
-  }
-
   /** The connection is ready for requests: send what waited. */
   private markOpen(): void {
-    this.attempt = 0
+    this.connection.resetAttempts()
     this.everOpened = true
     this.setState('open')
     this.requests.flush()
@@ -394,11 +315,11 @@ export class ChatClient {
     try {
       info = await this.recovery.restore()
     } catch (error) {
-      if (this.ws === ws)
+      if (this.connection.isCurrent(ws))
         this.drop(1006, `Could not restore the rooms: ${(error as Error).message}`)
       return
     }
-    if (this.ws !== ws) return
+    if (!this.connection.isCurrent(ws)) return
     this.markOpen()
     this.events.emit('reconnected', info)
   }
@@ -411,7 +332,7 @@ export class ChatClient {
   }
 
   private onFrame(ws: WebSocket, frame: ServerFrame): void {
-    this.silentTicks = 0
+    this.connection.heard()
     const ref = 'ref' in frame && frame.ref !== undefined ? String(frame.ref) : undefined
     let replay: (MessageFrame | SystemFrame)[] = []
     // The reply to our own `auth`: an error is the sign-in's to handle, not an event.
@@ -419,8 +340,8 @@ export class ChatClient {
     if (frame.type === 'authenticated') this.signIn.onFrame(frame)
     switch (frame.type) {
       case 'welcome':
-        if (this.welcomed) return
-        this.onWelcome(ws, frame.session)
+        if (!this.connection.welcome(ws)) return
+        this.recovery.session = frame.session
         break
       case 'message':
       case 'system':
@@ -442,7 +363,7 @@ export class ChatClient {
         this.recovery.forgetRoom(frame.room)
         break
       case 'shutdown':
-        this.shutdownHintMs = frame.reconnect_in_ms
+        this.connection.hintShutdown(frame.reconnect_in_ms)
         break
       case 'error':
         if (this.onError(frame, ref)) return
@@ -453,14 +374,14 @@ export class ChatClient {
       if (p?.expect.includes(frame.type)) this.requests.settle(p, frame)
     }
     this.events.emit(frame.type, frame as never)
-    if (frame.type === 'welcome' && this.ws === ws) this.afterWelcome(ws)
-    for (const f of replay) if (this.ws === ws) this.onFrame(ws, f)
+    if (frame.type === 'welcome' && this.connection.isCurrent(ws)) this.afterWelcome(ws)
+    for (const f of replay) if (this.connection.isCurrent(ws)) this.onFrame(ws, f)
   }
 
   /** A new connection: sign in first (when configured), then open, or get the rooms back. */
   private afterWelcome(ws: WebSocket): void {
     const proceed = () => {
-      if (this.ws !== ws) return
+      if (!this.connection.isCurrent(ws)) return
       if (this.everOpened) void this.recover(ws)
       else this.markOpen()
     }
@@ -471,16 +392,9 @@ export class ChatClient {
     this.signIn
       .start((frame) => ws.send(JSON.stringify(frame)))
       .then(proceed, (error) => {
-        if (this.ws !== ws) return
+        if (!this.connection.isCurrent(ws)) return
         this.stop(error as ChatRequestError, 1000, 'Sign-in failed')
       })
-  }
-
-  private onWelcome(ws: WebSocket, session: string): void {
-    this.welcomed = true
-    this.recovery.session = session
-    this.clearTimer('connectTimer')
-    this.startHeartbeat(ws)
   }
 
   /** The server sends our own message back to us: that settles the oldest `send` there. */

@@ -3,6 +3,7 @@
  * store. Errors are thrown as ChatError and rendered by the app's one `onError`.
  */
 import { Elysia, t } from 'elysia'
+import type { Config } from '../config.ts'
 import type { ChatStore } from '../domain/chat-store.ts'
 import { ChatError } from '../protocol/errors.ts'
 import { securedBy } from './openapi.ts'
@@ -148,15 +149,33 @@ export function bodyParser(maxBodyBytes: number) {
 
 /**
  * REST routes, as a named plugin. `clientAddress` tells the caller's address for
- * per-address limits; bodies over `maxBodyBytes` are refused with 413.
+ * per-address limits; bodies over `maxBodyBytes` are refused with 413. `authMode` is only
+ * told (`GET /auth`): the sign-in itself happens on the WebSocket.
  */
 export function httpPlugin(
   store: ChatStore,
   clientAddress: (request: Request) => string,
   maxBodyBytes = 64 * 1024,
+  authMode: Config['authMode'] = 'off',
 ) {
+  const auth = { mode: authMode }
   return new Elysia({ name: 'chat-http' })
     .onParse(bodyParser(maxBodyBytes))
+    .get('/auth', () => auth, {
+      detail: {
+        summary: 'How clients sign in (AUTH_MODE)',
+        description:
+          'off: no sign-in; optional: a connection may sign in with `auth`; required: every connection must sign in first (docs/sign-in.md). The chat page reads it before it connects.',
+        tags: ['server'],
+      },
+      response: {
+        200: t.Object({
+          mode: t.Union([t.Literal('off'), t.Literal('optional'), t.Literal('required')], {
+            example: 'required',
+          }),
+        }),
+      },
+    })
     .get(
       '/health',
       async ({ set }) => {

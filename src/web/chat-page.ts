@@ -1,19 +1,24 @@
 /**
- * The chat page's controller: one ChatClient, the public room list, the join and create
- * forms (entry-forms.ts), a RoomView per joined room, the composer (composer.ts), and the
- * status and alert regions.
+ * The chat page's controller: one ChatClient (page-client.ts, with the sign-in), the public
+ * room list, the join and create forms (entry-forms.ts), a RoomView per joined room, the
+ * composer (composer.ts), and the status and alert regions.
  * The accessible names used here are the page's contract (README, "The chat page").
  */
-import { ChatClient, type ConnectionState, type JoinedFrame } from '../client/index.ts'
+import type { ChatClient, ConnectionState, JoinedFrame } from '../client/index.ts'
 import { Composer } from './composer.ts'
 import { byId } from './dom.ts'
 import { EntryForms } from './entry-forms.ts'
+import { PageClient } from './page-client.ts'
 import { asRequestError, type ErrorContext, plainError } from './plain-errors.ts'
 import { RoomList } from './room-list.ts'
 import { RoomView } from './room-view.ts'
+import { type AuthMode, PageSignIn } from './sign-in.ts'
+
+const NO_ROOM = 'Choose a username, then join or create a room.'
+const NO_ROOM_SIGNED_IN = 'Join or create a room.'
 
 export class ChatPage {
-  private client: ChatClient | undefined
+  private readonly connection: PageClient
   private readonly views = new Map<string, RoomView>()
   private active: string | undefined
   /** Room id → name, from the room list and from what people typed to join. */
@@ -35,7 +40,10 @@ export class ChatPage {
     },
   )
   private readonly forms = new EntryForms({
-    connected: () => this.connected(),
+    connected: () => this.connection.connected(),
+    signsIn: () => this.connection.signIn.active,
+    signedInName: () => this.connection.signIn.name,
+    refused: (code) => this.connection.refused(code),
     hasName: (room) => this.names.has(room),
     setName: (room, name) => this.setName(room, name),
     nameOf: (room, fallback) => this.nameOf(room, fallback),
@@ -57,8 +65,16 @@ export class ChatPage {
     clearError: () => this.clearError(),
   })
 
-  constructor(private readonly wsUrl: string) {
-    // Every element is found above, before forms.show takes two of the forms out.
+  constructor(wsUrl: string, mode: AuthMode = 'off', token?: string) {
+    // Every element is found above, before forms.show takes two of the forms out (and the
+    // sign-in the Username box).
+    this.connection = new PageClient(
+      wsUrl,
+      new PageSignIn(mode, token),
+      (client) => this.listen(client),
+      () => this.showNoRoomHint(),
+    )
+    this.showNoRoomHint()
     this.forms.show('join', false)
     this.forms.wire()
     this.composer.wire()
@@ -70,17 +86,27 @@ export class ChatPage {
       this.updateTitle()
       void this.rooms.refresh()
     })
+    if (this.connection.signIn.active) void this.start()
+  }
+
+  private get client(): ChatClient | undefined {
+    return this.connection.client
   }
 
   // ── Joining ────────────────────────────────────────────────────────────────
 
-  private async connected(): Promise<ChatClient> {
-    if (!this.client) {
-      this.client = new ChatClient({ url: this.wsUrl })
-      this.listen(this.client)
+  /** Signs in as the page opens, to show who is signed in before the first join. */
+  private async start(): Promise<void> {
+    try {
+      await this.connection.connected()
+    } catch (error) {
+      const e = asRequestError(error)
+      this.fail(plainError(e.code, e.message))
     }
-    await this.client.connect()
-    return this.client
+  }
+
+  private showNoRoomHint(): void {
+    this.noRoom.textContent = this.connection.signIn.active ? NO_ROOM_SIGNED_IN : NO_ROOM
   }
 
   /** After a join or create: show the room, put the forms back, go to the composer. */
@@ -95,6 +121,7 @@ export class ChatPage {
 
   private listen(client: ChatClient): void {
     client.on('state', (state) => this.onState(state))
+    client.on('authenticated', (f) => this.connection.signIn.signedIn(f.user.name))
     client.on('joined', (f) => this.viewFor(f.room).applyJoined(f))
     client.on('message', (f) => {
       const view = this.views.get(f.room)
@@ -170,6 +197,7 @@ export class ChatPage {
     )
     client.on('error', (f) => {
       this.fail(plainError(f.code, f.message, { room: this.nameOf(f.room) }))
+      this.connection.refused(f.code)
       if (f.room !== undefined && !client.rooms.has(f.room)) this.dropView(f.room)
     })
   }

@@ -1,7 +1,7 @@
 /**
- * The way into rooms: the username, and the join, password and create forms that take turns
- * in the entry region, with what submitting them does. The accessible names used here are the
- * page's contract (README, "The chat page").
+ * The way into rooms: the username (or the signed-in name), and the join, password and create
+ * forms that take turns in the entry region, with what submitting them does. The accessible
+ * names used here are the page's contract (README, "The chat page").
  */
 import type { ChatClient, JoinedFrame } from '../client/index.ts'
 import { byId } from './dom.ts'
@@ -13,8 +13,14 @@ export type EntryMode = 'join' | 'password' | 'create'
 
 /** What the forms ask of the page. */
 export interface EntryHooks {
-  /** The page's client, connected. */
+  /** The page's client, connected (and signed in, when the page signs in). */
   connected(): Promise<ChatClient>
+  /** Whether the page signs in with a token: the name is the token's, not the Username box's. */
+  signsIn(): boolean
+  /** The signed-in name, once `connected()` has resolved. */
+  signedInName(): string | undefined
+  /** A request failed with `code`: the page drops a token the server no longer takes. */
+  refused(code: string): void
   /** Whether the page knows a name for this room id. */
   hasName(room: string): boolean
   setName(room: string, name: string): void
@@ -94,8 +100,12 @@ export class EntryForms {
     first.focus()
   }
 
-  /** The username, or undefined (and an alert) if none was chosen. */
+  /**
+   * The username, or undefined (and an alert) if none was chosen. Signed in, the server
+   * takes the name from the token, so there is nothing to choose ('').
+   */
   private requireName(): string | undefined {
+    if (this.hooks.signsIn()) return ''
     const name = this.username.value.trim()
     if (!name) {
       this.hooks.fail('Choose a username first.', this.username)
@@ -106,17 +116,19 @@ export class EntryForms {
   }
 
   async join(room: string, password?: string): Promise<void> {
-    const username = this.requireName()
-    if (!username) return
+    let username = this.requireName()
+    if (username === undefined) return
     this.hooks.clearError()
     try {
       const client = await this.hooks.connected()
+      username = this.hooks.signedInName() ?? username
       const joined = await client.join(room, username, password === undefined ? {} : { password })
       if (!this.hooks.hasName(joined.room)) this.hooks.setName(joined.room, room)
       this.joinRoom.value = ''
       this.hooks.entered(joined)
     } catch (error) {
       const e = asRequestError(error)
+      this.hooks.refused(e.code)
       if (password === undefined && needsPassword(e.code, e.message)) {
         this.passwordRoom = room
         this.passwordPrompt.textContent = `“${this.hooks.nameOf(e.room, room)}” is private. Enter its password to join.`
@@ -133,11 +145,12 @@ export class EntryForms {
   }
 
   private async create(name: string, isPrivate: boolean, password: string): Promise<void> {
-    const username = this.requireName()
-    if (!username) return
+    let username = this.requireName()
+    if (username === undefined) return
     this.hooks.clearError()
     try {
       const client = await this.hooks.connected()
+      username = this.hooks.signedInName() ?? username
       // A password alone makes the room private; send neither flag nor password unset.
       const joined = await client.create(name, username, {
         is_private: isPrivate || undefined,
@@ -147,6 +160,7 @@ export class EntryForms {
       this.hooks.entered(joined)
     } catch (error) {
       const e = asRequestError(error)
+      this.hooks.refused(e.code)
       this.hooks.fail(plainError(e.code, e.message, { room: name, username, action: 'create' }))
     }
   }

@@ -50,7 +50,8 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
     case 'invalid_token':
       return `Your sign-in was not accepted: ${message}`
     case 'unauthenticated':
-      return 'This chat needs you to sign in first.'
+      // The page meets it without a token (it signs in before anything else when it has one).
+      return 'This chat needs you to sign in: open it from the app with a sign-in link (#token=…).'
     case 'token_expired':
       return 'Your sign-in has expired. Sign in again to go on chatting.'
     case 'payload_too_large':

@@ -235,6 +235,24 @@ describe('ChatClient reconnect', () => {
     expect([...alice.rooms.keys()]).toEqual(['general'])
   })
 
+  it('stays closed when a state handler closes it as it starts reconnecting', async () => {
+    const server = serve()
+    const clock = new FakeClock()
+    const { WebSocket, sockets } = socketFactory()
+    const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
+    await alice.join('general', 'alice')
+    alice.on('state', (state) => {
+      if (state === 'reconnecting') alice.close()
+    })
+    const disconnect = nextEvent(alice, 'disconnect')
+    lastSocket(sockets).terminate()
+    await disconnect
+    expect(alice.state).toBe('closed')
+    clock.advance(FAST.reconnect.maxDelayMs)
+    expect(sockets.length).toBe(1)
+    expect(alice.state).toBe('closed')
+  })
+
   it('after an idle close (4000) stays closed until the next request connects it again', async () => {
     const server = serve({ unjoinedTimeoutMs: 100 })
     const client = chatClient({ url: server.wsUrl })

@@ -1,39 +1,17 @@
 import { describe, expect, it } from 'bun:test'
-import { SignJWT } from 'jose'
 import { FakeClock } from '../support/fake-clock.ts'
 import { useServer } from '../support/harness.ts'
-import type { Frame, TestClient } from '../support/ws-client.ts'
+import { TEST_JWT_SECRET, testToken } from '../support/tokens.ts'
+import type { Frame } from '../support/ws-client.ts'
 
 // The server API for the app's backend (/api/…, API_KEY), on both engines.
 
 const KEY = 'an-api-key-for-the-tests'
-const JWT_SECRET = 'a-test-secret-of-at-least-32-bytes!!'
-const { serve, http, member, connect, tryJoin } = useServer({
+const { serve, http, member, connect, tryJoin, signedIn } = useServer({
   apiKey: KEY,
   authMode: 'optional',
-  authJwtSecret: JWT_SECRET,
+  authJwtSecret: TEST_JWT_SECRET,
 })
-
-/** A connection signed in as `sub`, named `name`. */
-async function signedIn(sub: string, name: string): Promise<TestClient> {
-  const client = await connect()
-  const reply = await client.request({ action: 'auth', token: await jwtFor(sub, name) }, [
-    'authenticated',
-  ])
-  expect(reply.type).toBe('authenticated')
-  return client
-}
-
-/** A token for `sub` named `name`, valid for an hour. */
-function jwtFor(sub: string, name: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ name })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET))
-}
 
 function del(path: string): Promise<Response> {
   return http(path, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } })
@@ -152,14 +130,14 @@ describe('the server API', () => {
 
   it('bans by user id: the member is removed at once, a new name or connection stays out; DELETE lifts it', async () => {
     serve()
-    const alice = await signedIn('u1', 'Alice')
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
     await alice.join('general', 'x')
     const banned = alice.next('banned')
     const res = await api('/api/rooms/general/bans', { user_id: 'u1', reason: 'spam' })
     expect(res.status).toBe(201)
     expect(await json(res)).toEqual({ room: 'general', username: 'Alice', user_id: 'u1' })
     expect(await banned).toMatchObject({ room: 'general', by: 'server' })
-    const again = await signedIn('u1', 'Alice Two')
+    const again = await signedIn({ sub: 'u1', name: 'Alice Two' })
     expect(await tryJoin(again, 'general', 'x')).toMatchObject({ code: 'not_authorized' })
     expect((await del('/api/rooms/general/bans/Alice')).status).toBe(204)
     expect((await tryJoin(again, 'general', 'x')).type).toBe('joined')
@@ -168,7 +146,7 @@ describe('the server API', () => {
   it('bans a user id ahead of their join, and by username', async () => {
     serve()
     expect((await api('/api/rooms/general/bans', { user_id: 'u7' })).status).toBe(201)
-    const later = await signedIn('u7', 'Late')
+    const later = await signedIn({ sub: 'u7', name: 'Late' })
     expect(await tryJoin(later, 'general', 'x')).toMatchObject({ code: 'not_authorized' })
     expect((await del('/api/rooms/general/bans/u7')).status).toBe(204)
     expect((await tryJoin(later, 'general', 'x')).type).toBe('joined')
@@ -242,10 +220,10 @@ describe('the server API', () => {
 
   it('disconnects a user everywhere: each of their connections gets not_authorized with the reason, then 4403', async () => {
     serve()
-    const tab1 = await signedIn('u1', 'Alice')
+    const tab1 = await signedIn({ sub: 'u1', name: 'Alice' })
     await tab1.join('general', 'x')
-    const tab2 = await signedIn('u1', 'Alice')
-    const bob = await signedIn('u2', 'Bob')
+    const tab2 = await signedIn({ sub: 'u1', name: 'Alice' })
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
     const told = [tab1, tab2].map((c) => c.next('error', (f) => f.code === 'not_authorized'))
     const res = await api('/api/users/u1/disconnect', { reason: 'Signed out elsewhere' })
     expect(res.status).toBe(204)
@@ -254,31 +232,33 @@ describe('the server API', () => {
     expect((await tab2.closed).code).toBe(4403)
     await bob.ping()
     // Without block_ms the user may sign in again at once.
-    const back = await signedIn('u1', 'Alice')
+    const back = await signedIn({ sub: 'u1', name: 'Alice' })
     await back.ping()
   })
 
   it("with block_ms refuses the user's tokens for that long, then lets them in again", async () => {
     const clock = new FakeClock(Date.now())
     serve({ unjoinedTimeoutMs: 3_600_000 }, { clock })
-    const alice = await signedIn('u1', 'Alice')
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
     const closed = alice.closed
     const blockMs = 60_000
     expect((await api('/api/users/u1/disconnect', { block_ms: blockMs })).status).toBe(204)
     expect((await closed).code).toBe(4403)
     const again = await connect()
-    const refused = await again.request({ action: 'auth', token: await jwtFor('u1', 'Alice') }, [
-      'authenticated',
-    ])
+    const refused = await again.request(
+      { action: 'auth', token: await testToken({ sub: 'u1', name: 'Alice' }) },
+      ['authenticated'],
+    )
     expect(refused).toMatchObject({ type: 'error', code: 'invalid_token' })
     expect(refused.message).toContain('may not sign in')
     // Another user is not blocked.
-    await signedIn('u2', 'Bob')
+    await signedIn({ sub: 'u2', name: 'Bob' })
     // The block ends by the server's clock (on Redis the key also expires then, in real time).
     clock.advance(blockMs)
-    const reply = await again.request({ action: 'auth', token: await jwtFor('u1', 'Alice') }, [
-      'authenticated',
-    ])
+    const reply = await again.request(
+      { action: 'auth', token: await testToken({ sub: 'u1', name: 'Alice' }) },
+      ['authenticated'],
+    )
     expect(reply).toMatchObject({ type: 'authenticated', user: { id: 'u1' } })
   })
 
@@ -295,7 +275,7 @@ describe('the server API', () => {
     }
     expect((await api('/api/users/u1/disconnect', {}, null)).status).toBe(401)
     // No body at all is a disconnect with the default reason.
-    const alice = await signedIn('u1', 'Alice')
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
     const told = alice.next('error')
     const res = await http('/api/users/u1/disconnect', {
       method: 'POST',
@@ -309,7 +289,7 @@ describe('the server API', () => {
     const clock = new FakeClock(Date.now())
     serve({ unjoinedTimeoutMs: 3_600_000, resumeGraceMs: 3_600_000 }, { clock })
     const created = await json(api('/api/rooms', { name: 'Timed' }))
-    const alice = await signedIn('u1', 'Alice')
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
     await alice.join('timed', 'x')
     const banned = alice.next('banned')
     const res = await api('/api/rooms/timed/bans', { user_id: 'u1', duration_ms: 60_000 })
@@ -325,7 +305,7 @@ describe('the server API', () => {
     expect(
       (await api('/api/rooms/timed/bans', { user_id: 'u2', duration_ms: 30_000 })).status,
     ).toBe(201)
-    const bob = await signedIn('u2', 'Bob')
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
     const bans = () =>
       json(
         http('/rooms/timed/bans', {

@@ -3,25 +3,18 @@ import { FakeClock } from '../support/fake-clock.ts'
 import { useServer } from '../support/harness.ts'
 import { auth, TEST_JWT_SECRET, testToken } from '../support/tokens.ts'
 import { WebhookReceiver } from '../support/webhook-receiver.ts'
-import type { Frame, TestClient } from '../support/ws-client.ts'
+import type { Frame } from '../support/ws-client.ts'
 
 // One signed-in user with several connections (tabs, devices) in a room is one member, on
 // both engines: one user_joined, listed once, online while any connection is there, gone
 // when the last one goes.
 
 const API_KEY = 'an-api-key-for-the-tests'
-const { serve, connect, http } = useServer({
+const { serve, connect, http, signedIn } = useServer({
   authMode: 'optional',
   authJwtSecret: TEST_JWT_SECRET,
   apiKey: API_KEY,
 })
-
-/** A new connection signed in as `sub`. */
-async function tab(sub: string, name: string, now?: number): Promise<TestClient> {
-  const client = await connect()
-  expect((await auth(client, await testToken({ sub, name }, now))).type).toBe('authenticated')
-  return client
-}
 
 async function members(room: string): Promise<Frame[]> {
   const res = await http(`/api/rooms/${room}/members`, {
@@ -33,13 +26,13 @@ async function members(room: string): Promise<Frame[]> {
 describe('one user, several connections, one member', () => {
   it('a second tab joins the same member: joined for each, one user_joined, listed once', async () => {
     serve()
-    const bob = await tab('u2', 'Bob')
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
     await bob.join('general', 'x')
-    const one = await tab('u1', 'Alice')
+    const one = await signedIn({ sub: 'u1', name: 'Alice' })
     const seen = bob.next('user_joined')
     expect((await one.join('general', 'x')).username).toBe('Alice')
     expect(await seen).toMatchObject({ username: 'Alice', user_id: 'u1' })
-    const two = await tab('u1', 'Alice')
+    const two = await signedIn({ sub: 'u1', name: 'Alice' })
     const joined = await two.join('general', 'x')
     expect(joined).toMatchObject({ type: 'joined', username: 'Alice', moderator: false })
     expect(joined.users.map((u: Frame) => u.username)).toEqual(['Bob', 'Alice'])
@@ -59,11 +52,11 @@ describe('one user, several connections, one member', () => {
 
   it('leaves only when the last connection leaves: the first leave is heard by nobody', async () => {
     serve()
-    const bob = await tab('u2', 'Bob')
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
     await bob.join('general', 'x')
-    const one = await tab('u1', 'Alice')
+    const one = await signedIn({ sub: 'u1', name: 'Alice' })
     await one.join('general', 'x')
-    const two = await tab('u1', 'Alice')
+    const two = await signedIn({ sub: 'u1', name: 'Alice' })
     await two.join('general', 'x')
     expect((await one.request({ action: 'leave', room: 'general' }, ['left'])).room).toBe('general')
     // Still a member through the other tab: it hears the room, bob heard no user_left.
@@ -80,11 +73,11 @@ describe('one user, several connections, one member', () => {
 
   it('is online while any connection is there: offline only when the last one drops', async () => {
     serve()
-    const bob = await tab('u2', 'Bob')
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
     await bob.join('general', 'x')
-    const one = await tab('u1', 'Alice')
+    const one = await signedIn({ sub: 'u1', name: 'Alice' })
     await one.join('general', 'x')
-    const two = await tab('u1', 'Alice')
+    const two = await signedIn({ sub: 'u1', name: 'Alice' })
     await two.join('general', 'x')
     one.close()
     await one.closed
@@ -107,11 +100,11 @@ describe('one user, several connections, one member', () => {
   it('a dropped tab whose grace runs out lets go; the user stays through the other tab', async () => {
     const clock = new FakeClock(Date.now())
     serve({ resumeGraceMs: 10_000, unjoinedTimeoutMs: 3_600_000 }, { clock })
-    const bob = await tab('u2', 'Bob', clock.now())
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' }, clock.now())
     await bob.join('general', 'x')
-    const one = await tab('u1', 'Alice', clock.now())
+    const one = await signedIn({ sub: 'u1', name: 'Alice' }, clock.now())
     await one.join('general', 'x')
-    const two = await tab('u1', 'Alice', clock.now())
+    const two = await signedIn({ sub: 'u1', name: 'Alice' }, clock.now())
     await two.join('general', 'x')
     one.close()
     await one.closed
@@ -133,12 +126,15 @@ describe('one user, several connections, one member', () => {
 
   it('a ban removes every connection of the user', async () => {
     serve()
-    const admin = await tab('a1', 'Admin')
+    const admin = await signedIn({ sub: 'a1', name: 'Admin' })
     const mod = await connect()
     await auth(mod, await testToken({ sub: 'm1', name: 'Mod', chat: { moderates: ['*'] } }))
     await mod.join('general', 'x')
     await admin.join('general', 'x')
-    const tabs = [await tab('u1', 'Alice'), await tab('u1', 'Alice')]
+    const tabs = [
+      await signedIn({ sub: 'u1', name: 'Alice' }),
+      await signedIn({ sub: 'u1', name: 'Alice' }),
+    ]
     for (const t of tabs) await t.join('general', 'x')
     const banned = tabs.map((t) => t.next('banned'))
     await mod.request({ action: 'ban', room: 'general', username: 'Alice' }, ['moderated'])
@@ -172,15 +168,15 @@ describe('one user, several connections, one member', () => {
         webhookSecret: secret,
         webhookEvents: ['member.joined', 'member.left'],
       })
-      const one = await tab('u1', 'Alice')
+      const one = await signedIn({ sub: 'u1', name: 'Alice' })
       await one.join('general', 'x')
-      const two = await tab('u1', 'Alice')
+      const two = await signedIn({ sub: 'u1', name: 'Alice' })
       await two.join('general', 'x')
       await one.request({ action: 'leave', room: 'general' }, ['left'])
       await two.request({ action: 'leave', room: 'general' }, ['left'])
       await receiver.requests.nth(2, 'two webhook requests')
       // A third event (another user's) marks the end: no other event of Alice's came.
-      const bob = await tab('u2', 'Bob')
+      const bob = await signedIn({ sub: 'u2', name: 'Bob' })
       await bob.join('general', 'x')
       await receiver.requests.nth(3, 'three webhook requests')
       const types = receiver.requests.items.map((r) => {

@@ -34,6 +34,23 @@ describe('GET /health', () => {
   })
 })
 
+describe('GET /auth', () => {
+  it('tells clients the AUTH_MODE before they connect: off by default', async () => {
+    await expect(call('GET', '/auth')).resolves.toMatchObject({
+      status: 200,
+      body: { mode: 'off' },
+    })
+    await harness.restart({
+      authMode: 'required',
+      authJwtSecret: 'a-test-secret-of-at-least-32-bytes!!',
+    })
+    await expect(call('GET', '/auth')).resolves.toMatchObject({
+      status: 200,
+      body: { mode: 'required' },
+    })
+  })
+})
+
 describe('rooms', () => {
   it('creates a room with a slug id and a moderator token', async () => {
     const res = await call('POST', '/rooms', { name: 'General Chat', max_users: 20 })
@@ -124,6 +141,7 @@ describe('Swagger', () => {
     const paths = Object.keys(res.body.paths)
     for (const p of [
       '/health',
+      '/auth',
       '/rooms',
       '/rooms/{id}',
       '/rooms/{id}/messages',

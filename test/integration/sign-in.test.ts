@@ -1,50 +1,15 @@
 import { describe, expect, it } from 'bun:test'
-import { SignJWT } from 'jose'
 import { FakeClock } from '../support/fake-clock.ts'
 import { useServer } from '../support/harness.ts'
-import type { Frame, TestClient } from '../support/ws-client.ts'
+import { auth, TEST_JWT_SECRET, type TestClaims, testToken as token } from '../support/tokens.ts'
+import type { Frame } from '../support/ws-client.ts'
 
 // Sign-in with the app's tokens (AUTH_MODE), over real sockets, with tokens minted here.
 
-const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
-const KEY = new TextEncoder().encode(SECRET)
-
-const { serve, connect, tryJoin, createRoom, http, postRoom } = useServer({
+const { serve, connect, tryJoin, createRoom, http, postRoom, signedIn } = useServer({
   authMode: 'optional',
-  authJwtSecret: SECRET,
+  authJwtSecret: TEST_JWT_SECRET,
 })
-
-interface Claims {
-  sub?: string
-  name?: string
-  chat?: unknown
-  /** Seconds from `now` to `exp`; default one hour. */
-  ttlS?: number
-}
-
-/** A HS256 token for `claims`, issued at `now` (ms). */
-function token(claims: Claims, now = Date.now(), key = KEY): Promise<string> {
-  const { ttlS = 3600, ...rest } = claims
-  const jwt = new SignJWT(rest as Record<string, unknown>)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt(Math.floor(now / 1000))
-    .setExpirationTime(Math.floor(now / 1000) + ttlS)
-  if (claims.sub !== undefined) jwt.setSubject(claims.sub)
-  return jwt.sign(key)
-}
-
-/** Sends `auth` and returns the reply (`authenticated` or `error`). */
-function auth(client: TestClient, jwt: string): Promise<Frame> {
-  return client.request({ action: 'auth', token: jwt }, ['authenticated'])
-}
-
-/** A connection signed in as `sub` (named `name`). */
-async function signedIn(claims: Claims, now?: number): Promise<TestClient> {
-  const client = await connect()
-  const reply = await auth(client, await token(claims, now))
-  expect(reply.type).toBe('authenticated')
-  return client
-}
 
 describe('auth', () => {
   it('signs in: authenticated with the user and when the token expires', async () => {
@@ -62,7 +27,7 @@ describe('auth', () => {
     serve()
     const a = await connect()
     expect(
-      (await auth(a, await token({ sub: 'u2', preferred_username: 'bob' } as Claims))).user,
+      (await auth(a, await token({ sub: 'u2', preferred_username: 'bob' } as TestClaims))).user,
     ).toEqual({ id: 'u2', name: 'bob' })
     const b = await connect()
     expect((await auth(b, await token({ sub: 'carol' }))).user).toEqual({

@@ -1,18 +1,16 @@
 import { afterEach, describe, expect, it } from 'bun:test'
-import { SignJWT } from 'jose'
 import { Webhook } from 'standardwebhooks'
 import { useServer } from '../support/harness.ts'
+import { TEST_JWT_SECRET } from '../support/tokens.ts'
 import { type ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver.ts'
-import type { TestClient } from '../support/ws-client.ts'
 
 // The server's events, POSTed to a receiver on loopback and verified with the reference
 // Standard Webhooks library, on the memory engine and on Redis alike.
 
 const SECRET = `whsec_${Buffer.from('a webhook secret of 32 bytes!!!!').toString('base64')}`
-const JWT_SECRET = 'a-test-secret-of-at-least-32-bytes!!'
-const { serve, connect, createRoom, http } = useServer({
+const { serve, connect, createRoom, http, signedIn } = useServer({
   authMode: 'optional',
-  authJwtSecret: JWT_SECRET,
+  authJwtSecret: TEST_JWT_SECRET,
   webhookSecret: SECRET,
 })
 
@@ -41,25 +39,12 @@ async function events(n: number): Promise<Event[]> {
   return verified(r.requests.items)
 }
 
-async function signedIn(sub: string, name: string): Promise<TestClient> {
-  const now = Math.floor(Date.now() / 1000)
-  const jwt = await new SignJWT({ name })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET))
-  const client = await connect()
-  await client.request({ action: 'auth', token: jwt }, ['authenticated'])
-  return client
-}
-
 describe('webhooks', () => {
   it('sends room, member and message events, signed so that standardwebhooks verifies them', async () => {
     receiver = new WebhookReceiver()
     serve({ webhookUrl: receiver.url })
     await createRoom({ name: 'Support' })
-    const alice = await signedIn('u1', 'Alice')
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
     await alice.join('support', 'x')
     const echo = alice.next('message')
     alice.send({ action: 'message', room: 'support', content: 'hello' })
@@ -108,7 +93,7 @@ describe('webhooks', () => {
     const mod = await connect()
     const room = await createRoom({ name: 'Ops' })
     await mod.join('ops', 'mod', { token: room.moderator_token })
-    const bob = await signedIn('u2', 'Bob')
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
     await bob.join('ops', 'x')
     await mod.request({ action: 'kick', room: 'ops', username: 'Bob' }, ['moderated'])
     await mod.request({ action: 'ban', room: 'ops', username: 'ghost' }, ['moderated'])

@@ -3,6 +3,7 @@ import type { AppDeps } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
 import { redis } from './engine.ts'
 import { startServer, type TestServer } from './server.ts'
+import { auth, type TestClaims, testToken } from './tokens.ts'
 import { type Frame, SENTINEL, TestClient } from './ws-client.ts'
 
 let sentinels = 0
@@ -17,6 +18,11 @@ export interface ServerHarness {
   restart(overrides?: Partial<Config>, deps?: AppDeps): Promise<TestServer>
   /** A WebSocket client past `welcome`, closed after the test. */
   connect(headers?: Record<string, string>): Promise<TestClient>
+  /**
+   * A client past `welcome`, signed in with a token for `claims` issued at `now`
+   * (TEST_JWT_SECRET: give the server it as `authJwtSecret`); fails unless `authenticated`.
+   */
+  signedIn(claims: TestClaims, now?: number): Promise<TestClient>
   /** A client already in `room` as `username`. */
   member(room: string, username: string, extra?: Frame): Promise<TestClient>
   /** A fetch against the server's HTTP address. */
@@ -124,6 +130,12 @@ export function useServer(defaults: Partial<Config> = {}): ServerHarness {
       return serve(overrides, deps)
     },
     connect,
+    async signedIn(claims, now) {
+      const c = await connect()
+      const reply = await auth(c, await testToken(claims, now))
+      expect(reply.type).toBe('authenticated')
+      return c
+    },
     async member(room, username, extra = {}) {
       const c = await connect()
       await c.join(room, username, extra)
