@@ -130,7 +130,13 @@ export class ChatClient {
   create(
     name: string,
     username: string,
-    opts: { password?: string; is_private?: boolean; max_users?: number } = {},
+    opts: {
+      password?: string
+      is_private?: boolean
+      max_users?: number
+      /** `signed_in`: only signed-in users may join the room. */
+      members?: 'anyone' | 'signed_in'
+    } = {},
   ): Promise<JoinedFrame> {
     return this.request<JoinedFrame>(
       {
@@ -140,6 +146,7 @@ export class ChatClient {
         password: opts.password,
         is_private: opts.is_private,
         max_users: opts.max_users,
+        members: opts.members,
       },
       ['joined'],
       { credentials: { password: opts.password } },
@@ -252,9 +259,12 @@ export class ChatClient {
       `The connection closed before the answer (${code}${reason ? ` ${reason}` : ''})`,
     )
     this.requests.failSent(lost)
-    // Replaced; or signed out (4401) with a token that cannot be renewed.
+    // Replaced; disconnected by the app's backend (4403); or signed out (4401) with a token
+    // that cannot be renewed.
     const terminal =
-      code === CLOSE.replaced || (code === CLOSE.unauthenticated && !this.signIn.renewable)
+      code === CLOSE.replaced ||
+      code === CLOSE.forbidden ||
+      (code === CLOSE.unauthenticated && !this.signIn.renewable)
     // In no room for too long: come back only for a request that waits.
     const idle = code === CLOSE.idle && !this.requests.queued
     this.events.emit('disconnect', { code, reason, reconnect: !terminal && !idle })
@@ -264,7 +274,9 @@ export class ChatClient {
       this.stop(
         code === CLOSE.replaced
           ? new ChatRequestError('closed', 'This session was resumed on another connection')
-          : new ChatRequestError('token_expired', 'Signed out, and no getToken to sign in again'),
+          : code === CLOSE.forbidden
+            ? new ChatRequestError('not_authorized', reason || 'Disconnected by the server')
+            : new ChatRequestError('token_expired', 'Signed out, and no getToken to sign in again'),
       )
       return
     }
@@ -360,6 +372,7 @@ export class ChatClient {
       case 'left':
       case 'kicked':
       case 'banned':
+      case 'room_deleted':
         this.recovery.forgetRoom(frame.room)
         break
       case 'shutdown':

@@ -29,6 +29,8 @@ export const CLOSE = {
   idle: 4000,
   /** The session was resumed on another connection: this one must not come back. */
   replaced: 4001,
+  /** The app's backend disconnected the user: do not come back on your own. */
+  forbidden: 4403,
 } as const
 
 /** How long to wait before the next connection attempt after a close with `code`. */

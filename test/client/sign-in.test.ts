@@ -7,7 +7,8 @@ import { chatClient, lastSocket, nextEvent, socketFactory } from './support.ts'
 // The typed client's sign-in against a real server with AUTH_MODE=required.
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
-const { serve } = useServer({ authMode: 'required', authJwtSecret: SECRET })
+const API_KEY = 'an-api-key-for-the-tests'
+const { serve, http } = useServer({ authMode: 'required', authJwtSecret: SECRET, apiKey: API_KEY })
 
 const FAST = { reconnect: { minDelayMs: 20, maxDelayMs: 100 }, random: () => 0.5 }
 
@@ -89,5 +90,52 @@ describe('ChatClient sign-in', () => {
     const error = await client.connect().catch((e) => e)
     expect(error).toMatchObject({ code: 'invalid_token' })
     expect(client.state).toBe('closed')
+  })
+
+  it('stops (no reconnect) when the app disconnects the user with 4403', async () => {
+    const server = serve()
+    const { WebSocket, sockets } = socketFactory()
+    const client = chatClient({
+      url: server.wsUrl,
+      WebSocket,
+      token: await token('u1', 'Alice'),
+      ...FAST,
+    })
+    await client.join('general', '')
+    const disconnect = nextEvent(client, 'disconnect')
+    const res = await http('/api/users/u1/disconnect', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'Signed out' }),
+    })
+    expect(res.status).toBe(204)
+    expect(await disconnect).toMatchObject({ code: 4403, reconnect: false })
+    expect(client.state).toBe('closed')
+    expect(sockets.length).toBe(1)
+    const refused = await client.send('general', 'hi').catch((e: unknown) => e)
+    expect((refused as ChatRequestError).code).toBe('closed')
+  })
+
+  it('forgets a room the server deleted: room_deleted, and it is not joined again on a reconnect', async () => {
+    const server = serve()
+    const { WebSocket, sockets } = socketFactory()
+    const client = chatClient({
+      url: server.wsUrl,
+      WebSocket,
+      token: await token('u1', 'Alice'),
+      ...FAST,
+    })
+    const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }
+    const made = await http('/api/rooms', { method: 'POST', headers, body: '{"name":"Brief"}' })
+    expect(made.status).toBe(201)
+    await client.join('brief', '')
+    await client.join('general', '')
+    const deleted = nextEvent(client, 'room_deleted')
+    expect((await http('/api/rooms/brief', { method: 'DELETE', headers })).status).toBe(204)
+    expect(await deleted).toEqual({ type: 'room_deleted', room: 'brief' })
+    const reconnected = nextEvent(client, 'reconnected')
+    lastSocket(sockets).terminate()
+    await reconnected
+    expect([...client.rooms.keys()]).toEqual(['general'])
   })
 })
