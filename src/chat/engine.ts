@@ -48,6 +48,8 @@ export interface RoomInfo {
   readonly maxUsers: number
   /** Only signed-in users may join (`"members":"signed_in"`). */
   readonly signedIn: boolean
+  /** The user id of the signed-in user who created it: a moderator of it on every device. */
+  readonly createdBy: string | undefined
 }
 
 /** A room about to be created; `token` is its moderator token (the engine keeps a hash of it). */
@@ -58,6 +60,8 @@ export interface NewRoom {
   readonly maxUsers: number
   /** Only signed-in users may join. */
   readonly signedIn: boolean
+  /** The signed-in user who created it, if any. */
+  readonly createdBy?: string | undefined
   /** argon2id hash of the password (private rooms only). */
   readonly passwordHash: string | undefined
   readonly token: string

@@ -83,7 +83,9 @@ export async function join(
     return
   }
   // A signed-in user may moderate the room, or enter it without its password, by their grants.
-  let moderator = who.user !== undefined && moderatesRoom(who.user, room.id)
+  // Its creator (by user id, on every device) too.
+  let moderator =
+    who.user !== undefined && (moderatesRoom(who.user, room.id) || room.createdBy === who.user.id)
   const granted = who.user !== undefined && grantsRoom(who.user, room.id)
   if (frame.token !== undefined || (room.isPrivate && !granted)) {
     // Refuse what the join itself would refuse before a password is spent on it.

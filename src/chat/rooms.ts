@@ -32,6 +32,8 @@ export async function createRoom(
   ctx: CreationContext,
   input: CreateRoomInput,
   address: string | undefined,
+  /** The signed-in user who creates it (the `create` frame), if any. */
+  createdBy?: string,
 ): Promise<{ room: RoomInfo; view: RoomView; token: string }> {
   if (ctx.isDraining()) throw new ChatError('shutting_down')
   const { name, id, maxUsers, isPrivate, password, signedIn } = validateCreateInput(
@@ -47,7 +49,17 @@ export async function createRoom(
   if (ctx.isDraining()) throw new ChatError('shutting_down')
   const token = randomToken()
   const createdAt = ctx.now()
-  const init = { id, name, isPrivate, maxUsers, signedIn, passwordHash, token, createdAt }
+  const init = {
+    id,
+    name,
+    isPrivate,
+    maxUsers,
+    signedIn,
+    createdBy,
+    passwordHash,
+    token,
+    createdAt,
+  }
   refuse(await engine.createRoom(init, ctx.config.maxRooms), id)
   ctx.logger.info('room created', { room: id, private: isPrivate })
   const view: RoomView = {
@@ -60,7 +72,7 @@ export async function createRoom(
   }
   if (signedIn) view.members = 'signed_in'
   engine.events.emit('room.created', { room: view })
-  return { room: { id, name, isPrivate, maxUsers, signedIn }, view, token }
+  return { room: { id, name, isPrivate, maxUsers, signedIn, createdBy }, view, token }
 }
 
 /**

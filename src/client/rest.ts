@@ -12,16 +12,25 @@ import type { ChatApp } from '../app.ts'
 
 /**
  * A typed REST client. Each call resolves to `{ data, error, status }`; `error.value` is
- * the server's `{"error":{"code","message"}}` body.
+ * the server's `{"error":{"code","message"}}` body. With `apiKey` (your backend's API_KEY)
+ * every request carries it, for the server API under `api` (docs/sign-in.md).
  *
  * @example
  * const api = restClient('http://localhost:3000')
  * const { data } = await api.rooms.get({ query: { limit: 10 } })
  * const created = await api.rooms.post({ name: 'Team', is_private: true, password: 'sesame' })
  * const page = await api.rooms({ id: 'general' }).messages.get({ query: { limit: 20 } })
+ *
+ * const backend = restClient('http://localhost:3000', { apiKey: process.env.API_KEY })
+ * await backend.api.rooms({ id: 'support' }).messages.post({ content: 'Shipped' })
  */
-export function restClient(baseUrl: string, init: { headers?: Record<string, string> } = {}) {
-  return treaty<ChatApp>(baseUrl, { headers: init.headers })
+export function restClient(
+  baseUrl: string,
+  init: { headers?: Record<string, string>; apiKey?: string } = {},
+) {
+  const headers = { ...init.headers }
+  if (init.apiKey !== undefined) headers.authorization = `Bearer ${init.apiKey}`
+  return treaty<ChatApp>(baseUrl, { headers })
 }
 
 export type RestClient = ReturnType<typeof restClient>

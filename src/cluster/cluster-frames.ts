@@ -92,7 +92,7 @@ export class ClusterFrames {
       this.engine,
       this.joiner(conn, client),
       frame,
-      () => createRoom(this.engine, this.host.creation(), frame, client.address),
+      () => createRoom(this.engine, this.host.creation(), frame, client.address, client.user?.id),
       () => this.parts.clock.now(),
     )
   }

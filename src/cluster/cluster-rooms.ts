@@ -29,6 +29,8 @@ export interface RoomMeta {
   permanent: boolean
   /** 1: only signed-in users may join. */
   si?: 1
+  /** The user id of the signed-in user who created it. */
+  cb?: string
   /** argon2id hash of the password (private rooms). */
   pw?: string
   /** SHA-256 (hex) of the moderator token. */
@@ -209,6 +211,7 @@ export class ClusterRooms {
     }
     if (room.passwordHash !== undefined) meta.pw = room.passwordHash
     if (room.signedIn) meta.si = 1
+    if (room.createdBy !== undefined) meta.cb = room.createdBy
     return meta
   }
 

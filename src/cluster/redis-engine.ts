@@ -81,6 +81,7 @@ export function infoOf(meta: RoomMeta): RedisRoom {
     isPrivate: meta.is_private,
     maxUsers: meta.max_users,
     signedIn: meta.si === 1,
+    createdBy: meta.cb,
     meta,
   }
 }

@@ -137,6 +137,7 @@ export class MemoryEngine implements RoomEngine {
         isPrivate: init.isPrivate,
         maxUsers: init.maxUsers,
         signedIn: init.signedIn,
+        createdBy: init.createdBy,
         passwordHash: init.passwordHash,
         moderatorToken: init.token,
         permanent: false,

@@ -82,7 +82,7 @@ export class MemoryFrames {
       this.engine,
       this.joiner(conn, client),
       frame,
-      () => createRoom(this.engine, this.creation, frame, client.address),
+      () => createRoom(this.engine, this.creation, frame, client.address, client.user?.id),
       this.now,
     )
   }

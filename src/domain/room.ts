@@ -67,6 +67,8 @@ export interface RoomInit {
   passwordHash: string | undefined
   /** Only signed-in users may join. */
   signedIn?: boolean
+  /** The signed-in user who created it. */
+  createdBy?: string | undefined
   moderatorToken: string
   /** Default rooms are never deleted. */
   permanent: boolean
@@ -88,6 +90,7 @@ export class Room {
   readonly isPrivate: boolean
   readonly maxUsers: number
   readonly signedIn: boolean
+  readonly createdBy: string | undefined
   readonly permanent: boolean
   readonly createdAt: number
   /** argon2id hash of the password (private rooms only). */
@@ -115,6 +118,7 @@ export class Room {
     this.isPrivate = init.isPrivate
     this.maxUsers = init.maxUsers
     this.signedIn = init.signedIn === true
+    this.createdBy = init.createdBy
     this.permanent = init.permanent
     this.passwordHash = init.passwordHash
     this.tokenHash = sha256(init.moderatorToken)

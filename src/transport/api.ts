@@ -28,10 +28,18 @@ const MemberSchema = t.Object(
 const security = [{ apiKey: [] }]
 const refusals = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema }
 
-/** The `/api` routes, as a named plugin; undefined `apiKey`: none. */
+/**
+ * The `/api` routes, as a named plugin; undefined `apiKey`: none (404), though typed with
+ * them, so that the typed REST client (src/client/rest.ts) knows the server API.
+ */
 export function apiPlugin(store: ChatStore, apiKey: string | undefined, maxBodyBytes: number) {
+  if (apiKey === undefined)
+    return new Elysia({ name: 'chat-api' }) as unknown as ReturnType<typeof apiRoutes>
+  return apiRoutes(store, apiKey, maxBodyBytes)
+}
+
+function apiRoutes(store: ChatStore, apiKey: string, maxBodyBytes: number) {
   const plugin = new Elysia({ name: 'chat-api' })
-  if (apiKey === undefined) return plugin
   const expected = digest(apiKey)
   const check = ({ request }: { request: Request }) => {
     const given = request.headers

@@ -5,9 +5,26 @@ import { ChatClient } from '../../src/client/chat-client.ts'
 import { useServer } from '../support/harness.ts'
 import { chatClient } from './support.ts'
 
-const { serve } = useServer()
+const { serve } = useServer({ apiKey: 'an-api-key-for-the-tests' })
 
 describe('restClient (Eden Treaty typed from ChatApp)', () => {
+  it('calls the server API with apiKey, typed; a wrong key is 401', async () => {
+    const server = serve()
+    const backend = restClient(server.httpUrl, { apiKey: 'an-api-key-for-the-tests' })
+    const client = chatClient({ url: server.wsUrl })
+    await client.join('general', 'ann')
+    const posted = await backend.api
+      .rooms({ id: 'general' })
+      .messages.post({ content: 'Shipped', sender: { id: 'shop', name: 'Shop' } })
+    expect(posted.status).toBe(201)
+    expect(posted.data).toMatchObject({ sender: 'Shop', content: 'Shipped', user_id: 'shop' })
+    const members = await backend.api.rooms({ id: 'general' }).members.get()
+    expect(members.data?.members.map((m) => m.username)).toEqual(['ann'])
+    const wrong = restClient(server.httpUrl, { apiKey: 'not-the-key-at-all' })
+    const refused = await wrong.api.rooms({ id: 'general' }).members.get()
+    expect(refused.status).toBe(401)
+  })
+
   it('creates a room, lists it, reads its messages and gets the error body typed', async () => {
     const server = serve()
     const api = restClient(server.httpUrl)

@@ -114,6 +114,20 @@ describe('joining signed in', () => {
     expect((await alice.join('other', 'x', { password: 'secret-pass' })).username).toBe('Alice')
   })
 
+  it('keeps the creator of a room its moderator by user id, on every device and after leaving', async () => {
+    serve()
+    const first = await signedIn({ sub: 'u1', name: 'Alice' })
+    const created = await first.request({ action: 'create', name: 'Book Club' }, ['joined'])
+    expect(created).toMatchObject({ room: 'book-club', moderator: true })
+    await first.request({ action: 'leave', room: 'book-club' }, ['left'])
+    const laptop = await signedIn({ sub: 'u1', name: 'Alice' })
+    expect((await laptop.join('book-club', 'x')).moderator).toBe(true)
+    const phone = await signedIn({ sub: 'u1', name: 'Alice' })
+    expect((await phone.join('book-club', 'x')).moderator).toBe(true)
+    const bob = await signedIn({ sub: 'u2', name: 'Bob' })
+    expect((await bob.join('book-club', 'x')).moderator).toBe(false)
+  })
+
   it('makes the users of chat.moderates moderators', async () => {
     serve()
     await createRoom({ name: 'support' })
