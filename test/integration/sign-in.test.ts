@@ -73,6 +73,44 @@ describe('auth', () => {
   })
 })
 
+describe('tokens stay secret', () => {
+  it('puts no token, good or bad, in a log entry, an error message or /metrics', async () => {
+    const clock = new FakeClock(Date.now())
+    const server = serve({ authClockToleranceS: 0, unjoinedTimeoutMs: 3_600_000 }, { clock })
+    const good = await token({ sub: 'u1', name: 'Alice', ttlS: 60 }, clock.now())
+    const refreshed = await token({ sub: 'u1', name: 'Alice', ttlS: 60 }, clock.now())
+    const other = await token({ sub: 'u2', name: 'Eve' }, clock.now())
+    const forged = await token(
+      { sub: 'u1' },
+      clock.now(),
+      new TextEncoder().encode('another-secret-of-at-least-32-bytes'),
+    )
+    const client = await connect()
+    const replies = [
+      await auth(client, forged),
+      await auth(client, good),
+      await auth(client, refreshed),
+      await auth(client, other),
+    ]
+    await client.join('general', 'x')
+    const expired = client.next('error', (f) => f.code === 'token_expired')
+    clock.advance(61_000)
+    await expired
+    await client.closed
+    const metrics = await (await http('/metrics')).text()
+    const seen = [
+      JSON.stringify(server.logger.entries),
+      JSON.stringify(replies),
+      JSON.stringify(client.frames),
+      metrics,
+    ].join('\n')
+    for (const jwt of [good, refreshed, other, forged]) {
+      // No part of one either: the signature, nor the payload or header.
+      for (const part of jwt.split('.')) expect(seen).not.toContain(part)
+    }
+  })
+})
+
 describe('joining signed in', () => {
   it('takes the name from the token and ignores a username in the frame', async () => {
     serve()
