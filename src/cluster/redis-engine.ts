@@ -24,18 +24,17 @@ import { formatId } from '../domain/history.ts'
 import { userKey } from '../domain/names.ts'
 import { type Ban, inForce, type RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
-import { withUserId } from '../protocol/frames.ts'
+import type { RoomId, UserView } from '../protocol/frames.ts'
+import { ID_MARK, scriptNotes, scriptWrites } from './change-args.ts'
 import {
   holdersOf,
   type RoomMeta,
   roomKeyArgs,
-  type StoredHolder,
   type StoredMember,
   usersOf,
   viewOf,
 } from './cluster-rooms.ts'
-import { type NodeParts, presenceTemplate } from './node-parts.ts'
+import type { NodeParts } from './node-parts.ts'
 
 /** What the engine needs of its node. */
 export interface RedisEngineHost {
@@ -97,14 +96,6 @@ type ChangeReply = [
   string[] | undefined,
   string | undefined,
 ]
-
-/** Where the script writes a note's id: JSON never holds a raw 0x01, so it cannot clash. */
-const ID_MARK = '\x01'
-
-/** `json` of an object whose `id` was ID_MARK, with the mark left raw for the script. */
-function marked(json: string): string {
-  return json.replace('"id":"\\u0001"', `"id":"${ID_MARK}"`)
-}
 
 export class RedisEngine implements RoomEngine {
   constructor(
@@ -270,97 +261,8 @@ export class RedisEngine implements RoomEngine {
     const { link, keys, config } = this.parts
     const k = keys.room(room)
     const { now, target } = change
-    const writes = change.writes.map((w) => {
-      switch (w.op) {
-        case 'ban': {
-          const ban: Ban = { username: w.username, by: w.by, at: w.at }
-          if (w.until !== undefined) ban.until = w.until
-          return { op: w.op, key: w.key, value: JSON.stringify(ban) }
-        }
-        case 'putMember': {
-          const joined: ServerFrame = { type: 'user_joined', room, username: w.username }
-          withUserId(joined, w.userId)
-          const stored: Omit<StoredMember, 'j'> = {
-            u: w.username,
-            n: config.nodeId,
-            s: w.session as string,
-            b: w.identity as string,
-            m: w.moderator ? 1 : 0,
-            o: 1,
-          }
-          if (w.userId !== undefined) stored.i = w.userId
-          return {
-            op: w.op,
-            key: w.key,
-            value: JSON.stringify(stored),
-            line: JSON.stringify(joined),
-          }
-        }
-        case 'hold': {
-          const held: StoredHolder = {
-            s: w.session as string,
-            n: config.nodeId,
-            b: w.identity as string,
-            o: 1,
-          }
-          const line = presenceTemplate(room, 'online')
-          return { op: w.op, key: w.key, value: JSON.stringify(held), line }
-        }
-        case 'release':
-          return {
-            op: w.op,
-            key: w.key,
-            session: w.session,
-            line: presenceTemplate(room, 'offline'),
-          }
-        case 'dropMember': {
-          // 0x02: where the script puts the member's user id (lua/prelude.lua's withUser).
-          const left = JSON.stringify({ type: 'user_left', room, username: w.username })
-          return { op: w.op, key: w.key, line: `${left.slice(0, -1)}\x02}` }
-        }
-        default:
-          return w
-      }
-    })
-    const notes = change.notes.map((note) => {
-      if (typeof note !== 'string') {
-        const stored: StoredMessage = {
-          id: ID_MARK,
-          type: 'text',
-          sender: note.sender,
-          content: note.content,
-          timestamp: now,
-          room_id: room,
-        }
-        if (note.userId !== undefined) stored.user_id = note.userId
-        const frame: ServerFrame = {
-          type: 'message',
-          room,
-          id: ID_MARK,
-          sender: note.sender,
-          content: note.content,
-          ts: now,
-        }
-        return {
-          stored: marked(JSON.stringify(stored)),
-          frame: marked(JSON.stringify(withUserId(frame, note.userId))),
-        }
-      }
-      const content = note
-      const stored: StoredMessage = {
-        id: ID_MARK,
-        type: 'system',
-        sender: 'system',
-        content,
-        timestamp: now,
-        room_id: room,
-      }
-      const frame: ServerFrame = { type: 'system', room, id: ID_MARK, content, ts: now }
-      return {
-        stored: marked(JSON.stringify(stored)),
-        frame: change.quiet ? '' : marked(JSON.stringify(frame)),
-      }
-    })
+    const writes = scriptWrites(room, change.writes, config.nodeId)
+    const notes = scriptNotes(room, change.notes, now, change.quiet === true)
     const put = change.writes.find((w) => w.op === 'putMember' || w.op === 'hold')
     const ticket = put ? await this.host.beforeJoin(room) : undefined
     let out: ChangeReply
