@@ -246,10 +246,15 @@ export interface Post {
   readonly now: number
   /** The sender's user id when signed in (AUTH_MODE): kept with the message, sent as `user_id`. */
   readonly userId: string | undefined
+  /** A kept message of the room this one replies to (else the post is `no_reply`). */
+  readonly replyTo?: MessageId | undefined
 }
 
-/** `ok`, or why the room refused the message: not a member (of this session), or muted. */
-export type PostOutcome = { readonly posted: MessageId } | 'not_member' | 'muted'
+/**
+ * `ok`, or why the room refused the message: not a member (of this session), muted, or its
+ * `replyTo` is no kept message of the room.
+ */
+export type PostOutcome = { readonly posted: MessageId } | 'not_member' | 'muted' | 'no_reply'
 
 /** A page of history, oldest first. */
 export interface Page {

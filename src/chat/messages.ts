@@ -3,6 +3,7 @@
  * message may hold, and the `history` frame. Posting is the hot path: with the memory
  * engine it stays synchronous, so a message is in line before the frame handler returns.
  */
+import { formatId, parseId } from '../domain/history.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { HistoryFrame, RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
@@ -29,9 +30,13 @@ export function post(
   maxContentChars: number,
   /** Ends the poster's typing indicator: a message says they stopped. */
   stopTyping: () => void,
+  /** The id of the message it replies to (`reply_to`), if any. */
+  replyTo?: string,
 ): Maybe<void> {
   if (member.mutedUntil > now) throw new ChatError('not_authorized', 'You are muted in this room')
   checkContent(content, maxContentChars)
+  if (replyTo !== undefined && parseId(replyTo) === undefined)
+    throw new ChatError('message_not_found', `No message "${replyTo.slice(0, 40)}" in this room`)
   stopTyping()
   const message = {
     key: member.key,
@@ -40,12 +45,15 @@ export function post(
     content,
     now,
     userId: member.userId,
+    replyTo: replyTo === undefined ? undefined : formatId(parseId(replyTo) as number),
   }
   const out = engine.post(member.room, message)
   const posted = (outcome: PostOutcome): void => {
     if (outcome === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
     if (outcome === 'not_member')
       throw new ChatError('not_authorized', 'You have not joined this room')
+    if (outcome === 'no_reply')
+      throw new ChatError('message_not_found', 'The message replied to is not kept in this room')
     const stored: StoredMessage = {
       id: outcome.posted,
       type: 'text',
@@ -55,6 +63,7 @@ export function post(
       room_id: member.room,
     }
     if (member.userId !== undefined) stored.user_id = member.userId
+    if (message.replyTo !== undefined) stored.reply_to = message.replyTo
     engine.events.emit('message.created', { room: member.room, message: stored })
   }
   return out instanceof Promise ? out.then(posted) : posted(out)

@@ -158,6 +158,13 @@ export class ChatClient {
     return this.request<MessageFrame>({ action: 'message', room, content }, [], { echoRoom: room })
   }
 
+  /** Sends a message that replies to the kept message `id` (`message_not_found` if it is gone). */
+  reply(room: string, id: string, content: string): Promise<MessageFrame> {
+    return this.request<MessageFrame>({ action: 'message', room, content, reply_to: id }, [], {
+      echoRoom: room,
+    })
+  }
+
   /** Tells the room you are typing (dropped when not open; the server throttles it). */
   typing(room: string): void {
     if (this.current === 'open') this.connection.write({ action: 'typing', room })

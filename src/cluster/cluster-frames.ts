@@ -185,8 +185,14 @@ export class ClusterFrames {
       mutedUntil: member.mutedUntil,
     }
     const now = this.parts.clock.now()
-    return post(this.engine, poster, frame.content, now, this.parts.config.maxContentChars, () =>
-      this.stopTyping(client, member),
+    return post(
+      this.engine,
+      poster,
+      frame.content,
+      now,
+      this.parts.config.maxContentChars,
+      () => this.stopTyping(client, member),
+      frame.reply_to,
     ) as Promise<void>
   }
 

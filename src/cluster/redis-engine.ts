@@ -119,8 +119,10 @@ export class RedisEngine implements RoomEngine {
     const sender = JSON.stringify(username)
     const text = JSON.stringify(content)
     const user = message.userId === undefined ? '' : `,"user_id":${JSON.stringify(message.userId)}`
-    const stored = `{"id":"${ID_MARK}","type":"text","sender":${sender},"content":${text},"timestamp":${now},"room_id":${r}${user}}`
-    const frame = `{"type":"message","room":${r},"id":"${ID_MARK}","sender":${sender},"content":${text},"ts":${now}${user}}`
+    // An id is 12 digits: no escaping needed.
+    const reply = message.replyTo === undefined ? '' : `,"reply_to":"${message.replyTo}"`
+    const stored = `{"id":"${ID_MARK}","type":"text","sender":${sender},"content":${text},"timestamp":${now},"room_id":${r}${user}${reply}}`
+    const frame = `{"type":"message","room":${r},"id":"${ID_MARK}","sender":${sender},"content":${text},"ts":${now}${reply}${user}}`
     const out = (await link.script('message', roomKeyArgs(k), [
       message.key,
       message.session as string,
@@ -130,7 +132,8 @@ export class RedisEngine implements RoomEngine {
       now,
       k.channel,
       config.nodeId,
-    ])) as ['ok' | 'not_member' | 'muted', number]
+      message.replyTo ?? '',
+    ])) as ['ok' | 'not_member' | 'muted' | 'no_reply', number]
     return out[0] === 'ok' ? { posted: formatId(out[1]) } : out[0]
   }
 

@@ -61,6 +61,12 @@ export class History {
     return out
   }
 
+  /** Whether the message with this id is kept. */
+  keeps(id: string): boolean {
+    const seq = parseId(id)
+    return seq !== undefined && seq >= this.firstSeq() && seq <= this.lastSeq && seq >= 1
+  }
+
   /** Every kept message, oldest first. */
   all(): StoredMessage[] {
     return this.range(this.firstSeq(), this.lastSeq + 1)

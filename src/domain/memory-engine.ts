@@ -78,8 +78,9 @@ export class MemoryEngine implements RoomEngine {
       if (mutedUntil > message.now) return 'muted'
       room.mutes.delete(message.key)
     }
-    const { username, content, userId } = message
-    const stored = room.append('text', username, content, message.now, userId)
+    const { username, content, userId, replyTo } = message
+    if (replyTo !== undefined && !room.history.keeps(replyTo)) return 'no_reply'
+    const stored = room.append('text', username, content, message.now, userId, replyTo)
     const frame: ServerFrame = {
       type: 'message',
       room: room.id,
@@ -88,6 +89,7 @@ export class MemoryEngine implements RoomEngine {
       content,
       ts: stored.timestamp,
     }
+    if (replyTo !== undefined) frame.reply_to = replyTo
     this.sink.publish(room.id, withUserId(frame, userId))
     return { posted: stored.id }
   }

@@ -115,8 +115,14 @@ export class MemoryFrames {
       userId: client.user?.id,
       mutedUntil: member.room.mutes.get(member.key) ?? 0,
     }
-    post(this.engine, poster, frame.content, this.now(), this.maxContentChars, () =>
-      this.announce.stopTyping(member),
+    post(
+      this.engine,
+      poster,
+      frame.content,
+      this.now(),
+      this.maxContentChars,
+      () => this.announce.stopTyping(member),
+      frame.reply_to,
     )
   }
 

@@ -143,6 +143,7 @@ export class Room {
     content: string,
     now: number,
     userId?: string,
+    replyTo?: string,
   ): StoredMessage {
     const message: StoredMessage = {
       id: formatId(this.history.nextSeq()),
@@ -153,6 +154,7 @@ export class Room {
       room_id: this.id,
     }
     if (userId !== undefined) message.user_id = userId
+    if (replyTo !== undefined) message.reply_to = replyTo
     this.history.push(message)
     this.historyJsonCache = undefined
     return message

@@ -155,16 +155,19 @@ export function sortRoomsPage<T extends { id: string }>(
 
 /** A stored message as the live frame it was (or would have been) sent as. */
 export function replayFrame(m: StoredMessage): ServerFrame {
-  return m.type === 'text'
-    ? {
-        type: 'message',
-        room: m.room_id,
-        id: m.id,
-        sender: m.sender,
-        content: m.content,
-        ts: m.timestamp,
-      }
-    : { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+  if (m.type !== 'text')
+    return { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+  const frame: ServerFrame = {
+    type: 'message',
+    room: m.room_id,
+    id: m.id,
+    sender: m.sender,
+    content: m.content,
+    ts: m.timestamp,
+  }
+  if (m.user_id !== undefined) frame.user_id = m.user_id
+  if (m.reply_to !== undefined) frame.reply_to = m.reply_to
+  return frame
 }
 
 /** What the flood check needs of a session: its patience, its connection, its address. */

@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'unauthenticated'
   /** The connection's token expired without a refresh; the connection is closed with 4401. */
   | 'token_expired'
+  /** The id names no message kept in the room's history (`reply_to`). */
+  | 'message_not_found'
 
 export interface ErrorSpec {
   /** HTTP status used when the error is answered over REST. */
@@ -86,6 +88,11 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
     retryable: false,
   },
   token_expired: { status: 401, message: 'The token has expired', retryable: false },
+  message_not_found: {
+    status: 404,
+    message: 'No such message is kept in this room',
+    retryable: false,
+  },
 }
 
 /**

@@ -42,6 +42,8 @@ export interface MessageFrame extends Base {
   action: 'message'
   room: RoomId
   content: string
+  /** The id of a kept message of the same room that this one replies to. */
+  reply_to?: MessageId
 }
 export interface RoomFrame extends Base {
   action: 'typing' | 'leave'
@@ -137,6 +139,8 @@ export interface StoredMessage {
   room_id: RoomId
   /** The sender's user id when they were signed in (AUTH_MODE). */
   user_id?: string
+  /** The id of the message this one replies to. */
+  reply_to?: MessageId
 }
 
 export type ServerFrame =
@@ -167,6 +171,7 @@ export type ServerFrame =
       content: string
       ts: number
       user_id?: string
+      reply_to?: MessageId
     }
   | { type: 'system'; room: RoomId; id: MessageId; content: string; ts: number }
   | { type: 'user_joined'; room: RoomId; username: string; user_id?: string }
@@ -333,6 +338,7 @@ function parseAction(f: Obj): ClientFrame {
         action: 'message',
         room: str(f, 'room', true),
         content: str(f, 'content', true, Number.POSITIVE_INFINITY),
+        reply_to: str(f, 'reply_to', false),
       }
     case 'typing':
     case 'leave':

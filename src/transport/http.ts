@@ -92,6 +92,12 @@ export const MessageSchema = t.Object(
     timestamp: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
     room_id: t.String({ example: 'general-chat' }),
     user_id: t.Optional(t.String({ description: 'The sender, when signed in', example: 'u-42' })),
+    reply_to: t.Optional(
+      t.String({
+        description: 'The id of the message this one replies to',
+        example: '000000000041',
+      }),
+    ),
   },
   { title: 'Message' },
 )

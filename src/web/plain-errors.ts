@@ -58,6 +58,8 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
       return 'That is too large for the server to take.'
     case 'method_not_allowed':
       return 'The server does not take that request here.'
+    case 'message_not_found':
+      return 'That message is no longer in the room.'
     case 'timeout':
       return 'The server did not answer in time. Try again.'
     case 'disconnected':

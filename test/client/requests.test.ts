@@ -48,6 +48,17 @@ describe('ChatClient requests', () => {
     })
   })
 
+  it('replies to a message: the echo carries reply_to; a reply to a gone message is refused', async () => {
+    const server = serve()
+    const alice = await connected(server.wsUrl)
+    await alice.join('general', 'alice')
+    const asked = await alice.send('general', 'lunch?')
+    const answer = await alice.reply('general', asked.id, 'yes')
+    expect(answer).toMatchObject({ content: 'yes', reply_to: asked.id })
+    const refused = await alice.reply('general', '999999999999', 'to nothing').catch((e) => e)
+    expect((refused as ChatRequestError).code).toBe('message_not_found')
+  })
+
   it('resolves send with its own echo, in order, and delivers typed events to the others', async () => {
     const server = serve()
     const alice = await connected(server.wsUrl)

@@ -10,6 +10,14 @@ if mute then
   if tonumber(mute) > tonumber(now) then return {'muted'} end
   redis.call('HDEL', U, key)
 end
+-- A reply: the message it replies to (ARGV[9], an id) must be one of the last `limit` kept.
+local reply = ARGV[9]
+if reply ~= '' then
+  local back = tonumber(redis.call('HGET', S, 'seq') or '0') - tonumber(reply)
+  if tonumber(reply) < 1 or back < 0 or back >= limit then return {'no_reply'} end
+  local entry = redis.call('LINDEX', H, -(back + 1))
+  if not entry or not string.find(entry, '"id":"' .. reply .. '"', 1, true) then return {'no_reply'} end
+end
 local seq = redis.call('HINCRBY', S, 'seq', 1)
 local id = string.format('%012d', seq)
 trim(H, redis.call('RPUSH', H, (string.gsub(stored, '\1', id, 1))), limit)
