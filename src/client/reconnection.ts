@@ -48,16 +48,20 @@ export function reconnectDelay(
 
 /** A stored message as the live frame it was sent as (what a resume replays). */
 function liveFrame(m: StoredMessage): MessageFrame | SystemFrame {
-  return m.type === 'text'
-    ? {
-        type: 'message',
-        room: m.room_id,
-        id: m.id,
-        sender: m.sender,
-        content: m.content,
-        ts: m.timestamp,
-      }
-    : { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+  if (m.type !== 'text')
+    return { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+  const frame: MessageFrame = {
+    type: 'message',
+    room: m.room_id,
+    id: m.id,
+    sender: m.sender,
+    content: m.content,
+    ts: m.timestamp,
+  }
+  // The client bundle takes nothing of the server's code: this mirrors src/domain/rules.ts.
+  if (m.user_id !== undefined) frame.user_id = m.user_id
+  if (m.reply_to !== undefined) frame.reply_to = m.reply_to
+  return frame
 }
 
 /** The rooms the client is in, and how it gets them back on a new connection. */
