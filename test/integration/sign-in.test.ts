@@ -2,7 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { FakeClock } from '../support/fake-clock.ts'
 import { useServer } from '../support/harness.ts'
 import { auth, TEST_JWT_SECRET, type TestClaims, testToken as token } from '../support/tokens.ts'
-import type { Frame } from '../support/ws-client.ts'
+import { type Frame, TestClient } from '../support/ws-client.ts'
 
 // Sign-in with the app's tokens (AUTH_MODE), over real sockets, with tokens minted here.
 
@@ -273,6 +273,27 @@ describe('AUTH_MODE=required', () => {
     }
     await auth(client, await token({ sub: 'u1', name: 'Alice' }))
     expect((await client.join('general', 'x')).username).toBe('Alice')
+  })
+
+  it('takes no token from the URL or a header: such a connection is still not signed in', async () => {
+    const server = serve({ authMode: 'required' })
+    await server.ready
+    const jwt = await token({ sub: 'u1', name: 'Alice' })
+    for (const [url, headers] of [
+      [`${server.wsUrl}?token=${jwt}`, undefined],
+      [`${server.wsUrl}?access_token=${jwt}`, undefined],
+      [server.wsUrl, { authorization: `Bearer ${jwt}` }],
+    ] as const) {
+      const client = await TestClient.connect(url, headers)
+      try {
+        const reply = await client.request({ action: 'join', room: 'general', username: 'x' }, [
+          'joined',
+        ])
+        expect(reply).toMatchObject({ type: 'error', code: 'unauthenticated' })
+      } finally {
+        client.close()
+      }
+    }
   })
 
   it('closes a connection that has not signed in by AUTH_TIMEOUT_MS with 4401', async () => {
