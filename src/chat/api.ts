@@ -9,7 +9,7 @@ import { normalizeName, userKey } from '../domain/names.ts'
 import { NOTES } from '../domain/notes.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { ModerationFrame, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Maybe, RoomEngine } from './engine.ts'
 import { moderate, serverActor } from './moderation.ts'
 
@@ -149,14 +149,7 @@ export async function ban(
     username = users.find((u) => u.user_id === userId)?.username
   }
   if (username !== undefined) {
-    const frame = { action: 'ban' as const, room: room.id, username, duration_ms: duration }
-    await moderate(
-      engine,
-      serverActor(room.id),
-      frame,
-      () => now,
-      () => {},
-    )
+    await asServer(engine, { action: 'ban', room: room.id, username, duration_ms: duration }, now)
     return banOutcome(room.id, username, userId, until)
   }
   // Not in the room: the user id itself is banned, under a key no username has.
@@ -217,10 +210,14 @@ export async function unban(
   })
   if (out.failed === undefined) return
   if (out.failed === 'room_not_found') throw new ChatError('room_not_found')
-  const frame = { action: 'unban' as const, room: room.id, username: user }
-  await moderate(
+  await asServer(engine, { action: 'unban', room: room.id, username: user }, now)
+}
+
+/** A moderation act of the server API (signed "server"); it needs no reply. */
+function asServer(engine: RoomEngine, frame: ModerationFrame, now: number): Promise<void> {
+  return moderate(
     engine,
-    serverActor(room.id),
+    serverActor(frame.room),
     frame,
     () => now,
     () => {},

@@ -337,9 +337,7 @@ export class ClusterStore implements ChatStore {
     return this.frames.moderate(conn, frame)
   }
 
-  // ── Resume ───────────────────────────────────────────────────────────────────
-
-  // ── Sign-in (src/chat/sign-in.ts) ────────────────────────────────────────────
+  // ── Sign-in (src/chat/sign-in.ts) and resume ─────────────────────────────────
 
   /** `auth`: signs the connection in with the app's token, or refreshes its sign-in. */
   auth(conn: ClusterConnection, frame: AuthFrame): Promise<void> {
