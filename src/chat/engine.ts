@@ -14,7 +14,7 @@
 
 import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { ChangeFrame, MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { ChatEvents } from './events.ts'
 
 /** The engine's handle of a session: compared with `===`, never looked into by the rules. */
@@ -248,7 +248,54 @@ export interface Post {
   readonly userId: string | undefined
   /** A kept message of the room this one replies to (else the post is `no_reply`). */
   readonly replyTo?: MessageId | undefined
+  /** The sender's session identity (MemberRecord.identity), kept with the message, unshown. */
+  readonly identity: SessionHandle
 }
+
+/** A kept message as the rules read it before they change it. */
+export interface MessageRecord {
+  readonly type: 'text' | 'system'
+  readonly deleted: boolean
+  /** The signed-in sender's user id; undefined for an anonymous sender (or a system note). */
+  readonly userId: string | undefined
+  /** The identity (MemberRecord.identity) of the session that posted it, compared with `===`. */
+  readonly author: SessionHandle
+}
+
+/**
+ * A change to a kept message by the member `key` held by `session`, with the frame the room
+ * gets (the engine fills its `event_id`, and a reaction's `count`): the message's latest
+ * state changes, the change is logged with the next number of the room's sequence and
+ * published, in one step; refused if the member or the message (not deleted) is gone.
+ */
+export type Amendment = {
+  readonly key: string
+  readonly session: SessionHandle
+  readonly id: MessageId
+  readonly now: number
+} & (
+  | { readonly kind: 'edit'; readonly content: string; readonly frame: ChangeFrame }
+  | { readonly kind: 'delete'; readonly frame: ChangeFrame }
+  | {
+      readonly kind: 'react'
+      readonly emoji: string
+      readonly on: boolean
+      /** The reactor as the message's `reactions` lists them. */
+      readonly username: string
+      /** Most distinct emoji on one message: a new one past it is `reaction_limit`. */
+      readonly maxEmoji: number
+      /** Most usernames `reactions` lists per emoji (the count stays exact). */
+      readonly maxUsers: number
+      readonly frame: ChangeFrame
+    }
+)
+
+/** The change's place in the sequence (and a reaction's count after it), or why it was refused. */
+export type AmendOutcome =
+  | { readonly seq: number; readonly count: number }
+  | 'not_member'
+  | 'no_message'
+  | 'reaction_limit'
 
 /**
  * `ok`, or why the room refused the message: not a member (of this session), muted, or its
@@ -303,6 +350,10 @@ export interface RoomEngine {
    * (an ended mute is dropped), and sends it to the room: one step, like a change.
    */
   post(room: RoomId, message: Post): Maybe<PostOutcome>
+  /** The kept message with this id (a tombstone counts, as `deleted`), or undefined. */
+  message(room: RoomId, id: MessageId): Maybe<MessageRecord | undefined>
+  /** Applies a change to a kept message, all or nothing (see Amendment). */
+  amend(room: RoomId, amendment: Amendment): Maybe<AmendOutcome>
   /** Up to `limit` messages before the id `before` (the newest without it), oldest first. */
   page(room: RoomId, before: string | undefined, limit: number | undefined): Maybe<Page>
   /** Applies a guarded change to one room, all or nothing. */

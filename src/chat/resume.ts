@@ -1,15 +1,15 @@
 /**
  * The rules of `resume`, once for both engines: when a connection may resume, what the
- * client is told about each room (`resumed`, then every message after its `last_ids`
- * entry, `recovered: false` where some fell out of the kept history), and why a room it
+ * client is told about each room (`resumed`, then every message and every change to a
+ * message after its `last_ids` entry, in the room's order, `recovered: false` where some fell out of the kept history), and why a room it
  * was in is gone. How a session is found and its memberships taken over is the engine's
  * (memory: the session object moves to the new connection; Redis: each membership is
  * claimed for the new session on whichever node it lived).
  */
-import { parseId } from '../domain/history.ts'
+import { parseId, seqOfEntry } from '../domain/history.ts'
 import { replayFrame } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { Ref, RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { LogEntry, Ref, RoomId, ServerFrame, UserView } from '../protocol/frames.ts'
 
 /** Why a session that was away lost a room. */
 export type AwayReason = 'banned' | 'kicked' | 'deleted'
@@ -52,8 +52,8 @@ export function awayError(room: RoomId, how: AwayReason, ref: Ref | undefined): 
 /** What a resumed member of one room is sent, in order, and whether nothing was lost. */
 export function resumedRoom(
   member: { room: RoomId; username: string; moderator: boolean; users: UserView[] },
-  /** The room's kept history, oldest first, and the sequence number of its last message. */
-  kept: { history: StoredMessage[]; lastSeq: number },
+  /** The room's kept log, oldest first, and the sequence number of its last entry. */
+  kept: { history: LogEntry[]; lastSeq: number },
   lastId: string | undefined,
   ref: Ref | undefined,
 ): { frames: ServerFrame[]; recovered: boolean } {
@@ -70,6 +70,10 @@ export function resumedRoom(
   }
   if (ref !== undefined) resumed.ref = ref
   const frames: ServerFrame[] = [resumed]
-  for (const m of kept.history) if ((parseId(m.id) ?? 0) > seen) frames.push(replayFrame(m))
+  for (const entry of kept.history) {
+    if (seqOfEntry(entry) <= seen) continue
+    const frame = replayFrame(entry)
+    if (frame) frames.push(frame)
+  }
   return { frames, recovered }
 }

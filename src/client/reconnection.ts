@@ -46,22 +46,26 @@ export function reconnectDelay(
   return backoffDelay(attempt, delays.minDelayMs, delays.maxDelayMs, delays.random)
 }
 
-/** A stored message as the live frame it was sent as (what a resume replays). */
-function liveFrame(m: StoredMessage): MessageFrame | SystemFrame {
+/** A stored message as the live frame it was sent as (what a resume replays); none if deleted. */
+function liveFrame(m: StoredMessage): (MessageFrame | SystemFrame)[] {
+  if (m.deleted) return []
+  const content = m.content ?? ''
   if (m.type !== 'text')
-    return { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+    return [{ type: 'system', room: m.room_id, id: m.id, content, ts: m.timestamp }]
   const frame: MessageFrame = {
     type: 'message',
     room: m.room_id,
     id: m.id,
     sender: m.sender,
-    content: m.content,
+    content,
     ts: m.timestamp,
   }
   // The client bundle takes nothing of the server's code: this mirrors src/domain/rules.ts.
   if (m.user_id !== undefined) frame.user_id = m.user_id
   if (m.reply_to !== undefined) frame.reply_to = m.reply_to
-  return frame
+  if (m.edited_at !== undefined) frame.edited_at = m.edited_at
+  if (m.reactions !== undefined) frame.reactions = m.reactions
+  return [frame]
 }
 
 /** The rooms the client is in, and how it gets them back on a new connection. */
@@ -209,20 +213,20 @@ export class RoomRecovery {
     if (seen === undefined) {
       membership.lastId = undefined
       this.rejoinRecovered.set(frame.room, true)
-      return frame.history.map(liveFrame)
+      return frame.history.flatMap(liveFrame)
     }
     if (newest === undefined || compareIds(newest, seen) < 0) {
       // The room is newer than what we saw (the server restarted): its sequence began
       // again, so all of it is new, and what came after `seen` in the old one is gone.
       membership.lastId = undefined
       this.rejoinRecovered.set(frame.room, false)
-      return frame.history.map(liveFrame)
+      return frame.history.flatMap(liveFrame)
     }
     membership.lastId = seen
     const unseen = frame.history.filter((m) => compareIds(m.id, seen) > 0)
     const first = frame.history[0]
     this.rejoinRecovered.set(frame.room, first === undefined || follows(first.id, seen))
-    return unseen.map(liveFrame)
+    return unseen.flatMap(liveFrame)
   }
 
   onResumed(frame: FrameOf<'resumed'>): void {

@@ -17,6 +17,8 @@ import { presenceTemplate } from './node-parts.ts'
 
 /** Where the script writes a note's id: JSON never holds a raw 0x01, so it cannot clash. */
 export const ID_MARK = '\x01'
+/** Where the script puts a reaction's count, in the frame of a change to a message. */
+export const COUNT_MARK = '\x03'
 
 /** `json` of an object whose `id` was ID_MARK, with the mark left raw for the script. */
 export function marked(json: string): string {

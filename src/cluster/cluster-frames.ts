@@ -4,6 +4,7 @@
  */
 
 import type { Identity } from '../auth/tokens.ts'
+import { type Amender, amend } from '../chat/amend.ts'
 import { create, type Joiner, join, leave, revoke, revokedBy } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
@@ -16,6 +17,7 @@ import type { RoomSink } from '../domain/ports.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
+  AmendFrame,
   CreateFrame,
   HistoryFrame,
   JoinFrame,
@@ -181,6 +183,7 @@ export class ClusterFrames {
       key: member.key,
       username: member.username,
       session: client.hash,
+      identity: banIdentity(client, client.banId),
       userId: client.user?.id,
       mutedUntil: member.mutedUntil,
     }
@@ -194,6 +197,29 @@ export class ClusterFrames {
       () => this.stopTyping(client, member),
       frame.reply_to,
     ) as Promise<void>
+  }
+
+  /** `edit`, `delete`, `react`: a change to a kept message, counted as a message. */
+  amend(conn: ClusterConnection, frame: AmendFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.messages)
+    this.host.needRedis()
+    const member = this.memberOf(client, frame.room)
+    if (!member) return this.notJoined(frame.room)
+    const amender: Amender = {
+      room: member.room,
+      key: member.key,
+      username: member.username,
+      session: client.hash,
+      identity: banIdentity(client, client.banId),
+      userId: client.user?.id,
+      moderator: member.moderator,
+      mutedUntil: member.mutedUntil,
+    }
+    const now = this.parts.clock.now()
+    return Promise.resolve(
+      amend(this.engine, amender, frame, now, this.parts.config.maxContentChars),
+    )
   }
 
   typing(conn: ClusterConnection, roomId: RoomId): Promise<void> | undefined {

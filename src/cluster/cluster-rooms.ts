@@ -15,7 +15,13 @@ import type { RoomView } from '../domain/room.ts'
 import { pageSize, parseBefore } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import {
+  isChange,
+  type LogEntry,
+  type RoomId,
+  type StoredMessage,
+  type UserView,
+} from '../protocol/frames.ts'
 import type { Keys, RoomKeys } from './keys.ts'
 import type { RedisLink } from './redis-link.ts'
 
@@ -73,7 +79,7 @@ function sha256Hex(text: string): string {
 }
 
 export function roomKeyArgs(k: RoomKeys): string[] {
-  return [k.state, k.members, k.history, k.bans, k.bannedSessions, k.mutes, k.grace]
+  return [k.state, k.members, k.history, k.bans, k.bannedSessions, k.mutes, k.grace, k.extra]
 }
 
 export function viewOf(meta: RoomMeta, userCount: number): RoomView {
@@ -105,8 +111,21 @@ export function usersOf(raw: string[]): UserView[] {
     })
 }
 
-export function seqOf(stored: StoredMessage): number {
-  return parseId(stored.id) ?? 0
+/** A log entry's place in the room's sequence. */
+export function seqOf(entry: LogEntry): number {
+  return isChange(entry) ? entry.seq : (parseId(entry.id) ?? 0)
+}
+
+/** Whether a raw history entry is a change (`{"seq":…,"event":…}`), not a message. */
+export function isChangeJson(raw: string): boolean {
+  return raw.startsWith('{"seq":')
+}
+
+/** The messages among raw history entries as one JSON array (a joiner's `history`). */
+export function messagesJson(raw: string[]): string {
+  let json = ''
+  for (const r of raw) if (!isChangeJson(r)) json += json === '' ? r : `,${r}`
+  return `[${json}]`
 }
 
 export class ClusterRooms {
@@ -246,12 +265,12 @@ export class ClusterRooms {
     return this.link.call(() => this.link.cmd.hvals(this.keys.room(id).members))
   }
 
-  /** The kept history, oldest first. */
-  async history(id: RoomId): Promise<StoredMessage[]> {
+  /** The kept log (messages and changes to them), oldest first. */
+  async history(id: RoomId): Promise<LogEntry[]> {
     const raw = await this.link.call(() =>
       this.link.cmd.lrange(this.keys.room(id).history, -this.config.historyLimit, -1),
     )
-    return raw.map((r) => JSON.parse(r) as StoredMessage)
+    return raw.map((r) => JSON.parse(r) as LogEntry)
   }
 
   /** A page of history: up to `limit` messages before `before`, oldest first. */
@@ -262,7 +281,9 @@ export class ClusterRooms {
   ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
     const beforeSeq = parseBefore(before)
     const size = pageSize(limit, this.config.historyLimit)
-    const older = (await this.history(id)).filter((m) => seqOf(m) < beforeSeq)
+    const older = (await this.history(id)).filter(
+      (m): m is StoredMessage => !isChange(m) && seqOf(m) < beforeSeq,
+    )
     const messages = older.slice(Math.max(0, older.length - size))
     return { messages, has_more: older.length > messages.length }
   }

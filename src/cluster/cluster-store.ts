@@ -33,6 +33,7 @@ import type { CreateRoomInput, RoomCredentials } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
   Action,
+  AmendFrame,
   AuthFrame,
   CreateFrame,
   HistoryFrame,
@@ -319,6 +320,10 @@ export class ClusterStore implements ChatStore {
 
   message(conn: ClusterConnection, frame: MessageFrame): Promise<void> {
     return this.frames.message(conn, frame)
+  }
+
+  amend(conn: ClusterConnection, frame: AmendFrame): Promise<void> {
+    return this.frames.amend(conn, frame)
   }
 
   typing(conn: ClusterConnection, roomId: RoomId): Promise<void> | undefined {

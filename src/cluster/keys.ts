@@ -28,6 +28,12 @@ export interface RoomKeys {
   mutes: string
   /** Sorted set: user key → end of their resume grace (ms). */
   grace: string
+  /**
+   * Hash: what the room keeps about a kept message apart from the history (which is shown as
+   * is): `a<seq>` the session identity of an anonymous sender, `r<seq>` its reactions in
+   * full (JSON `[[emoji, [username, …]], …]`). Trimmed with the history.
+   */
+  extra: string
   /** Hash: the room's wrong-password bucket (tokens, at), shared by every node. */
   passwords: string
   /** Pub/sub channel of the room's events. */
@@ -61,6 +67,7 @@ export class Keys {
       bannedSessions: `${p}bansess`,
       mutes: `${p}mutes`,
       grace: `${p}grace`,
+      extra: `${p}msgx`,
       passwords: `${p}pw`,
       channel: `${p}ch`,
     }

@@ -7,9 +7,12 @@
 
 import type {
   Admission,
+  Amendment,
+  AmendOutcome,
   Change,
   Creatable,
   MemberRecord,
+  MessageRecord,
   NewRoom,
   Outcome,
   Page,
@@ -24,10 +27,12 @@ import { formatId } from '../domain/history.ts'
 import { userKey } from '../domain/names.ts'
 import { type Ban, inForce, type RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
-import type { RoomId, UserView } from '../protocol/frames.ts'
-import { ID_MARK, scriptNotes, scriptWrites } from './change-args.ts'
+import type { MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import { COUNT_MARK, ID_MARK, scriptNotes, scriptWrites } from './change-args.ts'
 import {
   holdersOf,
+  isChangeJson,
+  messagesJson,
   type RoomMeta,
   roomKeyArgs,
   type StoredMember,
@@ -133,8 +138,52 @@ export class RedisEngine implements RoomEngine {
       k.channel,
       config.nodeId,
       message.replyTo ?? '',
+      message.userId === undefined ? (message.identity as string) : '',
     ])) as ['ok' | 'not_member' | 'muted' | 'no_reply', number]
     return out[0] === 'ok' ? { posted: formatId(out[1]) } : out[0]
+  }
+
+  async message(room: RoomId, id: MessageId): Promise<MessageRecord | undefined> {
+    const { link, keys, config } = this.parts
+    const k = keys.room(room)
+    const seq = Number(id)
+    const top = Number((await link.call(() => link.cmd.hget(k.state, 'seq'))) ?? 0)
+    const back = top - seq
+    if (seq < 1 || back < 0 || back >= config.historyLimit) return undefined
+    const [entry, author] = await link.call(() =>
+      Promise.all([link.cmd.lindex(k.history, -(back + 1)), link.cmd.hget(k.extra, `a${seq}`)]),
+    )
+    if (!entry || isChangeJson(entry)) return undefined
+    const m = JSON.parse(entry) as StoredMessage
+    if (m.id !== id) return undefined
+    return { type: m.type, deleted: m.deleted === true, userId: m.user_id, author }
+  }
+
+  async amend(room: RoomId, a: Amendment): Promise<AmendOutcome> {
+    const { link, keys, config } = this.parts
+    const k = keys.room(room)
+    // The frame's place in the sequence and a reaction's count are the script's to fill in.
+    const frame = JSON.stringify(a.frame)
+      .replace('"event_id":""', `"event_id":"${ID_MARK}"`)
+      .replace('"count":0', `"count":${COUNT_MARK}`)
+    const react = a.kind === 'react' ? a : undefined
+    const out = (await link.script('amend', roomKeyArgs(k), [
+      a.key,
+      a.session as string,
+      a.id,
+      a.kind,
+      a.kind === 'edit' ? a.content : (react?.emoji ?? ''),
+      frame,
+      a.now,
+      k.channel,
+      config.nodeId,
+      config.historyLimit,
+      react?.maxEmoji ?? 0,
+      react?.maxUsers ?? 0,
+      react?.username ?? '',
+      react?.on ? 1 : 0,
+    ])) as ['ok' | 'not_member' | 'no_message' | 'reaction_limit', number, number]
+    return out[0] === 'ok' ? { seq: out[1], count: out[2] } : out[0]
   }
 
   page(room: RoomId, before: string | undefined, limit: number | undefined): Promise<Page> {
@@ -227,7 +276,7 @@ export class RedisEngine implements RoomEngine {
     const out = ((await link.call(() => pipe.exec())) ?? []).map(([, v]) => v as string[])
     return {
       users: JSON.stringify(usersOf(out[0] ?? [])),
-      history: `[${(out[1] ?? []).join(',')}]`,
+      history: messagesJson(out[1] ?? []),
     }
   }
 
@@ -312,7 +361,7 @@ export class RedisEngine implements RoomEngine {
               greet: () =>
                 greet?.({
                   users: JSON.stringify(usersOf(members ?? [])),
-                  history: `[${(history ?? []).join(',')}]`,
+                  history: messagesJson(history ?? []),
                 }),
             },
       )

@@ -16,6 +16,7 @@
  *   payload one or more server frames as JSON, one per line, sent to the room in order.
  */
 
+import amendLua from './lua/amend.lua' with { type: 'text' }
 import changeLua from './lua/change.lua' with { type: 'text' }
 import claimLua from './lua/claim.lua' with { type: 'text' }
 import initRoomLua from './lua/init-room.lua' with { type: 'text' }
@@ -37,8 +38,8 @@ import tickLua from './lua/tick.lua' with { type: 'text' }
  */
 const PRELUDE = `\n${prelude}`
 
-/** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace. */
-const ROOM_KEYS = 7
+/** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace, extra. */
+const ROOM_KEYS = 8
 const ROOM_LOCALS = `\n${roomKeys}`
 
 export interface ScriptSpec {
@@ -72,9 +73,20 @@ export const initRoom = roomScript(`\n${initRoomLua}`)
  * Stores and publishes a chat message: the hot path, kept lean (the member's session is
  * matched in its stored JSON without decoding it). ARGV: key, session, history limit, the
  * stored message JSON and the frame JSON (each with 0x01 for the id), now, channel,
- * origin. Returns {code, seq}: `ok`, `not_member` or `muted`.
+ * origin, the id of the message replied to (or ''), the anonymous sender's session identity
+ * (or ''). Returns {code, seq}: `ok`, `not_member`, `muted` or `no_reply`.
  */
 export const message = roomScript(`\n${messageLua}`)
+
+/**
+ * A change to a kept message (src/chat/engine.ts, Amendment): the message's latest state
+ * written back in its place in the history, the change logged after it and published.
+ * ARGV: key, session, message id, kind (`edit`|`delete`|`react`), the new text or the emoji,
+ * the frame JSON (0x01 for the change's id, 0x03 for a reaction's count), now, channel,
+ * origin, history limit, most emoji, most users listed per emoji, username, on (1|0).
+ * Returns {code, seq, count}: `ok`, `not_member`, `no_message` or `reaction_limit`.
+ */
+export const amend = roomScript(`\n${amendLua}`)
 
 /**
  * A member's connection dropped: shown offline, kept for the grace. ARGV: key, session,
@@ -147,6 +159,7 @@ export const SCRIPTS = {
   register,
   initRoom,
   message,
+  amend,
   offline,
   claim,
   restore,

@@ -11,6 +11,7 @@
 import type { ServerApi } from '../chat/server-api.ts'
 import type {
   Action,
+  AmendFrame,
   AuthFrame,
   CreateFrame,
   HistoryFrame,
@@ -64,6 +65,8 @@ export interface ChatStore {
   join(conn: ConnectionHandle, frame: JoinFrame): Promise<void>
   create(conn: ConnectionHandle, frame: CreateFrame): Promise<void>
   message(conn: ConnectionHandle, frame: MessageFrame): Maybe<void>
+  /** `edit`, `delete`, `react`. */
+  amend(conn: ConnectionHandle, frame: AmendFrame): Maybe<void>
   typing(conn: ConnectionHandle, room: RoomId): Maybe<void>
   leave(conn: ConnectionHandle, room: RoomId, ref: Ref | undefined): Maybe<void>
   history(conn: ConnectionHandle, frame: HistoryFrame): Maybe<void>

@@ -1,4 +1,5 @@
 import type { Identity } from '../auth/tokens.ts'
+import { type Amender, amend } from '../chat/amend.ts'
 import {
   create,
   type Held,
@@ -13,6 +14,7 @@ import { moderate } from '../chat/moderation.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import type {
+  AmendFrame,
   CreateFrame,
   HistoryFrame,
   JoinFrame,
@@ -112,6 +114,7 @@ export class MemoryFrames {
       key: member.key,
       username: member.username,
       session: client,
+      identity: banIdentity(client, client),
       userId: client.user?.id,
       mutedUntil: member.room.mutes.get(member.key) ?? 0,
     }
@@ -124,6 +127,24 @@ export class MemoryFrames {
       () => this.announce.stopTyping(member),
       frame.reply_to,
     )
+  }
+
+  /** `edit`, `delete`, `react`: a change to a kept message, counted as a message. */
+  amend(conn: Connection, frame: AmendFrame): void {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.messages)
+    const member = this.membership.memberOf(client, frame.room)
+    const amender: Amender = {
+      room: member.room.id,
+      key: member.key,
+      username: member.username,
+      session: client,
+      identity: banIdentity(client, client),
+      userId: client.user?.id,
+      moderator: member.moderator,
+      mutedUntil: member.room.mutes.get(member.key) ?? 0,
+    }
+    amend(this.engine, amender, frame, this.now(), this.maxContentChars)
   }
 
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
   Action,
+  AmendFrame,
   AuthFrame,
   CreateFrame,
   HistoryFrame,
@@ -325,6 +326,11 @@ export class RoomStore implements ChatStore {
   /** `message`: stores the message and sends it to every member, the sender included. */
   message(conn: Connection, frame: MessageFrame): void {
     this.frames.message(conn, frame)
+  }
+
+  /** `edit`, `delete`, `react`: a change to a kept message (src/chat/amend.ts). */
+  amend(conn: Connection, frame: AmendFrame): void {
+    this.frames.amend(conn, frame)
   }
 
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */

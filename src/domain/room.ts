@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { RateLimited, type SessionLimits } from '../chat/limits.ts'
-import type { RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
+import type { ChangeFrame, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import { formatId, History } from './history.ts'
 import { ROOM_PASSWORD_BUCKET } from './password-check.ts'
@@ -108,6 +108,10 @@ export class Room {
   readonly bannedClients = new Map<unknown, string>()
   /** Muted username keys, with the time the mute ends. */
   readonly mutes = new Map<string, number>()
+  /** The session identity of each kept message's sender (kept apart: the history is shown as is). */
+  readonly authors = new WeakMap<StoredMessage, unknown>()
+  /** Who reacted to a kept message with what, in full (its `reactions` lists the first 50). */
+  readonly reactors = new WeakMap<StoredMessage, Map<string, Set<string>>>()
   /** Wrong-password attempts against this room. */
   readonly passwordAttempts: TokenBucket
   emptyTimer: TimerHandle | undefined
@@ -144,6 +148,8 @@ export class Room {
     now: number,
     userId?: string,
     replyTo?: string,
+    /** The sender's session identity, for who may edit it. */
+    author?: unknown,
   ): StoredMessage {
     const message: StoredMessage = {
       id: formatId(this.history.nextSeq()),
@@ -156,8 +162,23 @@ export class Room {
     if (userId !== undefined) message.user_id = userId
     if (replyTo !== undefined) message.reply_to = replyTo
     this.history.push(message)
+    if (author !== undefined) this.authors.set(message, author)
     this.historyJsonCache = undefined
     return message
+  }
+
+  /** Logs a change to a message (its frame gets the change's place in the sequence). */
+  logChange(event: (eventId: string) => ChangeFrame): ChangeFrame {
+    const seq = this.history.nextSeq()
+    const frame = event(formatId(seq))
+    this.history.push({ seq, event: frame })
+    this.historyJsonCache = undefined
+    return frame
+  }
+
+  /** A kept message changed in place (edited, deleted, reacted to). */
+  messageChanged(): void {
+    this.historyJsonCache = undefined
   }
 
   users(): UserView[] {
@@ -178,9 +199,9 @@ export class Room {
     return this.usersJsonCache
   }
 
-  /** `history.all()` as JSON, cached. */
+  /** `history.messages()` as JSON, cached. */
   historyJson(): string {
-    this.historyJsonCache ??= JSON.stringify(this.history.all())
+    this.historyJsonCache ??= JSON.stringify(this.history.messages())
     return this.historyJsonCache
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
+import { isChange, type LogEntry, type RoomId, type ServerFrame } from '../protocol/frames.ts'
 import { parseId } from './history.ts'
 import { normalizeName, slugify } from './names.ts'
 import type { Logger, Peer } from './ports.ts'
@@ -153,20 +153,31 @@ export function sortRoomsPage<T extends { id: string }>(
   return { page, next_cursor: rooms.length > size && last ? last.id : null }
 }
 
-/** A stored message as the live frame it was (or would have been) sent as. */
-export function replayFrame(m: StoredMessage): ServerFrame {
+/**
+ * An entry of a room's log as the live frame it was (or would have been) sent as, for a
+ * resume or a node catching up: a message in its latest state (with `edited_at` and
+ * `reactions` when it has them), or a change's frame. A deleted message replays as nothing:
+ * its `message_deleted` follows in the log.
+ */
+export function replayFrame(entry: LogEntry): ServerFrame | undefined {
+  if (isChange(entry)) return entry.event
+  const m = entry
+  if (m.deleted) return undefined
+  const content = m.content ?? ''
   if (m.type !== 'text')
-    return { type: 'system', room: m.room_id, id: m.id, content: m.content, ts: m.timestamp }
+    return { type: 'system', room: m.room_id, id: m.id, content, ts: m.timestamp }
   const frame: ServerFrame = {
     type: 'message',
     room: m.room_id,
     id: m.id,
     sender: m.sender,
-    content: m.content,
+    content,
     ts: m.timestamp,
   }
   if (m.user_id !== undefined) frame.user_id = m.user_id
   if (m.reply_to !== undefined) frame.reply_to = m.reply_to
+  if (m.edited_at !== undefined) frame.edited_at = m.edited_at
+  if (m.reactions !== undefined) frame.reactions = m.reactions
   return frame
 }
 

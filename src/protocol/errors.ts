@@ -38,8 +38,10 @@ export type ErrorCode =
   | 'unauthenticated'
   /** The connection's token expired without a refresh; the connection is closed with 4401. */
   | 'token_expired'
-  /** The id names no message kept in the room's history (`reply_to`). */
+  /** The id names no message kept in the room's history (`reply_to`, `edit`, `delete`, `react`). */
   | 'message_not_found'
+  /** The message already has the most distinct reactions it may have (20); an existing one may still be added to. */
+  | 'reaction_limit'
 
 export interface ErrorSpec {
   /** HTTP status used when the error is answered over REST. */
@@ -91,6 +93,11 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
   message_not_found: {
     status: 404,
     message: 'No such message is kept in this room',
+    retryable: false,
+  },
+  reaction_limit: {
+    status: 409,
+    message: 'This message has as many different reactions as it may have',
     retryable: false,
   },
 }

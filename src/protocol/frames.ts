@@ -83,6 +83,29 @@ export interface MuteFrame extends Base {
   username: string
   duration_ms: number
 }
+/** Replaces the text of one's own message. */
+export interface EditFrame extends Base {
+  action: 'edit'
+  room: RoomId
+  id: MessageId
+  content: string
+}
+/** Deletes one's own message (a moderator: anyone's). */
+export interface DeleteFrame extends Base {
+  action: 'delete'
+  room: RoomId
+  id: MessageId
+}
+/** Sets (`on`) or clears one's reaction `emoji` on a message. */
+export interface ReactFrame extends Base {
+  action: 'react'
+  room: RoomId
+  id: MessageId
+  emoji: string
+  on: boolean
+}
+/** A change to a kept message: an edit, a delete or a reaction. */
+export type AmendFrame = EditFrame | DeleteFrame | ReactFrame
 
 export type ClientFrame =
   | JoinFrame
@@ -95,6 +118,9 @@ export type ClientFrame =
   | ResumeFrame
   | ModerationFrame
   | MuteFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactFrame
 
 export type Action = ClientFrame['action']
 
@@ -114,6 +140,9 @@ export const ACTIONS = [
   'unban',
   'mute',
   'unmute',
+  'edit',
+  'delete',
+  'react',
 ] as const satisfies readonly Action[]
 
 // ── Server → client ────────────────────────────────────────────────────────────
@@ -128,12 +157,22 @@ export interface UserView {
   user_id?: string
 }
 
-/** A message as the room keeps it: in `joined.history`, `history` and over REST. */
+/** One emoji's reactions on a message: how many, and who (the first 50). */
+export interface ReactionView {
+  count: number
+  users: string[]
+}
+
+/**
+ * A message as the room keeps it, in its latest state: in `joined.history`, `history` and
+ * over REST. A deleted message is a tombstone: `deleted: true` and no `content`.
+ */
 export interface StoredMessage {
   id: MessageId
   type: 'text' | 'system'
   sender: string
-  content: string
+  /** Absent only on a tombstone. */
+  content?: string
   /** Milliseconds since the epoch. */
   timestamp: number
   room_id: RoomId
@@ -141,7 +180,49 @@ export interface StoredMessage {
   user_id?: string
   /** The id of the message this one replies to. */
   reply_to?: MessageId
+  /** When the text was last edited (ms). */
+  edited_at?: number
+  deleted?: true
+  /** By emoji, in the order first used; none when nobody reacted. */
+  reactions?: Record<string, ReactionView>
 }
+
+/** A change to a message, as the room's log keeps it: its place in the room's sequence and its frame. */
+export interface LoggedChange {
+  seq: number
+  event: ChangeFrame
+}
+
+/** An entry of a room's log: a message (in its latest state) or a change to one. */
+export type LogEntry = StoredMessage | LoggedChange
+
+/** Whether a log entry is a change (else a message). */
+export function isChange(entry: LogEntry): entry is LoggedChange {
+  return (entry as LoggedChange).seq !== undefined
+}
+
+/** The frames of changes to kept messages, each with `event_id`, its place in the room's sequence. */
+export type ChangeFrame =
+  | {
+      type: 'message_edited'
+      room: RoomId
+      id: MessageId
+      content: string
+      edited_at: number
+      event_id: MessageId
+    }
+  | { type: 'message_deleted'; room: RoomId; id: MessageId; by: string; event_id: MessageId }
+  | {
+      type: 'reaction'
+      room: RoomId
+      id: MessageId
+      emoji: string
+      username: string
+      user_id?: string
+      on: boolean
+      count: number
+      event_id: MessageId
+    }
 
 export type ServerFrame =
   | { type: 'welcome'; session: string; resume_within_ms: number }
@@ -172,6 +253,9 @@ export type ServerFrame =
       ts: number
       user_id?: string
       reply_to?: MessageId
+      /** Only on a replayed message (resume) that was edited or reacted to meanwhile. */
+      edited_at?: number
+      reactions?: Record<string, ReactionView>
     }
   | { type: 'system'; room: RoomId; id: MessageId; content: string; ts: number }
   | { type: 'user_joined'; room: RoomId; username: string; user_id?: string }
@@ -207,6 +291,7 @@ export type ServerFrame =
       user_id?: string
       ref?: Ref
     }
+  | ChangeFrame
   | { type: 'pong'; ref?: Ref }
   | { type: 'shutdown'; reconnect_in_ms: number }
   | { type: 'error'; code: ErrorCode; message: string; room?: RoomId; ref?: Ref }
@@ -270,6 +355,15 @@ function int(f: Obj, key: string, min: number, max: number): number | undefined 
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new TypeError(`"${key}" must be an integer from ${min} to ${max}`)
   }
+  return v
+}
+
+/** A message id: a string (or, leniently, a number) of up to 16 digits. */
+function messageId(f: Obj, key: string): MessageId {
+  const v = f[key]
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v)
+  if (typeof v !== 'string') throw new TypeError(`"${key}" must be a message id`)
+  if (v.length > 64) throw new TypeError(`"${key}" is too long`)
   return v
 }
 
@@ -388,6 +482,26 @@ function parseAction(f: Obj): ClientFrame {
         room: str(f, 'room', true),
         username: str(f, 'username', true),
         duration_ms: duration,
+      }
+    }
+    case 'edit':
+      return {
+        action: 'edit',
+        room: str(f, 'room', true),
+        id: messageId(f, 'id'),
+        content: str(f, 'content', true, Number.POSITIVE_INFINITY),
+      }
+    case 'delete':
+      return { action: 'delete', room: str(f, 'room', true), id: messageId(f, 'id') }
+    case 'react': {
+      const on = bool(f, 'on')
+      if (on === undefined) throw new TypeError('"on" is required')
+      return {
+        action: 'react',
+        room: str(f, 'room', true),
+        id: messageId(f, 'id'),
+        emoji: str(f, 'emoji', true, 64),
+        on,
       }
     }
     case undefined:

@@ -88,7 +88,9 @@ export const MessageSchema = t.Object(
     }),
     type: t.Union([t.Literal('text'), t.Literal('system')], { example: 'text' }),
     sender: t.String({ example: 'bob' }),
-    content: t.String({ example: 'Hi!' }),
+    content: t.Optional(
+      t.String({ description: 'The latest text; absent on a deleted message', example: 'Hi!' }),
+    ),
     timestamp: t.Integer({ description: 'Milliseconds since the epoch', example: 1732471200000 }),
     room_id: t.String({ example: 'general-chat' }),
     user_id: t.Optional(t.String({ description: 'The sender, when signed in', example: 'u-42' })),
@@ -97,6 +99,25 @@ export const MessageSchema = t.Object(
         description: 'The id of the message this one replies to',
         example: '000000000041',
       }),
+    ),
+    edited_at: t.Optional(
+      t.Integer({ description: 'When the text was last edited (ms)', example: 1732471260000 }),
+    ),
+    deleted: t.Optional(
+      t.Literal(true, { description: 'A deleted message: a tombstone, with no content' }),
+    ),
+    reactions: t.Optional(
+      t.Record(
+        t.String(),
+        t.Object({
+          count: t.Integer({ minimum: 1, description: 'How many reacted with this emoji' }),
+          users: t.Array(t.String(), { maxItems: 50, description: 'Who (the first 50)' }),
+        }),
+        {
+          description: 'By emoji, in the order first used',
+          example: { '👍': { count: 1, users: ['bob'] } },
+        },
+      ),
     ),
   },
   { title: 'Message' },

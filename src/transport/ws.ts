@@ -170,6 +170,10 @@ export function wsPlugin(
         )
         return
       }
+      case 'edit':
+      case 'delete':
+      case 'react':
+        return awaited(store.amend(conn, frame))
       case 'typing':
         return awaited(store.typing(conn, frame.room))
       case 'join':

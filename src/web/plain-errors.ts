@@ -60,6 +60,8 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
       return 'The server does not take that request here.'
     case 'message_not_found':
       return 'That message is no longer in the room.'
+    case 'reaction_limit':
+      return 'That message has as many different reactions as it can take: add to one of them.'
     case 'timeout':
       return 'The server did not answer in time. Try again.'
     case 'disconnected':

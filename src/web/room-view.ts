@@ -33,7 +33,7 @@ export function fromStored(m: StoredMessage): ShownMessage {
     id: m.id,
     system: m.type === 'system',
     sender: m.sender,
-    content: m.content,
+    content: m.content ?? '',
     ts: m.timestamp,
   }
 }

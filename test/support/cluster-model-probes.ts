@@ -86,7 +86,7 @@ export class MemoryProbes implements ModelProbes {
   /** Gone: the last note about them in the history says they left. */
   async gone(room: string, _key: string, username: string, token: string | undefined) {
     const notes = (await this.history(room, token)).filter((m) =>
-      m.content.startsWith(`${username} `),
+      m.content?.startsWith(`${username} `),
     )
     return notes[notes.length - 1]?.content === `${username} left`
   }

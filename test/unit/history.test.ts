@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
-import { formatId, History, parseId } from '../../src/domain/history.ts'
-import type { StoredMessage } from '../../src/protocol/frames.ts'
+import { formatId, History, parseId, seqOfEntry } from '../../src/domain/history.ts'
+import type { LogEntry, StoredMessage } from '../../src/protocol/frames.ts'
 
 function message(seq: number): StoredMessage {
   return {
@@ -20,7 +20,7 @@ function filled(count: number, capacity = 100): History {
   return h
 }
 
-const seqs = (ms: StoredMessage[]) => ms.map((m) => Number(m.id))
+const seqs = (ms: LogEntry[]) => ms.map(seqOfEntry)
 
 describe('message ids', () => {
   it('are 12-digit zero-padded sequence numbers that parse back', () => {

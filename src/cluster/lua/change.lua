@@ -147,7 +147,7 @@ for _, note in ipairs(c.notes) do
   redis.call('PUBLISH', channel, envelope('s', seq, origin, count, target, table.concat(lines, '\n')))
   lines, target = {}, ''
 end
-if seq > 0 then trim(H, length, limit) end
+if seq > 0 then trim(H, length, limit, X, seq) end
 if #lines > 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, '-', count, '', table.concat(lines, '\n')))
 end
