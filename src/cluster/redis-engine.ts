@@ -146,17 +146,14 @@ export class RedisEngine implements RoomEngine {
   async message(room: RoomId, id: MessageId): Promise<MessageRecord | undefined> {
     const { link, keys, config } = this.parts
     const k = keys.room(room)
-    const seq = Number(id)
-    const top = Number((await link.call(() => link.cmd.hget(k.state, 'seq'))) ?? 0)
-    const back = top - seq
-    if (seq < 1 || back < 0 || back >= config.historyLimit) return undefined
-    const [entry, author] = await link.call(() =>
-      Promise.all([link.cmd.lindex(k.history, -(back + 1)), link.cmd.hget(k.extra, `a${seq}`)]),
-    )
+    const [entry, author] = (await link.script('lookup', roomKeyArgs(k), [
+      id,
+      config.historyLimit,
+    ])) as [string?, string?]
     if (!entry || isChangeJson(entry)) return undefined
     const m = JSON.parse(entry) as StoredMessage
     if (m.id !== id) return undefined
-    return { type: m.type, deleted: m.deleted === true, userId: m.user_id, author }
+    return { type: m.type, deleted: m.deleted === true, userId: m.user_id, author: author || null }
   }
 
   async amend(room: RoomId, a: Amendment): Promise<AmendOutcome> {

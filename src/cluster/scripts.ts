@@ -20,6 +20,7 @@ import amendLua from './lua/amend.lua' with { type: 'text' }
 import changeLua from './lua/change.lua' with { type: 'text' }
 import claimLua from './lua/claim.lua' with { type: 'text' }
 import initRoomLua from './lua/init-room.lua' with { type: 'text' }
+import lookupLua from './lua/lookup.lua' with { type: 'text' }
 import messageLua from './lua/message.lua' with { type: 'text' }
 import offlineLua from './lua/offline.lua' with { type: 'text' }
 import passwordRefundLua from './lua/password-refund.lua' with { type: 'text' }
@@ -87,6 +88,12 @@ export const message = roomScript(`\n${messageLua}`)
  * Returns {code, seq, count}: `ok`, `not_member`, `no_message` or `reaction_limit`.
  */
 export const amend = roomScript(`\n${amendLua}`)
+
+/**
+ * Reads one kept message for the rules to decide on a change to it. ARGV: message id,
+ * history limit. Returns {} or {entry JSON, anonymous sender's identity or ''}.
+ */
+export const lookup = roomScript(`\n${lookupLua}`)
 
 /**
  * A member's connection dropped: shown offline, kept for the grace. ARGV: key, session,
@@ -160,6 +167,7 @@ export const SCRIPTS = {
   initRoom,
   message,
   amend,
+  lookup,
   offline,
   claim,
   restore,
