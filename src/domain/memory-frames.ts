@@ -1,4 +1,6 @@
 import type { Identity } from '../auth/tokens.ts'
+import { type DirectBook, listDirects, noticeDirect, openDirect } from '../chat/direct.ts'
+import { isDirectRoom } from '../chat/direct-ids.ts'
 import {
   create,
   type Held,
@@ -14,6 +16,8 @@ import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import type {
   CreateFrame,
+  DirectFrame,
+  DirectsFrame,
   HistoryFrame,
   JoinFrame,
   MessageFrame,
@@ -37,6 +41,8 @@ export interface MemoryFrameParts {
   announce: Announcer
   guard: Guard
   creation: CreationContext
+  /** Each user's direct rooms, and their notices (src/chat/direct.ts). */
+  directs: DirectBook
   maxContentChars: number
   now: () => number
 }
@@ -53,6 +59,7 @@ export class MemoryFrames {
   private readonly announce: Announcer
   private readonly guard: Guard
   private readonly creation: CreationContext
+  private readonly directs: DirectBook
   private readonly maxContentChars: number
   private readonly now: () => number
 
@@ -63,6 +70,7 @@ export class MemoryFrames {
     this.announce = parts.announce
     this.guard = parts.guard
     this.creation = parts.creation
+    this.directs = parts.directs
     this.maxContentChars = parts.maxContentChars
     this.now = parts.now
   }
@@ -85,6 +93,25 @@ export class MemoryFrames {
       () => createRoom(this.engine, this.creation, frame, client.address, client.user?.id),
       this.now,
     )
+  }
+
+  /** `direct`: joins the direct room of the user and `user_id`, made first if new. */
+  direct(conn: Connection, frame: DirectFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    const ctx = {
+      book: this.directs,
+      creation: this.creation,
+      join: (who: Joiner, f: JoinFrame) => join(this.engine, who, f, this.now),
+    }
+    return openDirect(this.engine, ctx, this.joiner(conn, client), frame)
+  }
+
+  /** `directs`: the user's direct rooms. */
+  listDirects(conn: Connection, frame: DirectsFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return listDirects(this.engine, this.directs, client.user, frame, (f) => client.peer?.send(f))
   }
 
   /** The session of `conn` as the join rules see it. */
@@ -124,6 +151,10 @@ export class MemoryFrames {
       () => this.announce.stopTyping(member),
       frame.reply_to,
     )
+    if (isDirectRoom(poster.room))
+      noticeDirect(this.engine, this.directs, poster.room, poster).catch((e) =>
+        this.creation.logger.error('direct notice failed', { room: poster.room, error: String(e) }),
+      )
   }
 
   /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */

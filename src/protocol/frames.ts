@@ -6,6 +6,8 @@ import type { ErrorCode } from './errors.ts'
 
 export type RoomId = string
 export type MessageId = string
+/** A signed-in user's id: the token's `sub`. */
+export type UserId = string
 
 /** Echoed on the direct reply to the frame that carried it. */
 export type Ref = string | number
@@ -84,6 +86,16 @@ export interface MuteFrame extends Base {
   duration_ms: number
 }
 
+/** Joins the direct room of this user and the other signed-in user `user_id` (created if new). */
+export interface DirectFrame extends Base {
+  action: 'direct'
+  user_id: UserId
+}
+/** Asks for the user's direct rooms. */
+export interface DirectsFrame extends Base {
+  action: 'directs'
+}
+
 export type ClientFrame =
   | JoinFrame
   | CreateFrame
@@ -95,6 +107,8 @@ export type ClientFrame =
   | ResumeFrame
   | ModerationFrame
   | MuteFrame
+  | DirectFrame
+  | DirectsFrame
 
 export type Action = ClientFrame['action']
 
@@ -114,6 +128,8 @@ export const ACTIONS = [
   'unban',
   'mute',
   'unmute',
+  'direct',
+  'directs',
 ] as const satisfies readonly Action[]
 
 // ── Server → client ────────────────────────────────────────────────────────────
@@ -208,6 +224,10 @@ export type ServerFrame =
       ref?: Ref
     }
   | { type: 'pong'; ref?: Ref }
+  /** Someone wrote the first message of a direct conversation with you (you are not in it). */
+  | { type: 'direct'; room: RoomId; from: { user_id: UserId; username: string } }
+  /** Your direct rooms, with the other user of each. */
+  | { type: 'directs'; rooms: { room: RoomId; user_id: UserId }[]; ref?: Ref }
   | { type: 'shutdown'; reconnect_in_ms: number }
   | { type: 'error'; code: ErrorCode; message: string; room?: RoomId; ref?: Ref }
 
@@ -390,6 +410,10 @@ function parseAction(f: Obj): ClientFrame {
         duration_ms: duration,
       }
     }
+    case 'direct':
+      return { action: 'direct', user_id: str(f, 'user_id', true) }
+    case 'directs':
+      return { action: 'directs' }
     case undefined:
       throw new TypeError('"action" is required')
     default:
