@@ -16,6 +16,7 @@ import {
   type RoomId,
   type ServerFrame,
 } from '../protocol/frames.ts'
+import { isDirectRoom, otherUser } from './direct-ids.ts'
 import type { Guard, RoomEngine, RoomInfo, RoomSnapshot, SessionHandle } from './engine.ts'
 import { type LeaveReason, memberData } from './events.ts'
 
@@ -56,6 +57,9 @@ export async function join(
 ): Promise<void> {
   needName(who, frame.username)
   const room = await engine.room(frame.room)
+  // A direct room lets in its two users only, whatever password or token is given.
+  const direct = isDirectRoom(room.id)
+  if (direct) otherUser(room.id, who.user)
   if (room.signedIn && !who.user)
     throw new ChatError('not_authorized', 'Only signed-in users may join this room')
   const username = nameOf(who, frame.username)
@@ -84,6 +88,11 @@ export async function join(
   }
   // A signed-in user may moderate the room, or enter it without its password, by their grants.
   // Its creator (by user id, on every device) too.
+  // A direct room has no moderator.
+  if (direct) {
+    await admit(engine, who, room, username, false, frame.ref, undefined, now)
+    return
+  }
   let moderator =
     who.user !== undefined && (moderatesRoom(who.user, room.id) || room.createdBy === who.user.id)
   const granted = who.user !== undefined && grantsRoom(who.user, room.id)

@@ -1,5 +1,5 @@
 /**
- * The REST views of the rooms, once for both engines: the room list (public rooms only,
+ * The REST views of the rooms, once for both engines (direct rooms are none of them): the room list (public rooms only,
  * sorted by id, filtered by name, paged by cursor), a room (its user list only when
  * public), its history (a private room's needs its password or its moderator token) and
  * its bans (the moderator token only).
@@ -9,6 +9,7 @@ import { ROOM_PAGE_DEFAULT, type RoomCredentials, sortRoomsPage } from '../domai
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, UserView } from '../protocol/frames.ts'
+import { isDirectRoom } from './direct-ids.ts'
 import type { Page, RoomEngine, RoomInfo } from './engine.ts'
 
 /** Public rooms, sorted by id, whose name holds `q`, one page after `cursor`. */
@@ -35,6 +36,7 @@ export async function roomDetails(
   id: RoomId,
 ): Promise<RoomView & { users?: UserView[] }> {
   const room = await engine.room(id)
+  hideDirect(room, id)
   const [view] = await engine.views([room.id])
   if (!view) throw new ChatError('room_not_found', `No room with id "${id}"`)
   return room.isPrivate ? view : { ...view, users: await engine.users(room.id) }
@@ -52,6 +54,7 @@ export async function messagesFor(
   limit?: number,
 ): Promise<Page> {
   const room = await engine.room(id)
+  hideDirect(room, id)
   if (room.isPrivate) await authorize(engine, room, credentials, address, bucket)
   return engine.page(room.id, before, limit)
 }
@@ -70,6 +73,11 @@ export async function bansOf(
   const bans = await engine.bans(room.id)
   bans.sort((a, b) => a.at - b.at || (a.username < b.username ? -1 : 1))
   return { bans }
+}
+
+/** A direct room is nobody else's business: REST knows it not (src/chat/direct.ts). */
+function hideDirect(room: RoomInfo, id: RoomId): void {
+  if (isDirectRoom(room.id)) throw new ChatError('room_not_found', `No room with id "${id}"`)
 }
 
 /** Lets REST into a private room with its moderator token or its (throttled) password. */

@@ -153,6 +153,19 @@ export class ChatClient {
     )
   }
 
+  /**
+   * Opens the direct conversation with the signed-in user `userId` (made if new); resolves
+   * with `joined` for its room. Only for a signed-in client (`not_authorized` otherwise).
+   */
+  direct(userId: string): Promise<JoinedFrame> {
+    return this.request<JoinedFrame>({ action: 'direct', user_id: userId }, ['joined'])
+  }
+
+  /** The signed-in user's direct rooms, each with the other user's id. */
+  async directs(): Promise<FrameOf<'directs'>['rooms']> {
+    return (await this.request<FrameOf<'directs'>>({ action: 'directs' }, ['directs'])).rooms
+  }
+
   /** Sends a message; resolves with the room's copy of it (its `id` and `ts`). */
   send(room: string, content: string): Promise<MessageFrame> {
     return this.request<MessageFrame>({ action: 'message', room, content }, [], { echoRoom: room })

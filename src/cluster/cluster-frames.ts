@@ -5,6 +5,8 @@
 
 import type { Identity } from '../auth/tokens.ts'
 import { type Amender, amend } from '../chat/amend.ts'
+import { type DirectBook, listDirects, noticeDirect, openDirect } from '../chat/direct.ts'
+import { isDirectRoom } from '../chat/direct-ids.ts'
 import { create, type Joiner, join, leave, revoke, revokedBy } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
@@ -19,6 +21,8 @@ import { ChatError } from '../protocol/errors.ts'
 import type {
   AmendFrame,
   CreateFrame,
+  DirectFrame,
+  DirectsFrame,
   HistoryFrame,
   JoinFrame,
   MessageFrame,
@@ -57,6 +61,8 @@ export interface ClusterFramesHost {
   clearUnjoined(client: LocalSession): void
   /** The live session here with this hash, if any. */
   sessionByHash(hash: string): LocalSession | undefined
+  /** Each user's direct rooms, and their notices (src/chat/direct.ts). */
+  readonly directs: DirectBook
 }
 
 export class ClusterFrames {
@@ -96,6 +102,29 @@ export class ClusterFrames {
       frame,
       () => createRoom(this.engine, this.host.creation(), frame, client.address, client.user?.id),
       () => this.parts.clock.now(),
+    )
+  }
+
+  /** `direct`: joins the direct room of the user and `user_id`, made first if new. */
+  async direct(conn: ClusterConnection, frame: DirectFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const ctx = {
+      book: this.host.directs,
+      creation: this.host.creation(),
+      join: (who: Joiner, f: JoinFrame) => join(this.engine, who, f, () => this.parts.clock.now()),
+    }
+    await openDirect(this.engine, ctx, this.joiner(conn, client), frame)
+  }
+
+  /** `directs`: the user's direct rooms. */
+  async listDirects(conn: ClusterConnection, frame: DirectsFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    await listDirects(this.engine, this.host.directs, client.user, frame, (f) =>
+      client.peer?.send(f),
     )
   }
 
@@ -188,7 +217,7 @@ export class ClusterFrames {
       mutedUntil: member.mutedUntil,
     }
     const now = this.parts.clock.now()
-    return post(
+    const posted = post(
       this.engine,
       poster,
       frame.content,
@@ -197,6 +226,15 @@ export class ClusterFrames {
       () => this.stopTyping(client, member),
       frame.reply_to,
     ) as Promise<void>
+    if (!isDirectRoom(poster.room)) return posted
+    return posted.then(() => {
+      // The notice is not the poster's answer: its failure is logged, not sent back.
+      this.host.track(
+        noticeDirect(this.engine, this.host.directs, poster.room, poster).catch((e) =>
+          this.parts.logger.error('direct notice failed', { room: poster.room, error: String(e) }),
+        ),
+      )
+    })
   }
 
   /** `edit`, `delete`, `react`: a change to a kept message, counted as a message. */

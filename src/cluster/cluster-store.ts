@@ -36,6 +36,8 @@ import type {
   AmendFrame,
   AuthFrame,
   CreateFrame,
+  DirectFrame,
+  DirectsFrame,
   HistoryFrame,
   JoinFrame,
   MessageFrame,
@@ -56,6 +58,7 @@ import { Keys } from './keys.ts'
 import type { ClusterConnection } from './local-session.ts'
 import { NodeConnections } from './node-connections.ts'
 import type { NodeParts } from './node-parts.ts'
+import { RedisDirectBook } from './redis-direct.ts'
 import { RedisEngine } from './redis-engine.ts'
 import { RedisIdempotency } from './redis-idempotency.ts'
 import { type LinkMetrics, RedisLink } from './redis-link.ts'
@@ -105,6 +108,7 @@ export class ClusterStore implements ChatStore {
   private readonly signIns: SignIns
   readonly api: ServerApi
   private readonly users: RedisUsers
+  private readonly directBook: RedisDirectBook
   private draining = false
   private readonly startedAt: number
 
@@ -155,6 +159,7 @@ export class ClusterStore implements ChatStore {
         },
         message: (channel, text) => {
           if (channel === nodeChannel && this.users.onNodeMessage(text)) return
+          if (channel === nodeChannel && this.directBook.onNodeMessage(text)) return
           this.delivery.onMessage(channel, text)
         },
       },
@@ -210,6 +215,9 @@ export class ClusterStore implements ChatStore {
     this.users = new RedisUsers(this.link, this.keys, config.nodeId, deps.clock, () =>
       [...this.conns.connections].map((c) => c.client),
     )
+    this.directBook = new RedisDirectBook(this.link, this.keys, config.nodeId, () =>
+      [...this.conns.connections].map((c) => c.client),
+    )
     this.api = new ServerApi(
       this.engine,
       new RedisIdempotency(this.link, this.keys),
@@ -246,6 +254,7 @@ export class ClusterStore implements ChatStore {
         clearUnjoined: (client) => this.conns.clearUnjoined(client),
         sessionByHash: (hash) => this.conns.sessions.get(hash),
         creation: () => this.creation(),
+        directs: this.directBook,
       },
       this.engine,
     )
@@ -340,6 +349,14 @@ export class ClusterStore implements ChatStore {
 
   moderate(conn: ClusterConnection, frame: ModerationFrame | MuteFrame): Promise<void> {
     return this.frames.moderate(conn, frame)
+  }
+
+  direct(conn: ClusterConnection, frame: DirectFrame): Promise<void> {
+    return this.frames.direct(conn, frame)
+  }
+
+  directs(conn: ClusterConnection, frame: DirectsFrame): Promise<void> {
+    return this.frames.listDirects(conn, frame)
   }
 
   // ── Sign-in (src/chat/sign-in.ts) and resume ─────────────────────────────────

@@ -93,6 +93,11 @@ export class Keys {
     return `${this.prefix}block:${userId}`
   }
 
+  /** Hash: direct room id → the other user's id, the direct rooms of one user (src/chat/direct.ts). */
+  direct(userId: string): string {
+    return `${this.prefix}direct:${userId}`
+  }
+
   /** A lock that one node at a time holds (`SET NX PX`). */
   lock(name: string): string {
     return `${this.prefix}lock:${name}`

@@ -14,6 +14,8 @@ import type {
   AmendFrame,
   AuthFrame,
   CreateFrame,
+  DirectFrame,
+  DirectsFrame,
   HistoryFrame,
   JoinFrame,
   MessageFrame,
@@ -72,6 +74,10 @@ export interface ChatStore {
   history(conn: ConnectionHandle, frame: HistoryFrame): Maybe<void>
   moderate(conn: ConnectionHandle, frame: ModerationFrame | MuteFrame): Maybe<void>
   resume(conn: ConnectionHandle, frame: ResumeFrame): Maybe<void>
+  /** `direct`: joins the direct room of the user and `user_id` (src/chat/direct.ts). */
+  direct(conn: ConnectionHandle, frame: DirectFrame): Promise<void>
+  /** `directs`: the user's direct rooms. */
+  directs(conn: ConnectionHandle, frame: DirectsFrame): Maybe<void>
 
   // REST views
   listRooms(

@@ -1,5 +1,7 @@
 import type { Identity } from '../auth/tokens.ts'
 import { type Amender, amend } from '../chat/amend.ts'
+import { type DirectBook, listDirects, noticeDirect, openDirect } from '../chat/direct.ts'
+import { isDirectRoom } from '../chat/direct-ids.ts'
 import {
   create,
   type Held,
@@ -16,6 +18,8 @@ import { banIdentity } from '../chat/sign-in.ts'
 import type {
   AmendFrame,
   CreateFrame,
+  DirectFrame,
+  DirectsFrame,
   HistoryFrame,
   JoinFrame,
   MessageFrame,
@@ -39,6 +43,8 @@ export interface MemoryFrameParts {
   announce: Announcer
   guard: Guard
   creation: CreationContext
+  /** Each user's direct rooms, and their notices (src/chat/direct.ts). */
+  directs: DirectBook
   maxContentChars: number
   now: () => number
 }
@@ -55,6 +61,7 @@ export class MemoryFrames {
   private readonly announce: Announcer
   private readonly guard: Guard
   private readonly creation: CreationContext
+  private readonly directs: DirectBook
   private readonly maxContentChars: number
   private readonly now: () => number
 
@@ -65,6 +72,7 @@ export class MemoryFrames {
     this.announce = parts.announce
     this.guard = parts.guard
     this.creation = parts.creation
+    this.directs = parts.directs
     this.maxContentChars = parts.maxContentChars
     this.now = parts.now
   }
@@ -87,6 +95,25 @@ export class MemoryFrames {
       () => createRoom(this.engine, this.creation, frame, client.address, client.user?.id),
       this.now,
     )
+  }
+
+  /** `direct`: joins the direct room of the user and `user_id`, made first if new. */
+  direct(conn: Connection, frame: DirectFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    const ctx = {
+      book: this.directs,
+      creation: this.creation,
+      join: (who: Joiner, f: JoinFrame) => join(this.engine, who, f, this.now),
+    }
+    return openDirect(this.engine, ctx, this.joiner(conn, client), frame)
+  }
+
+  /** `directs`: the user's direct rooms. */
+  listDirects(conn: Connection, frame: DirectsFrame): Promise<void> {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    return listDirects(this.engine, this.directs, client.user, frame, (f) => client.peer?.send(f))
   }
 
   /** The session of `conn` as the join rules see it. */
@@ -127,6 +154,10 @@ export class MemoryFrames {
       () => this.announce.stopTyping(member),
       frame.reply_to,
     )
+    if (isDirectRoom(poster.room))
+      noticeDirect(this.engine, this.directs, poster.room, poster).catch((e) =>
+        this.creation.logger.error('direct notice failed', { room: poster.room, error: String(e) }),
+      )
   }
 
   /** `edit`, `delete`, `react`: a change to a kept message, counted as a message. */

@@ -1,4 +1,5 @@
 import { sayGoodbye } from '../chat/connections.ts'
+import { MemoryDirectBook, tellHere } from '../chat/direct.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
@@ -13,6 +14,8 @@ import type {
   AmendFrame,
   AuthFrame,
   CreateFrame,
+  DirectFrame,
+  DirectsFrame,
   HistoryFrame,
   JoinFrame,
   MessageFrame,
@@ -205,6 +208,13 @@ export class RoomStore implements ChatStore {
       announce: this.announce,
       guard: this.guard,
       creation: this.creation,
+      directs: new MemoryDirectBook((id, frame) =>
+        tellHere(
+          [...this.sessions.connections].map((c) => c.client),
+          id,
+          frame,
+        ),
+      ),
       maxContentChars: config.maxContentChars,
       now: () => this.clock.now(),
     })
@@ -351,6 +361,16 @@ export class RoomStore implements ChatStore {
   /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
   moderate(conn: Connection, frame: ModerationFrame | MuteFrame): Promise<void> {
     return this.frames.moderate(conn, frame)
+  }
+
+  /** `direct`: joins the direct room of the user and `user_id`, made first if new. */
+  direct(conn: Connection, frame: DirectFrame): Promise<void> {
+    return this.frames.direct(conn, frame)
+  }
+
+  /** `directs`: the user's direct rooms. */
+  directs(conn: Connection, frame: DirectsFrame): Promise<void> {
+    return this.frames.listDirects(conn, frame)
   }
 
   // ── Resume ───────────────────────────────────────────────────────────────────

@@ -6,6 +6,8 @@ import type { ErrorCode } from './errors.ts'
 
 export type RoomId = string
 export type MessageId = string
+/** A signed-in user's id: the token's `sub`. */
+export type UserId = string
 
 /** Echoed on the direct reply to the frame that carried it. */
 export type Ref = string | number
@@ -107,6 +109,16 @@ export interface ReactFrame extends Base {
 /** A change to a kept message: an edit, a delete or a reaction. */
 export type AmendFrame = EditFrame | DeleteFrame | ReactFrame
 
+/** Joins the direct room of this user and the other signed-in user `user_id` (created if new). */
+export interface DirectFrame extends Base {
+  action: 'direct'
+  user_id: UserId
+}
+/** Asks for the user's direct rooms. */
+export interface DirectsFrame extends Base {
+  action: 'directs'
+}
+
 export type ClientFrame =
   | JoinFrame
   | CreateFrame
@@ -121,6 +133,8 @@ export type ClientFrame =
   | EditFrame
   | DeleteFrame
   | ReactFrame
+  | DirectFrame
+  | DirectsFrame
 
 export type Action = ClientFrame['action']
 
@@ -143,6 +157,8 @@ export const ACTIONS = [
   'edit',
   'delete',
   'react',
+  'direct',
+  'directs',
 ] as const satisfies readonly Action[]
 
 // ── Server → client ────────────────────────────────────────────────────────────
@@ -293,6 +309,10 @@ export type ServerFrame =
     }
   | ChangeFrame
   | { type: 'pong'; ref?: Ref }
+  /** Someone wrote the first message of a direct conversation with you (you are not in it). */
+  | { type: 'direct'; room: RoomId; from: { user_id: UserId; username: string } }
+  /** Your direct rooms, with the other user of each. */
+  | { type: 'directs'; rooms: { room: RoomId; user_id: UserId }[]; ref?: Ref }
   | { type: 'shutdown'; reconnect_in_ms: number }
   | { type: 'error'; code: ErrorCode; message: string; room?: RoomId; ref?: Ref }
 
@@ -504,6 +524,10 @@ function parseAction(f: Obj): ClientFrame {
         on,
       }
     }
+    case 'direct':
+      return { action: 'direct', user_id: str(f, 'user_id', true) }
+    case 'directs':
+      return { action: 'directs' }
     case undefined:
       throw new TypeError('"action" is required')
     default:

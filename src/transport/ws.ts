@@ -188,6 +188,10 @@ export function wsPlugin(
         return awaited(store.resume(conn, frame))
       case 'auth':
         return store.auth(conn, frame)
+      case 'direct':
+        return store.direct(conn, frame)
+      case 'directs':
+        return awaited(store.directs(conn, frame))
       case 'ping': {
         store.countFrame(conn)
         conn.peer.send(
