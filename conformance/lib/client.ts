@@ -233,6 +233,7 @@ export class Client {
 
   /** Sends `frame` with a ref; fails unless the reply is an `error` with `code` echoing the ref. */
   async refused(frame: Frame, code: string): Promise<Frame> {
+    const shown = JSON.stringify(frame).slice(0, 200)
     const reply = await this.request(frame, [
       'joined',
       'left',
@@ -241,10 +242,13 @@ export class Client {
       'resumed',
       'moderated',
       'authenticated',
-    ])
+    ]).catch(() => {
+      // A frame with no direct reply of its own (a message) that was taken answers nothing.
+      throw new Error(`${shown} got no error "${code}" within ${this.waitMs} ms (taken?)`)
+    })
     if (reply.type !== 'error' || reply.code !== code) {
       throw new Error(
-        `${JSON.stringify(frame).slice(0, 200)} was answered with ${JSON.stringify(reply).slice(0, 300)}, not an error "${code}"`,
+        `${shown} was answered with ${JSON.stringify(reply).slice(0, 300)}, not an error "${code}"`,
       )
     }
     return reply
