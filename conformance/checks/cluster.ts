@@ -46,6 +46,8 @@ export const cluster: Area = {
           `joined.users on node 2 must list alice of node 1: ${JSON.stringify(joined.users)}`,
         )
         await told
+        // Typing is not stored: first a message both see (bob's node has caught up).
+        await ctx.sentinel(room, alice, [bob])
         const typing = bob.next('typing', (f) => f.username === aliceName && f.active === true)
         alice.send({ action: 'typing', room })
         await typing
@@ -116,6 +118,20 @@ export const cluster: Area = {
           'resumed',
         )
         equal((await alice.closed).code, 4001, 'the close code on node 2')
+      },
+    },
+    {
+      name: 'a ban on one node takes the member out on the other and keeps them out there',
+      async run(ctx) {
+        ctx.requireCluster()
+        const { client: mod, username: modName, room } = await ctx.moderator(0)
+        const { client: bob, username: bobName } = await ctx.member(1, 'bob')
+        const banned = bob.next('banned', (f) => f.room === room)
+        await mod.expect({ action: 'ban', room, username: bobName }, 'moderated')
+        like(await banned, { type: 'banned', room, by: modName }, 'banned on node 2')
+        await bob.refused({ action: 'join', room, username: bobName }, 'not_authorized')
+        await mod.expect({ action: 'unban', room, username: bobName }, 'moderated')
+        await bob.join(room, bobName)
       },
     },
   ],

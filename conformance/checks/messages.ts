@@ -144,6 +144,9 @@ export const messagesArea: Area = {
       async run(ctx) {
         const { client: mod, username: modName, room: id } = await ctx.member()
         const { client: bob } = await ctx.member()
+        // Typing is not stored: a message both see first proves the newcomer is getting the
+        // room's live events (on a cluster, a joiner's node may still be catching up).
+        await ctx.sentinel(id, mod, [bob])
         const typing = bob.next(
           'typing',
           (f) => f.room === id && f.username === modName && f.active === true,

@@ -6,6 +6,7 @@ import { assert, equal, like } from '../lib/assert.ts'
 import type { Area } from '../lib/check.ts'
 import type { Client, Frame } from '../lib/client.ts'
 import type { Context } from '../lib/context.ts'
+import { privateRoom } from './rooms.ts'
 
 /** Two members of a fresh room, alice (to drop) and the room's moderator (who stays). */
 export async function pairToDrop(ctx: Context, aliceNode = 0, modNode = 0) {
@@ -77,7 +78,22 @@ export const resumeArea: Area = {
         const seen = await post(mod, id, ['before the drop'])
         await alice.next('message', (f) => f.id === seen[0]?.id)
         await drop(alice, aliceName, id, mod)
-        const missed = await post(mod, id, ['missed 1', 'missed 2'])
+        const late = await ctx.connect()
+        const seenByLate = await late.join(id, ctx.name('late'))
+        like(
+          (seenByLate.users as Frame[]).find((u) => u.username === aliceName),
+          { status: 'offline' },
+          'the dropped member in a user list',
+        )
+        await post(mod, id, ['missed 1', 'missed 2'])
+        // Everything stored after the last id seen: the late joiner's join note, then the two.
+        const stored = await mod.expect({ action: 'history', room: id, limit: 100 }, 'history')
+        const missed = (stored.messages as Frame[]).filter((m) => m.id > String(seen[0]?.id))
+        equal(
+          missed.map((m) => m.content),
+          [`${seenByLate.username} joined`, 'missed 1', 'missed 2'],
+          'the history after the drop',
+        )
         const online = mod.next(
           'presence',
           (f) => f.username === aliceName && f.status === 'online',
@@ -88,7 +104,7 @@ export const resumeArea: Area = {
           alice.session,
           { [id]: String(seen[0]?.id) },
           id,
-          2,
+          missed.length,
         )
         like(
           resumed,
@@ -98,8 +114,8 @@ export const resumeArea: Area = {
         assert(Array.isArray(resumed.users), 'resumed.users must be a list')
         equal(
           replayed.map((f) => [f.type, f.id, f.content]),
-          missed.map((m) => ['message', m.id, m.content]),
-          'the replayed messages',
+          missed.map((m) => [m.type === 'text' ? 'message' : 'system', m.id, m.content]),
+          'the replayed messages (a text as message, a note as system)',
         )
         await online
         const next = await post(mod, id, ['after the resume'])
@@ -145,13 +161,18 @@ export const resumeArea: Area = {
       },
     },
     {
-      name: 'refuses an unknown session (not_authorized) and a resume after a join (invalid_message)',
+      name: 'refuses an unknown session and one in no room (not_authorized), and a resume after a join (invalid_message)',
       async run(ctx) {
         const c = await ctx.connect()
         await c.refused(
           { action: 'resume', session: `no-such-session-${ctx.runId}` },
           'not_authorized',
         )
+        // A session that never joined anything has nothing to resume.
+        const idle = await ctx.connect()
+        idle.close()
+        await idle.closed
+        await c.refused({ action: 'resume', session: idle.session }, 'not_authorized')
         const { client } = await ctx.member()
         await client.refused({ action: 'resume', session: c.session }, 'invalid_message')
       },
@@ -179,30 +200,43 @@ export const resumeArea: Area = {
       },
     },
     {
-      name: 'a room the member was banned from while away answers the resume with not_authorized for that room',
+      name: 'a room the member was banned or kicked from while away answers the resume with not_authorized for that room',
       async run(ctx) {
         const { id, mod, alice, aliceName } = await pairToDrop(ctx)
         ctx.resumeGrace(alice)
-        // In a second room too, so the session still has a room to resume.
-        const { id: shared } = await ctx.room()
-        await alice.join(shared, aliceName)
+        // In a room to be kicked from, and in one to keep, so the session has a room to resume.
+        const kickRoom = await ctx.room()
+        await alice.join(kickRoom.id, aliceName)
+        const kept = await privateRoom(ctx)
+        await alice.join(kept.id, aliceName, { password: kept.password })
         await drop(alice, aliceName, id, mod)
         await mod.expect({ action: 'ban', room: id, username: aliceName }, 'moderated')
+        await kickRoom.mod.expect(
+          { action: 'kick', room: kickRoom.id, username: aliceName },
+          'moderated',
+        )
         const again = await ctx.connect()
-        const error = again.next('error', (f) => f.room === id)
-        const resumed = again.next('resumed', (f) => f.room === shared)
+        const banned = again.next('error', (f) => f.room === id)
+        const kicked = again.next('error', (f) => f.room === kickRoom.id)
+        const resumed = again.next('resumed', (f) => f.room === kept.id)
         again.send({ action: 'resume', session: alice.session })
         like(
-          await error,
-          { type: 'error', code: 'not_authorized', room: id },
-          'the error for the room',
+          await banned,
+          { code: 'not_authorized', room: id },
+          'the error for the room banned from',
+        )
+        like(
+          await kicked,
+          { code: 'not_authorized', room: kickRoom.id },
+          'the error for the room kicked from',
         )
         await resumed
         const after = await again.sync()
+        const removed = [id, kickRoom.id]
         equal(
-          after.filter((f) => f.room === id && f.type !== 'error'),
+          after.filter((f) => removed.includes(f.room) && f.type !== 'error'),
           [],
-          'frames of the room after the removal',
+          'frames of the rooms after the removal',
         )
       },
     },

@@ -245,6 +245,23 @@ export const rooms: Area = {
           { moderator: true },
           'joined with the moderator token',
         )
+        // Frames behind a join that waits for its password check are handled after it, in order.
+        const q = await ctx.connect()
+        const queued = ctx.name('queued')
+        const message = q.next('message', (f) => f.room === id && f.sender === queued)
+        q.send({ action: 'join', room: id, username: queued, password, ref: 'q-join' })
+        q.send({ action: 'message', room: id, content: 'right behind the join' })
+        q.send({ action: 'ping', ref: 'q-ping' })
+        await q.next('pong', (f) => f.ref === 'q-ping')
+        await message
+        const replies = q.frames.filter(
+          (f) => f.type === 'error' || f.ref === 'q-join' || f.ref === 'q-ping',
+        )
+        equal(
+          replies.map((f) => f.type),
+          ['joined', 'pong'],
+          'the replies to join (password), message, ping',
+        )
       },
     },
   ],

@@ -97,6 +97,7 @@ const CLUSTER_CHECKS = [
   'cluster › members on two nodes see each other join, type, post in one order and leave',
   'cluster › a member dropped on one node shows offline on the other, and resumes there with the missed messages',
   "cluster › a resume on one node closes the session's open connection on the other with 4001",
+  'cluster › a ban on one node takes the member out on the other and keeps them out there',
 ]
 const AUTH_OFF_CHECK = 'sign-in › with AUTH_MODE off, auth is invalid_message'
 
