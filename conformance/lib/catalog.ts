@@ -24,6 +24,7 @@ const CODES = {
   unauthenticated: true,
   token_expired: true,
   message_not_found: true,
+  reaction_limit: true,
 } as const satisfies Record<ErrorCode, true>
 
 export type Code = keyof typeof CODES
