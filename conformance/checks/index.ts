@@ -3,6 +3,7 @@
  * or add a file (one per area of docs/protocol.md) and list it here.
  */
 import type { Area } from '../lib/check.ts'
+import { changes } from './changes.ts'
 import { cluster } from './cluster.ts'
 import { connection } from './connection.ts'
 import { limits } from './limits.ts'
@@ -17,6 +18,7 @@ export const AREAS: Area[] = [
   connection,
   rooms,
   messagesArea,
+  changes,
   moderation,
   resumeArea,
   limits,

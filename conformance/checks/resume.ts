@@ -137,8 +137,9 @@ export const resumeArea: Area = {
         ctx.resumeGrace(alice)
         await drop(alice, aliceName, id, mod)
         const history = await mod.expect({ action: 'history', room: id, limit: 100 }, 'history')
+        // A deleted message is replayed as its message_deleted, not as a message.
         const kept = (history.messages as Frame[]).filter(
-          (m) => m.type === 'text' || m.type === 'system',
+          (m) => (m.type === 'text' || m.type === 'system') && m.deleted !== true,
         )
         const again = await ctx.connect()
         const { resumed, replayed } = await resume(again, alice.session, undefined, id, kept.length)
