@@ -37,6 +37,7 @@ export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
 const DOCUMENT_INFO: DocumentInfo = {
   title: 'Bun chat server',
   version: VERSION,
+  license: { name: 'MIT', identifier: 'MIT' },
   description:
     'REST API of the chat server. Every refusal is `{"error":{"code","message"}}` with a code from the catalog (docs/protocol.md#error-codes). The WebSocket protocol at /ws is described in docs/protocol.md.',
   tags: [
