@@ -73,7 +73,7 @@ function sha256Hex(text: string): string {
 }
 
 export function roomKeyArgs(k: RoomKeys): string[] {
-  return [k.state, k.members, k.history, k.bans, k.bannedSessions, k.mutes, k.grace]
+  return [k.state, k.members, k.history, k.bans, k.bannedSessions, k.mutes, k.grace, k.read]
 }
 
 export function viewOf(meta: RoomMeta, userCount: number): RoomView {

@@ -28,6 +28,12 @@ export interface RoomKeys {
   mutes: string
   /** Sorted set: user key → end of their resume grace (ms). */
   grace: string
+  /**
+   * Hash: user key → read marker JSON `{r, o, t, p}`: the last-read sequence number, its
+   * owner (`user:<id>`, or the anonymous session's ban identity), when the last `read`
+   * frame went out (ms), and 1 while a trailing one waits (src/chat/read-markers.ts).
+   */
+  read: string
   /** Hash: the room's wrong-password bucket (tokens, at), shared by every node. */
   passwords: string
   /** Pub/sub channel of the room's events. */
@@ -61,6 +67,7 @@ export class Keys {
       bannedSessions: `${p}bansess`,
       mutes: `${p}mutes`,
       grace: `${p}grace`,
+      read: `${p}read`,
       passwords: `${p}pw`,
       channel: `${p}ch`,
     }

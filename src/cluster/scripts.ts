@@ -37,8 +37,8 @@ import tickLua from './lua/tick.lua' with { type: 'text' }
  */
 const PRELUDE = `\n${prelude}`
 
-/** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace. */
-const ROOM_KEYS = 7
+/** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace, read. */
+const ROOM_KEYS = 8
 const ROOM_LOCALS = `\n${roomKeys}`
 
 export interface ScriptSpec {
