@@ -9,7 +9,14 @@
 import { parseId } from '../domain/history.ts'
 import { replayFrame } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { Ref, RoomId, ServerFrame, StoredMessage, UserView } from '../protocol/frames.ts'
+import type {
+  ReadState,
+  Ref,
+  RoomId,
+  ServerFrame,
+  StoredMessage,
+  UserView,
+} from '../protocol/frames.ts'
 
 /** Why a session that was away lost a room. */
 export type AwayReason = 'banned' | 'kicked' | 'deleted'
@@ -56,6 +63,8 @@ export function resumedRoom(
   kept: { history: StoredMessage[]; lastSeq: number },
   lastId: string | undefined,
   ref: Ref | undefined,
+  /** The read markers as they are now: a resumed client needs no replay of missed `read` frames. */
+  read: ReadState,
 ): { frames: ServerFrame[]; recovered: boolean } {
   const seen = lastId === undefined ? 0 : (parseId(lastId) ?? 0)
   const first = kept.lastSeq - kept.history.length + 1
@@ -67,6 +76,8 @@ export function resumedRoom(
     moderator: member.moderator,
     recovered,
     users: member.users,
+    read: read.read,
+    unread: read.unread,
   }
   if (ref !== undefined) resumed.ref = ref
   const frames: ServerFrame[] = [resumed]

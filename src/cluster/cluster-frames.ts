@@ -7,6 +7,7 @@ import type { Identity } from '../auth/tokens.ts'
 import { create, type Joiner, join, leave, revoke, revokedBy } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
+import { ReadMarkers } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import { Typing } from '../chat/typing.ts'
@@ -22,6 +23,7 @@ import type {
   MessageFrame,
   ModerationFrame,
   MuteFrame,
+  ReadFrame,
   Ref,
   RoomId,
   ServerFrame,
@@ -30,6 +32,7 @@ import { withUserId } from '../protocol/frames.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
+import { RedisReadMarkers } from './read-markers-redis.ts'
 import type { Joined, RedisEngine } from './redis-engine.ts'
 import type { RoomFeed } from './room-feed.ts'
 import type { SessionRecords } from './session-records.ts'
@@ -72,9 +75,16 @@ export class ClusterFrames {
       (member) => member.room,
       (member, frame) => this.event(member, withUserId(frame, member.userId)),
     )
+    this.readers = new ReadMarkers<LocalMember>(
+      new RedisReadMarkers(parts),
+      parts.clock,
+      parts.config,
+      (member, frame) => this.event(member, frame),
+    )
   }
 
   private readonly typist: Typing<LocalMember>
+  private readonly readers: ReadMarkers<LocalMember>
 
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     const client = this.host.clientOf(conn)
@@ -108,6 +118,7 @@ export class ClusterFrames {
       memberOf: (room) => client.rooms.get(room),
       live: () => this.host.stillLive(conn, client),
       reply: (json) => client.peer?.sendJson(json),
+      readMarkersMaxMembers: this.parts.config.readMarkersMaxMembers,
     }
   }
 
@@ -202,6 +213,21 @@ export class ClusterFrames {
     const member = this.memberOf(client, roomId)
     if (!member) return this.notJoined(roomId)
     this.typist.typed(member, member.mutedUntil)
+  }
+
+  /** `read`: moves the member's read marker forward (src/chat/read-markers.ts). */
+  read(conn: ClusterConnection, frame: ReadFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const member = this.memberOf(client, frame.room)
+    if (!member) return this.notJoined(frame.room)
+    return Promise.resolve(this.readers.read(member, client.hash, frame.id))
+  }
+
+  /** Cancels this node's trailing `read` timers (the store is closing). */
+  closeReads(): void {
+    this.readers.close()
   }
 
   stopTyping(_client: LocalSession, member: LocalMember): void {

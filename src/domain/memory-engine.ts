@@ -25,6 +25,7 @@ import { banIdentity } from '../chat/sign-in.ts'
 import { type RoomId, type ServerFrame, type UserView, withUserId } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
+import { roomReadMarks } from './read-markers-memory.ts'
 import type { Session } from './room.ts'
 import { type Ban, inForce, type Member, Room, type RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
@@ -176,7 +177,7 @@ export class MemoryEngine implements RoomEngine {
 
   snapshot(roomId: RoomId): RoomSnapshot {
     const room = this.host.find(roomId)
-    return { users: room.usersJson(), history: room.historyJson() }
+    return { users: room.usersJson(), history: room.historyJson(), read: roomReadMarks(room) }
   }
 
   member(roomId: RoomId, key: string): MemberRecord | undefined {
@@ -287,7 +288,11 @@ export class MemoryEngine implements RoomEngine {
     }
     if (joined) {
       this.host.admitted(joined)
-      change.greet?.({ users: room.usersJson(), history: room.historyJson() })
+      change.greet?.({
+        users: room.usersJson(),
+        history: room.historyJson(),
+        read: roomReadMarks(room),
+      })
     }
     return { seq }
   }

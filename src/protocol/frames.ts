@@ -49,6 +49,12 @@ export interface RoomFrame extends Base {
   action: 'typing' | 'leave'
   room: RoomId
 }
+/** The member has read the room up to `id` (docs/protocol.md, "Read markers"). */
+export interface ReadFrame extends Base {
+  action: 'read'
+  room: RoomId
+  id: MessageId
+}
 export interface PingFrame extends Base {
   action: 'ping'
 }
@@ -89,6 +95,7 @@ export type ClientFrame =
   | CreateFrame
   | MessageFrame
   | RoomFrame
+  | ReadFrame
   | PingFrame
   | AuthFrame
   | HistoryFrame
@@ -105,6 +112,7 @@ export const ACTIONS = [
   'message',
   'typing',
   'leave',
+  'read',
   'ping',
   'auth',
   'history',
@@ -143,6 +151,16 @@ export interface StoredMessage {
   reply_to?: MessageId
 }
 
+/**
+ * Read markers in `joined` and `resumed`: each member's last-read id by username (only your
+ * own in a room above READ_MARKERS_MAX_MEMBERS), and how many kept text messages of others
+ * come after your own marker.
+ */
+export interface ReadState {
+  read: Record<string, MessageId>
+  unread: number
+}
+
 export type ServerFrame =
   | { type: 'welcome'; session: string; resume_within_ms: number }
   | {
@@ -159,6 +177,8 @@ export type ServerFrame =
       moderator: boolean
       users: UserView[]
       history: StoredMessage[]
+      read: Record<string, MessageId>
+      unread: number
       moderator_token?: string
       ref?: Ref
     }
@@ -185,6 +205,8 @@ export type ServerFrame =
     }
   | { type: 'presence_diff'; room: RoomId; joins: UserView[]; leaves: string[] }
   | { type: 'typing'; room: RoomId; username: string; active: boolean; user_id?: string }
+  /** A member's read marker moved (at most one per member per room per second). */
+  | { type: 'read'; room: RoomId; username: string; user_id?: string; id: MessageId }
   | { type: 'history'; room: RoomId; messages: StoredMessage[]; has_more: boolean; ref?: Ref }
   | {
       type: 'resumed'
@@ -193,6 +215,8 @@ export type ServerFrame =
       moderator: boolean
       recovered: boolean
       users: UserView[]
+      read: Record<string, MessageId>
+      unread: number
       ref?: Ref
     }
   | { type: 'banned'; room: RoomId; by: string }
@@ -229,8 +253,10 @@ export function joinedJson(
   historyJson: string,
   ref: Ref | undefined,
   moderatorToken: string | undefined,
+  read: ReadState,
 ): string {
   let json = `{"type":"joined","room":${JSON.stringify(room)},"username":${JSON.stringify(username)},"moderator":${moderator},"users":${usersJson},"history":${historyJson}`
+  json += `,"read":${JSON.stringify(read.read)},"unread":${read.unread}`
   if (moderatorToken !== undefined) json += `,"moderator_token":${JSON.stringify(moderatorToken)}`
   if (ref !== undefined) json += `,"ref":${JSON.stringify(ref)}`
   return `${json}}`
@@ -343,6 +369,11 @@ function parseAction(f: Obj): ClientFrame {
     case 'typing':
     case 'leave':
       return { action: f.action, room: str(f, 'room', true) }
+    case 'read': {
+      // An id as a string, or as a number (as in `last_ids`).
+      const id = typeof f.id === 'number' ? String(f.id) : str(f, 'id', true, 64)
+      return { action: 'read', room: str(f, 'room', true), id }
+    }
     case 'ping':
       return { action: 'ping' }
     case 'auth':

@@ -172,6 +172,8 @@ export function wsPlugin(
       }
       case 'typing':
         return awaited(store.typing(conn, frame.room))
+      case 'read':
+        return awaited(store.read(conn, frame))
       case 'join':
         return store.join(conn, frame)
       case 'create':
