@@ -84,6 +84,8 @@ export interface ReadMarks {
   readonly byName: Readonly<Record<string, number>>
   /** How many members the room has. */
   readonly members: number
+  /** The kept history as objects, when the engine holds it so (memory): `unread` then needs no parse. */
+  readonly history?: readonly StoredMessage[]
 }
 
 /** What a joiner would meet: read before the password is checked, so a refused joiner costs none. */

@@ -219,5 +219,6 @@ export function readStateJson(
   historyJson: string,
   maxMembers: number,
 ): ReadState {
-  return readState(marks, username, userId, JSON.parse(historyJson), maxMembers)
+  const history = marks.history ?? (JSON.parse(historyJson) as StoredMessage[])
+  return readState(marks, username, userId, history, maxMembers)
 }

@@ -39,7 +39,7 @@ export function roomReadMarks(room: Room): ReadMarks {
     const member = room.members.get(key)
     if (member && ownerOf(member) === mark.owner) byName[member.username] = mark.id
   }
-  return { byName, members: room.members.size }
+  return { byName, members: room.members.size, history: room.history.all() }
 }
 
 export class MemoryReadMarkers implements ReadMarkerStore {
