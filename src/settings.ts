@@ -216,6 +216,13 @@ export const SETTINGS: readonly Setting[] = [
     60_000,
     'how often batched presence is sent',
   ),
+  int(
+    'readMarkersMaxMembers',
+    'READ_MARKERS_MAX_MEMBERS',
+    0,
+    10_000_000,
+    'rooms with more members than this broadcast no `read` frames (markers and `unread` still work; 0 = never broadcast)',
+  ),
   {
     key: 'metricsToken',
     env: 'METRICS_TOKEN',

@@ -220,6 +220,9 @@ export class Delivery implements FeedHost {
         moderator: member.moderator,
         recovered: false,
         users: [],
+        // Like the user list, the markers are not known here: the client joins again.
+        read: {},
+        unread: 0,
       })
     }
   }

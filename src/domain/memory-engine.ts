@@ -35,6 +35,7 @@ import {
 import type { Clock } from './clock.ts'
 import { changeMessage, messageRecord } from './message-changes.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
+import { roomReadMarks } from './read-markers-memory.ts'
 import type { Session } from './room.ts'
 import { type Ban, inForce, type Member, Room, type RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
@@ -208,7 +209,7 @@ export class MemoryEngine implements RoomEngine {
 
   snapshot(roomId: RoomId): RoomSnapshot {
     const room = this.host.find(roomId)
-    return { users: room.usersJson(), history: room.historyJson() }
+    return { users: room.usersJson(), history: room.historyJson(), read: roomReadMarks(room) }
   }
 
   member(roomId: RoomId, key: string): MemberRecord | undefined {
@@ -319,7 +320,11 @@ export class MemoryEngine implements RoomEngine {
     }
     if (joined) {
       this.host.admitted(joined)
-      change.greet?.({ users: room.usersJson(), history: room.historyJson() })
+      change.greet?.({
+        users: room.usersJson(),
+        history: room.historyJson(),
+        read: roomReadMarks(room),
+      })
     }
     return { seq }
   }

@@ -51,6 +51,12 @@ export interface RoomFrame extends Base {
   action: 'typing' | 'leave'
   room: RoomId
 }
+/** The member has read the room up to `id` (docs/protocol.md, "Read markers"). */
+export interface ReadFrame extends Base {
+  action: 'read'
+  room: RoomId
+  id: MessageId
+}
 export interface PingFrame extends Base {
   action: 'ping'
 }
@@ -124,6 +130,7 @@ export type ClientFrame =
   | CreateFrame
   | MessageFrame
   | RoomFrame
+  | ReadFrame
   | PingFrame
   | AuthFrame
   | HistoryFrame
@@ -145,6 +152,7 @@ export const ACTIONS = [
   'message',
   'typing',
   'leave',
+  'read',
   'ping',
   'auth',
   'history',
@@ -240,6 +248,16 @@ export type ChangeFrame =
       event_id: MessageId
     }
 
+/**
+ * Read markers in `joined` and `resumed`: each member's last-read id by username (only your
+ * own in a room above READ_MARKERS_MAX_MEMBERS), and how many kept text messages of others
+ * come after your own marker.
+ */
+export interface ReadState {
+  read: Record<string, MessageId>
+  unread: number
+}
+
 export type ServerFrame =
   | { type: 'welcome'; session: string; resume_within_ms: number }
   | {
@@ -256,6 +274,8 @@ export type ServerFrame =
       moderator: boolean
       users: UserView[]
       history: StoredMessage[]
+      read: Record<string, MessageId>
+      unread: number
       moderator_token?: string
       ref?: Ref
     }
@@ -285,6 +305,8 @@ export type ServerFrame =
     }
   | { type: 'presence_diff'; room: RoomId; joins: UserView[]; leaves: string[] }
   | { type: 'typing'; room: RoomId; username: string; active: boolean; user_id?: string }
+  /** A member's read marker moved (at most one per member per room per second). */
+  | { type: 'read'; room: RoomId; username: string; user_id?: string; id: MessageId }
   | { type: 'history'; room: RoomId; messages: StoredMessage[]; has_more: boolean; ref?: Ref }
   | {
       type: 'resumed'
@@ -293,6 +315,8 @@ export type ServerFrame =
       moderator: boolean
       recovered: boolean
       users: UserView[]
+      read: Record<string, MessageId>
+      unread: number
       ref?: Ref
     }
   | { type: 'banned'; room: RoomId; by: string }
@@ -334,8 +358,10 @@ export function joinedJson(
   historyJson: string,
   ref: Ref | undefined,
   moderatorToken: string | undefined,
+  read: ReadState,
 ): string {
   let json = `{"type":"joined","room":${JSON.stringify(room)},"username":${JSON.stringify(username)},"moderator":${moderator},"users":${usersJson},"history":${historyJson}`
+  json += `,"read":${JSON.stringify(read.read)},"unread":${read.unread}`
   if (moderatorToken !== undefined) json += `,"moderator_token":${JSON.stringify(moderatorToken)}`
   if (ref !== undefined) json += `,"ref":${JSON.stringify(ref)}`
   return `${json}}`
@@ -457,6 +483,11 @@ function parseAction(f: Obj): ClientFrame {
     case 'typing':
     case 'leave':
       return { action: f.action, room: str(f, 'room', true) }
+    case 'read': {
+      // An id as a string, or as a number (as in `last_ids`).
+      const id = typeof f.id === 'number' ? String(f.id) : str(f, 'id', true, 64)
+      return { action: 'read', room: str(f, 'room', true), id }
+    }
     case 'ping':
       return { action: 'ping' }
     case 'auth':
