@@ -260,8 +260,20 @@ function str(f: Obj, key: string, required: boolean, max = MAX_FIELD_LENGTH): st
   const v = f[key]
   if (v === undefined && !required) return undefined
   if (typeof v !== 'string') throw new TypeError(`"${key}" must be a string`)
-  if (v.length > max) throw new TypeError(`"${key}" is too long`)
+  if (longer(v, max)) throw new TypeError(`"${key}" is too long`)
   return v
+}
+
+/**
+ * Whether `s` has more than `max` characters, counted in code points as JSON Schema's
+ * `maxLength` counts them (the AsyncAPI document states these limits). No string has more
+ * code points than UTF-16 units, so only a long one is split.
+ */
+function longer(s: string, max: number): boolean {
+  if (s.length <= max) return false
+  let n = 0
+  for (const _ of s) if (++n > max) return true
+  return false
 }
 
 function int(f: Obj, key: string, min: number, max: number): number | undefined {
@@ -278,6 +290,12 @@ function bool(f: Obj, key: string): boolean | undefined {
   if (v === undefined) return undefined
   if (typeof v !== 'boolean') throw new TypeError(`"${key}" must be true or false`)
   return v
+}
+
+/** A message id: its string, or a number (as clients that parse ids send it) turned into one. */
+function messageId(f: Obj, key: string): MessageId | undefined {
+  const v = f[key]
+  return typeof v === 'number' ? String(v) : str(f, key, false)
 }
 
 function lastIds(f: Obj): Record<RoomId, MessageId> | undefined {
@@ -309,7 +327,7 @@ export function parseClientFrame(raw: unknown): ClientFrame {
   const f = raw as Obj
   let ref: Ref | undefined
   const r = f.ref
-  if (typeof r === 'string' && r.length <= MAX_REF_LENGTH) ref = r
+  if (typeof r === 'string' && !longer(r, MAX_REF_LENGTH)) ref = r
   else if (typeof r === 'number' && Number.isFinite(r)) ref = r
   else if (r !== undefined) {
     throw new FrameError(
@@ -370,7 +388,7 @@ function parseAction(f: Obj): ClientFrame {
       return {
         action: 'history',
         room: str(f, 'room', true),
-        before: f.before === undefined ? undefined : String(f.before),
+        before: messageId(f, 'before'),
         limit: int(f, 'limit', 1, 100),
       }
     case 'resume':
