@@ -249,8 +249,10 @@ export class FrameError extends Error {
   }
 }
 
-const MAX_REF_LENGTH = 64
-const MAX_FIELD_LENGTH = 4096
+/** The longest `ref` a client frame may carry, in characters. */
+export const MAX_REF_LENGTH = 64
+/** The longest string field of a client frame, in characters, unless the field says otherwise. */
+export const MAX_FIELD_LENGTH = 4096
 
 type Obj = Record<string, unknown>
 
