@@ -7,7 +7,9 @@
  * it refused, as the document says.
  */
 import { describe, expect, it } from 'bun:test'
+import { join } from 'node:path'
 import { Parser } from '@asyncapi/parser'
+import { withAsyncApiSection } from '../../scripts/asyncapi-doc.ts'
 import { ACTIONS } from '../../src/protocol/frames.ts'
 import { useServer } from '../support/harness.ts'
 import { schemaErrors } from '../support/json-schema.ts'
@@ -31,6 +33,11 @@ async function served(): Promise<Json> {
 }
 
 describe('the AsyncAPI document', () => {
+  it('is rendered in docs/protocol.md as generated (run bun run docs:asyncapi)', async () => {
+    const text = await Bun.file(join(import.meta.dir, '../../docs/protocol.md')).text()
+    expect(withAsyncApiSection(text)).toBe(text)
+  })
+
   it('is served at /asyncapi.json and @asyncapi/parser finds no error in it', async () => {
     serve()
     const doc = await served()
