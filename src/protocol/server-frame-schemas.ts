@@ -42,7 +42,7 @@ export const UserViewSchema = t.Object(
 export const StoredMessageSchema = t.Object(
   {
     id: messageId('Increasing within the room; 12-digit zero-padded decimal'),
-    type: t.Union([t.Literal('text'), t.Literal('system')]),
+    type: t.Union([t.Literal('text'), t.Literal('system')], { title: 'MessageKind' }),
     sender: t.String({ description: '"system" for a system message', examples: ['bob'] }),
     content: t.String({ examples: ['Hi!'] }),
     timestamp: ms('Milliseconds since the epoch'),
@@ -85,10 +85,10 @@ export const SERVER_FRAMES = {
     resume_within_ms: ms('How long a dropped session may be resumed (RESUME_GRACE_MS)'),
   }),
   authenticated: frame('authenticated', 'ServerAuthenticated', 'The answer to a good `auth`', {
-    user: t.Object({
-      id: t.String({ examples: ['u-42'] }),
-      name: t.String({ examples: ['Alice'] }),
-    }),
+    user: t.Object(
+      { id: t.String({ examples: ['u-42'] }), name: t.String({ examples: ['Alice'] }) },
+      { title: 'SignedInUser', description: "The token's user: its sub and display name" },
+    ),
     expires_at: ms('When the token expires (ms since the epoch); refresh before with `auth`'),
     ref: ref(),
   }),
