@@ -380,8 +380,10 @@ export class FrameError extends Error {
   }
 }
 
-const MAX_REF_LENGTH = 64
-const MAX_FIELD_LENGTH = 4096
+/** The longest `ref` a client frame may carry, in characters. */
+export const MAX_REF_LENGTH = 64
+/** The longest string field of a client frame, in characters, unless the field says otherwise. */
+export const MAX_FIELD_LENGTH = 4096
 
 type Obj = Record<string, unknown>
 
@@ -391,8 +393,20 @@ function str(f: Obj, key: string, required: boolean, max = MAX_FIELD_LENGTH): st
   const v = f[key]
   if (v === undefined && !required) return undefined
   if (typeof v !== 'string') throw new TypeError(`"${key}" must be a string`)
-  if (v.length > max) throw new TypeError(`"${key}" is too long`)
+  if (longer(v, max)) throw new TypeError(`"${key}" is too long`)
   return v
+}
+
+/**
+ * Whether `s` has more than `max` characters, counted in code points as JSON Schema's
+ * `maxLength` counts them (the AsyncAPI document states these limits). No string has more
+ * code points than UTF-16 units, so only a long one is split.
+ */
+function longer(s: string, max: number): boolean {
+  if (s.length <= max) return false
+  let n = 0
+  for (const _ of s) if (++n > max) return true
+  return false
 }
 
 function int(f: Obj, key: string, min: number, max: number): number | undefined {
@@ -404,13 +418,10 @@ function int(f: Obj, key: string, min: number, max: number): number | undefined 
   return v
 }
 
-/** A message id: a string (or, leniently, a number) of up to 16 digits. */
-function messageId(f: Obj, key: string): MessageId {
+/** A required message id: a string of up to 64 characters, or a number turned into one. */
+function requiredId(f: Obj, key: string): MessageId {
   const v = f[key]
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v)
-  if (typeof v !== 'string') throw new TypeError(`"${key}" must be a message id`)
-  if (v.length > 64) throw new TypeError(`"${key}" is too long`)
-  return v
+  return typeof v === 'number' ? String(v) : str(f, key, true, 64)
 }
 
 function bool(f: Obj, key: string): boolean | undefined {
@@ -418,6 +429,12 @@ function bool(f: Obj, key: string): boolean | undefined {
   if (v === undefined) return undefined
   if (typeof v !== 'boolean') throw new TypeError(`"${key}" must be true or false`)
   return v
+}
+
+/** A message id: its string, or a number (as clients that parse ids send it) turned into one. */
+function messageId(f: Obj, key: string): MessageId | undefined {
+  const v = f[key]
+  return typeof v === 'number' ? String(v) : str(f, key, false)
 }
 
 function lastIds(f: Obj): Record<RoomId, MessageId> | undefined {
@@ -449,7 +466,7 @@ export function parseClientFrame(raw: unknown): ClientFrame {
   const f = raw as Obj
   let ref: Ref | undefined
   const r = f.ref
-  if (typeof r === 'string' && r.length <= MAX_REF_LENGTH) ref = r
+  if (typeof r === 'string' && !longer(r, MAX_REF_LENGTH)) ref = r
   else if (typeof r === 'number' && Number.isFinite(r)) ref = r
   else if (r !== undefined) {
     throw new FrameError(
@@ -485,8 +502,7 @@ function parseAction(f: Obj): ClientFrame {
       return { action: f.action, room: str(f, 'room', true) }
     case 'read': {
       // An id as a string, or as a number (as in `last_ids`).
-      const id = typeof f.id === 'number' ? String(f.id) : str(f, 'id', true, 64)
-      return { action: 'read', room: str(f, 'room', true), id }
+      return { action: 'read', room: str(f, 'room', true), id: requiredId(f, 'id') }
     }
     case 'ping':
       return { action: 'ping' }
@@ -515,7 +531,7 @@ function parseAction(f: Obj): ClientFrame {
       return {
         action: 'history',
         room: str(f, 'room', true),
-        before: f.before === undefined ? undefined : String(f.before),
+        before: messageId(f, 'before'),
         limit: int(f, 'limit', 1, 100),
       }
     case 'resume':
@@ -539,18 +555,18 @@ function parseAction(f: Obj): ClientFrame {
       return {
         action: 'edit',
         room: str(f, 'room', true),
-        id: messageId(f, 'id'),
+        id: requiredId(f, 'id'),
         content: str(f, 'content', true, Number.POSITIVE_INFINITY),
       }
     case 'delete':
-      return { action: 'delete', room: str(f, 'room', true), id: messageId(f, 'id') }
+      return { action: 'delete', room: str(f, 'room', true), id: requiredId(f, 'id') }
     case 'react': {
       const on = bool(f, 'on')
       if (on === undefined) throw new TypeError('"on" is required')
       return {
         action: 'react',
         room: str(f, 'room', true),
-        id: messageId(f, 'id'),
+        id: requiredId(f, 'id'),
         emoji: str(f, 'emoji', true, 64),
         on,
       }
