@@ -98,6 +98,28 @@ export const changes: Area = {
       },
     },
     {
+      name: 'a read marker goes to the others as read, only forward; joined carries read and unread',
+      async run(ctx) {
+        const { client: alice, username: aliceName, room } = await ctx.member()
+        const { client: bob, username: bobName } = await ctx.member()
+        const first = await say(bob, room, ctx.name('one'))
+        const second = await say(bob, room, ctx.name('two'))
+        await alice.next('message', (f) => f.id === second.id)
+        const seen = bob.next('read', (f) => f.username === aliceName)
+        alice.send({ action: 'read', room, id: second.id })
+        like(await seen, { type: 'read', room, username: aliceName, id: second.id }, 'read')
+        // An older id is ignored: no error, nothing sent.
+        alice.send({ action: 'read', room, id: first.id })
+        const after = await alice.sync()
+        assert(!after.some((f) => f.type === 'error'), 'an older marker is no error')
+        const carol = await ctx.connect()
+        const joined = await carol.join(room, ctx.name('carol'))
+        equal((joined.read as Frame)[aliceName], second.id, "joined.read has alice's marker")
+        assert(typeof joined.unread === 'number', 'joined.unread is a number')
+        assert((joined.read as Frame)[bobName] === undefined, 'no marker for who never read')
+      },
+    },
+    {
       name: 'an edit made while away is replayed on resume after the messages before it, once',
       async run(ctx) {
         const { client: alice, room } = await ctx.member()
