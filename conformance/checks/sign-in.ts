@@ -91,5 +91,33 @@ export const signIn: Area = {
         }
       },
     },
+    {
+      name: 'direct opens one room for two signed-in users, from either side; the other is told of the first message; others are refused',
+      async run(ctx) {
+        await signedIn(ctx)
+        const on = async (sub: string, name: string) => {
+          const c = await ctx.connect()
+          await c.expect({ action: 'auth', token: await ctx.token({ sub, name }) }, 'authenticated')
+          return c
+        }
+        const aSub = ctx.name('dm-a')
+        const bSub = ctx.name('dm-b')
+        const a = await on(aSub, `A ${ctx.runId}`)
+        const b = await on(bSub, `B ${ctx.runId}`)
+        const opened = await a.expect({ action: 'direct', user_id: bSub }, 'joined')
+        const room = String(opened.room)
+        like(opened, { type: 'joined', moderator: false }, 'the direct room joined')
+        // b, connected but not in it, hears of the first message.
+        const told = b.next('direct', (f) => f.room === room)
+        a.send({ action: 'message', room, content: 'hello you' })
+        like(await told, { type: 'direct', room, from: { user_id: aSub } }, 'the direct notice')
+        const fromB = await b.expect({ action: 'direct', user_id: aSub }, 'joined')
+        equal(fromB.room, room, 'the same room from the other side')
+        const c = await on(ctx.name('dm-c'), `C ${ctx.runId}`)
+        await c.refused({ action: 'join', room }, 'not_authorized')
+        const anon = await ctx.connect()
+        await anon.refused({ action: 'direct', user_id: aSub }, 'not_authorized')
+      },
+    },
   ],
 }

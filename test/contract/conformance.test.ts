@@ -142,7 +142,7 @@ describe('the conformance suite', () => {
     expectClean(report)
     // The off check and GET /auth ran; the checks that need a sign-in skipped.
     expect(report.passed).toBe(2)
-    expect(report.skipped).toHaveLength(3)
+    expect(report.skipped).toHaveLength(4)
     expectNoErrorLogs()
   }, 60_000)
 
