@@ -1,6 +1,6 @@
 /**
  * The client → server frames as TypeBox schemas: one entry per action, with the limits
- * `parseClientFrame` (frames.ts) enforces. The AsyncAPI document (src/transport/asyncapi.ts)
+ * `parseClientFrame` (parse.ts) enforces. The AsyncAPI document (src/transport/asyncapi.ts)
  * is written from these, and test/contract/frame-schemas.test.ts proves over generated frames
  * that the parser accepts exactly what these schemas accept. Adding an action is one entry
  * here (the `Action` type makes it required) beside its case in the parser.
@@ -11,7 +11,8 @@ import { type TSchema, t } from 'elysia'
 type TObject = ReturnType<typeof t.Object>
 type TProperties = Record<string, TSchema>
 
-import { type Action, MAX_FIELD_LENGTH, MAX_REF_LENGTH, type ServerFrame } from './frames.ts'
+import type { Action, ServerFrame } from './frames.ts'
+import { MAX_FIELD_LENGTH, MAX_REF_LENGTH } from './parse.ts'
 
 /** One action: its frame's schema and the frames that answer it directly (echoing `ref`). */
 export interface ClientFrameSpec {

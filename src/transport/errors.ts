@@ -4,7 +4,8 @@
  */
 import type { Logger } from '../domain/ports.ts'
 import { ChatError, ERRORS, type ErrorCode } from '../protocol/errors.ts'
-import { FrameError, type Ref, type RoomId, type ServerFrame } from '../protocol/frames.ts'
+import type { Ref, RoomId, ServerFrame } from '../protocol/frames.ts'
+import { FrameError } from '../protocol/parse.ts'
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string }

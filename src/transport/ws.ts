@@ -11,13 +11,8 @@ import type { Logger, Peer } from '../domain/ports.ts'
 import { sessionTag } from '../logger.ts'
 import type { ServerMetrics } from '../metrics.ts'
 import { ChatError } from '../protocol/errors.ts'
-import {
-  type ClientFrame,
-  FrameError,
-  parseClientFrame,
-  type RoomId,
-  type ServerFrame,
-} from '../protocol/frames.ts'
+import type { ClientFrame, RoomId, ServerFrame } from '../protocol/frames.ts'
+import { FrameError, parseClientFrame } from '../protocol/parse.ts'
 import { errorFrame, toChatError } from './errors.ts'
 
 /** The Bun topic of a room; the only place topic names are built. */

@@ -7,7 +7,8 @@ import type { RoomEngine } from '../../src/chat/engine.ts'
 import type { Joiner } from '../../src/chat/membership.ts'
 import type { CreationContext } from '../../src/chat/rooms.ts'
 import { ChatError } from '../../src/protocol/errors.ts'
-import { type JoinFrame, parseClientFrame } from '../../src/protocol/frames.ts'
+import type { JoinFrame } from '../../src/protocol/frames.ts'
+import { parseClientFrame } from '../../src/protocol/parse.ts'
 
 const user = (id: string): Identity => ({
   id,

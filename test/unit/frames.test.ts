@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import fc from 'fast-check'
-import { ACTIONS, FrameError, parseClientFrame } from '../../src/protocol/frames.ts'
+import { ACTIONS } from '../../src/protocol/frames.ts'
+import { FrameError, parseClientFrame } from '../../src/protocol/parse.ts'
 
 describe('parseClientFrame', () => {
   it('returns typed frames and keeps ref', () => {
