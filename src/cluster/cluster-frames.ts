@@ -14,6 +14,7 @@ import { ReadMarkers } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import { Typing } from '../chat/typing.ts'
+import type { FrameHandlers } from '../domain/chat-store.ts'
 import type { Guard } from '../domain/guard.ts'
 import { slugify } from '../domain/names.ts'
 import type { RoomSink } from '../domain/ports.ts'
@@ -68,7 +69,7 @@ export interface ClusterFramesHost {
   readonly directs: DirectBook
 }
 
-export class ClusterFrames {
+export class ClusterFrames implements FrameHandlers<ClusterConnection> {
   constructor(
     private readonly parts: NodeParts,
     private readonly sink: RoomSink,

@@ -33,18 +33,7 @@ import type { CreateRoomInput, RoomCredentials } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
   Action,
-  AmendFrame,
   AuthFrame,
-  CreateFrame,
-  DirectFrame,
-  DirectsFrame,
-  HistoryFrame,
-  JoinFrame,
-  MessageFrame,
-  ModerationFrame,
-  MuteFrame,
-  ReadFrame,
-  Ref,
   ResumeFrame,
   RoomId,
   StoredMessage,
@@ -105,7 +94,8 @@ export class ClusterStore implements ChatStore {
   private readonly engine: RedisEngine
   private readonly repair: Repair
   private readonly resumer: ClusterResume
-  private readonly frames: ClusterFrames
+  /** The chat frames' handlers (the WS transport calls them). */
+  readonly frames: ClusterFrames
   private readonly signIns: SignIns
   readonly api: ServerApi
   private readonly users: RedisUsers
@@ -319,50 +309,6 @@ export class ClusterStore implements ChatStore {
   }
 
   // ── Frames (cluster-frames.ts) ───────────────────────────────────────────────
-
-  join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
-    return this.frames.join(conn, frame)
-  }
-
-  create(conn: ClusterConnection, frame: CreateFrame): Promise<void> {
-    return this.frames.create(conn, frame)
-  }
-
-  message(conn: ClusterConnection, frame: MessageFrame): Promise<void> {
-    return this.frames.message(conn, frame)
-  }
-
-  amend(conn: ClusterConnection, frame: AmendFrame): Promise<void> {
-    return this.frames.amend(conn, frame)
-  }
-
-  read(conn: ClusterConnection, frame: ReadFrame): Promise<void> {
-    return this.frames.read(conn, frame)
-  }
-
-  typing(conn: ClusterConnection, roomId: RoomId): Promise<void> | undefined {
-    return this.frames.typing(conn, roomId)
-  }
-
-  leave(conn: ClusterConnection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
-    return this.frames.leave(conn, roomId, ref)
-  }
-
-  history(conn: ClusterConnection, frame: HistoryFrame): Promise<void> {
-    return this.frames.history(conn, frame)
-  }
-
-  moderate(conn: ClusterConnection, frame: ModerationFrame | MuteFrame): Promise<void> {
-    return this.frames.moderate(conn, frame)
-  }
-
-  direct(conn: ClusterConnection, frame: DirectFrame): Promise<void> {
-    return this.frames.direct(conn, frame)
-  }
-
-  directs(conn: ClusterConnection, frame: DirectsFrame): Promise<void> {
-    return this.frames.listDirects(conn, frame)
-  }
 
   // ── Sign-in (src/chat/sign-in.ts) and resume ─────────────────────────────────
 

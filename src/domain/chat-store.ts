@@ -37,6 +37,35 @@ export interface ConnectionHandle {
   readonly peer: Peer
 }
 
+/**
+ * A node's handlers of the chat frames, one per action (memory-frames.ts for one process,
+ * cluster-frames.ts for a cluster node), each following the rules in src/chat.
+ */
+export interface FrameHandlers<C> {
+  /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
+  join(conn: C, frame: JoinFrame): Promise<void>
+  /** `create`: creates a room and joins its creator as moderator. */
+  create(conn: C, frame: CreateFrame): Promise<void>
+  /** `message`: stores the message and sends it to every member, the sender included. */
+  message(conn: C, frame: MessageFrame): Maybe<void>
+  /** `edit`, `delete`, `react`: a change to a kept message (src/chat/amend.ts). */
+  amend(conn: C, frame: AmendFrame): Maybe<void>
+  /** `typing`: shows the member as typing to the others; throttled, never an error for that. */
+  typing(conn: C, room: RoomId): Maybe<void>
+  /** `leave`: the member leaves the room and gets `left`. */
+  leave(conn: C, room: RoomId, ref: Ref | undefined): Maybe<void>
+  /** `read`: the member's read marker moves forward (src/chat/read-markers.ts). */
+  read(conn: C, frame: ReadFrame): Maybe<void>
+  /** `history`: a page of a room's messages, for its members or anyone in a public room. */
+  history(conn: C, frame: HistoryFrame): Maybe<void>
+  /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
+  moderate(conn: C, frame: ModerationFrame | MuteFrame): Maybe<void>
+  /** `direct`: joins the direct room of the user and `user_id` (src/chat/direct.ts). */
+  direct(conn: C, frame: DirectFrame): Promise<void>
+  /** `directs`: the user's direct rooms. */
+  listDirects(conn: C, frame: DirectsFrame): Maybe<void>
+}
+
 /** `GET /health`: `degraded` while a cluster node cannot reach Redis (or has not registered yet). */
 export interface HealthView {
   status: 'ok' | 'draining' | 'degraded'
@@ -65,22 +94,9 @@ export interface ChatStore {
   checkSignedIn(conn: ConnectionHandle, action: Action): void
 
   // Frames
-  join(conn: ConnectionHandle, frame: JoinFrame): Promise<void>
-  create(conn: ConnectionHandle, frame: CreateFrame): Promise<void>
-  message(conn: ConnectionHandle, frame: MessageFrame): Maybe<void>
-  /** `edit`, `delete`, `react`. */
-  amend(conn: ConnectionHandle, frame: AmendFrame): Maybe<void>
-  typing(conn: ConnectionHandle, room: RoomId): Maybe<void>
-  leave(conn: ConnectionHandle, room: RoomId, ref: Ref | undefined): Maybe<void>
-  /** `read`: the member's read marker moves forward (src/chat/read-markers.ts). */
-  read(conn: ConnectionHandle, frame: ReadFrame): Maybe<void>
-  history(conn: ConnectionHandle, frame: HistoryFrame): Maybe<void>
-  moderate(conn: ConnectionHandle, frame: ModerationFrame | MuteFrame): Maybe<void>
+  /** The handlers of the chat frames (memory-frames.ts, cluster-frames.ts). */
+  readonly frames: FrameHandlers<ConnectionHandle>
   resume(conn: ConnectionHandle, frame: ResumeFrame): Maybe<void>
-  /** `direct`: joins the direct room of the user and `user_id` (src/chat/direct.ts). */
-  direct(conn: ConnectionHandle, frame: DirectFrame): Promise<void>
-  /** `directs`: the user's direct rooms. */
-  directs(conn: ConnectionHandle, frame: DirectsFrame): Maybe<void>
 
   // REST views
   listRooms(

@@ -31,6 +31,7 @@ import type {
   RoomId,
 } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
+import type { FrameHandlers } from './chat-store.ts'
 import type { Guard } from './guard.ts'
 import type { Membership } from './membership.ts'
 import type { MemoryEngine } from './memory-engine.ts'
@@ -63,7 +64,7 @@ export interface MemoryReader extends Reader {
  * moderation): each finds the connection's session, charges its rate limit and calls the
  * rule in src/chat over the memory engine. RoomStore hands the frames here.
  */
-export class MemoryFrames {
+export class MemoryFrames implements FrameHandlers<Connection> {
   private readonly engine: MemoryEngine
   private readonly sessions: Sessions
   private readonly membership: Membership

@@ -12,18 +12,7 @@ import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type {
   Action,
-  AmendFrame,
   AuthFrame,
-  CreateFrame,
-  DirectFrame,
-  DirectsFrame,
-  HistoryFrame,
-  JoinFrame,
-  MessageFrame,
-  ModerationFrame,
-  MuteFrame,
-  ReadFrame,
-  Ref,
   ResumeFrame,
   RoomId,
   StoredMessage,
@@ -92,7 +81,8 @@ export class RoomStore implements ChatStore {
   private readonly sessions: Sessions
   private readonly emptyRooms: EmptyRooms
   private readonly membership: Membership
-  private readonly frames: MemoryFrames
+  /** The chat frames' handlers (the WS transport calls them). */
+  readonly frames: MemoryFrames
   private readonly readers: ReadMarkers<MemoryReader>
   private readonly signIns: SignIns
   readonly api: ServerApi
@@ -342,61 +332,6 @@ export class RoomStore implements ChatStore {
   }
 
   // ── Frames (memory-frames.ts) ────────────────────────────────────────────────
-
-  /** `join`: admits the client under `username`, checking bans, token, password, size and name. */
-  join(conn: Connection, frame: JoinFrame): Promise<void> {
-    return this.frames.join(conn, frame)
-  }
-
-  /** `create`: creates a room and joins its creator as moderator. */
-  create(conn: Connection, frame: CreateFrame): Promise<void> {
-    return this.frames.create(conn, frame)
-  }
-
-  /** `message`: stores the message and sends it to every member, the sender included. */
-  message(conn: Connection, frame: MessageFrame): void {
-    this.frames.message(conn, frame)
-  }
-
-  /** `edit`, `delete`, `react`: a change to a kept message (src/chat/amend.ts). */
-  amend(conn: Connection, frame: AmendFrame): void {
-    this.frames.amend(conn, frame)
-  }
-
-  /** `typing`: shows the member as typing to the others; throttled, never answered with an error. */
-  typing(conn: Connection, roomId: RoomId): void {
-    this.frames.typing(conn, roomId)
-  }
-
-  /** `read`: moves the member's read marker forward (src/chat/read-markers.ts). */
-  read(conn: Connection, frame: ReadFrame): void {
-    this.frames.read(conn, frame)
-  }
-
-  /** `leave`: the member leaves the room and gets `left`. */
-  leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
-    return this.frames.leave(conn, roomId, ref)
-  }
-
-  /** `history`: a page of a room's messages, for its members or for anyone in a public room. */
-  history(conn: Connection, frame: HistoryFrame): Promise<void> {
-    return this.frames.history(conn, frame)
-  }
-
-  /** `ban`, `kick`, `unban`, `mute`, `unmute` from a moderator of the room. */
-  moderate(conn: Connection, frame: ModerationFrame | MuteFrame): Promise<void> {
-    return this.frames.moderate(conn, frame)
-  }
-
-  /** `direct`: joins the direct room of the user and `user_id`, made first if new. */
-  direct(conn: Connection, frame: DirectFrame): Promise<void> {
-    return this.frames.direct(conn, frame)
-  }
-
-  /** `directs`: the user's direct rooms. */
-  directs(conn: Connection, frame: DirectsFrame): Promise<void> {
-    return this.frames.listDirects(conn, frame)
-  }
 
   // ── Resume ───────────────────────────────────────────────────────────────────
 

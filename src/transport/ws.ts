@@ -151,7 +151,7 @@ export function wsPlugin(
     store.checkSignedIn(conn, frame.action)
     switch (frame.action) {
       case 'message': {
-        const pending = awaited(store.message(conn, frame))
+        const pending = awaited(store.frames.message(conn, frame))
         if (!pending) {
           metrics.messageAccepted()
           return
@@ -168,27 +168,27 @@ export function wsPlugin(
       case 'edit':
       case 'delete':
       case 'react':
-        return awaited(store.amend(conn, frame))
+        return awaited(store.frames.amend(conn, frame))
       case 'typing':
-        return awaited(store.typing(conn, frame.room))
+        return awaited(store.frames.typing(conn, frame.room))
       case 'read':
-        return awaited(store.read(conn, frame))
+        return awaited(store.frames.read(conn, frame))
       case 'join':
-        return store.join(conn, frame)
+        return store.frames.join(conn, frame)
       case 'create':
-        return store.create(conn, frame)
+        return store.frames.create(conn, frame)
       case 'leave':
-        return awaited(store.leave(conn, frame.room, frame.ref))
+        return awaited(store.frames.leave(conn, frame.room, frame.ref))
       case 'history':
-        return awaited(store.history(conn, frame))
+        return awaited(store.frames.history(conn, frame))
       case 'resume':
         return awaited(store.resume(conn, frame))
       case 'auth':
         return store.auth(conn, frame)
       case 'direct':
-        return store.direct(conn, frame)
+        return store.frames.direct(conn, frame)
       case 'directs':
-        return awaited(store.directs(conn, frame))
+        return awaited(store.frames.listDirects(conn, frame))
       case 'ping': {
         store.countFrame(conn)
         conn.peer.send(
@@ -201,7 +201,7 @@ export function wsPlugin(
       case 'unban':
       case 'mute':
       case 'unmute':
-        return awaited(store.moderate(conn, frame))
+        return awaited(store.frames.moderate(conn, frame))
     }
   }
 

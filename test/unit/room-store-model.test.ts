@@ -78,7 +78,7 @@ async function run(commands: Command[]): Promise<void> {
         case 'join':
           if (who) {
             const token = c.token ? tokens.get(c.room) : undefined
-            await store.join(who.conn, {
+            await store.frames.join(who.conn, {
               action: 'join',
               room: c.room,
               username: c.name,
@@ -89,7 +89,7 @@ async function run(commands: Command[]): Promise<void> {
           break
         case 'create':
           if (who) {
-            await store.create(who.conn, {
+            await store.frames.create(who.conn, {
               action: 'create',
               name: c.room,
               username: c.name,
@@ -101,13 +101,14 @@ async function run(commands: Command[]): Promise<void> {
           }
           break
         case 'leave':
-          if (who) await store.leave(who.conn, c.room, undefined)
+          if (who) await store.frames.leave(who.conn, c.room, undefined)
           break
         case 'message':
-          if (who) store.message(who.conn, { action: 'message', room: c.room, content: 'hi' })
+          if (who)
+            store.frames.message(who.conn, { action: 'message', room: c.room, content: 'hi' })
           break
         case 'typing':
-          if (who) store.typing(who.conn, c.room)
+          if (who) store.frames.typing(who.conn, c.room)
           break
         case 'drop':
           if (who && !who.gone) {
@@ -125,13 +126,13 @@ async function run(commands: Command[]): Promise<void> {
           if (who) {
             const action = c.action
             if (action === 'mute') {
-              await store.moderate(who.conn, {
+              await store.frames.moderate(who.conn, {
                 action,
                 room: c.room,
                 username: c.name,
                 duration_ms: 10_000,
               })
-            } else await store.moderate(who.conn, { action, room: c.room, username: c.name })
+            } else await store.frames.moderate(who.conn, { action, room: c.room, username: c.name })
           }
           break
         case 'advance':

@@ -40,7 +40,7 @@ function connect(): { peer: FakePeer; conn: Connection } {
 /** A connection that has joined `room` as `username`. */
 async function member(room: string, username: string) {
   const c = connect()
-  await store.join(c.conn, { action: 'join', room, username })
+  await store.frames.join(c.conn, { action: 'join', room, username })
   return c
 }
 
@@ -78,7 +78,7 @@ describe('RoomStore empty rooms', () => {
     const alice = await member('lobby', 'alice')
     clock.advance(TTL * 2) // occupied: no timer runs
     expect(roomExists('lobby')).toBe(true)
-    store.leave(alice.conn, 'lobby', undefined)
+    store.frames.leave(alice.conn, 'lobby', undefined)
     clock.advance(TTL - 1)
     expect(roomExists('lobby')).toBe(true)
     clock.advance(1)
@@ -99,7 +99,7 @@ describe('RoomStore empty rooms', () => {
     const bob = await member('lobby', 'bob')
     clock.advance(TTL * 2)
     expect(roomExists('lobby')).toBe(true)
-    store.leave(bob.conn, 'lobby', undefined)
+    store.frames.leave(bob.conn, 'lobby', undefined)
     clock.advance(TTL - 1)
     expect(roomExists('lobby')).toBe(true)
     clock.advance(1)
@@ -121,8 +121,8 @@ describe('RoomStore empty rooms', () => {
     store = makeStore({ defaultRooms: ['general', 'Help Desk'] })
     const alice = await member('general', 'alice')
     const bob = await member('help-desk', 'bob')
-    store.leave(alice.conn, 'general', undefined)
-    store.leave(bob.conn, 'help-desk', undefined)
+    store.frames.leave(alice.conn, 'general', undefined)
+    store.frames.leave(bob.conn, 'help-desk', undefined)
     clock.advance(TTL * 10)
     expect(roomExists('general')).toBe(true)
     expect(roomExists('help-desk')).toBe(true)
@@ -133,7 +133,7 @@ describe('RoomStore typing', () => {
   it('ends a typing indicator with active:false to the others TYPING_TIMEOUT_MS after the last typing frame', async () => {
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
-    store.typing(alice.conn, 'general')
+    store.frames.typing(alice.conn, 'general')
     expect(bob.peer.take('typing')).toEqual([
       { type: 'typing', room: 'general', username: 'alice', active: true },
     ])
@@ -149,9 +149,9 @@ describe('RoomStore typing', () => {
   it('restarts the timeout on each typing frame', async () => {
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
-    store.typing(alice.conn, 'general')
+    store.frames.typing(alice.conn, 'general')
     clock.advance(TYPING - 1000)
-    store.typing(alice.conn, 'general')
+    store.frames.typing(alice.conn, 'general')
     clock.advance(TYPING - 1)
     expect(bob.peer.take('typing').map((f) => f.active)).toEqual([true, true])
     clock.advance(1)
@@ -161,7 +161,7 @@ describe('RoomStore typing', () => {
   it("ends a dropped typist's indicator at once, without a timer left behind", async () => {
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
-    store.typing(alice.conn, 'general')
+    store.frames.typing(alice.conn, 'general')
     bob.peer.take('typing')
     drop(alice)
     expect(bob.peer.take('typing')).toEqual([
@@ -187,7 +187,7 @@ describe('RoomStore resume grace', () => {
     })
     const carol = connect()
     await expect(
-      store.join(carol.conn, { action: 'join', room: 'general', username: 'ALICE' }),
+      store.frames.join(carol.conn, { action: 'join', room: 'general', username: 'ALICE' }),
     ).rejects.toMatchObject({ code: 'username_taken' })
   })
 
@@ -255,7 +255,7 @@ describe('RoomStore unjoined connections', () => {
   it('restarts the countdown when the connection leaves its last room', async () => {
     const alice = await member('general', 'alice')
     clock.advance(UNJOINED)
-    store.leave(alice.conn, 'general', undefined)
+    store.frames.leave(alice.conn, 'general', undefined)
     clock.advance(UNJOINED - 1)
     expect(alice.peer.closedWith).toBeUndefined()
     clock.advance(1)
@@ -269,7 +269,7 @@ describe('RoomStore close', () => {
     const alice = await member('general', 'alice')
     const bob = await member('general', 'bob')
     connect() // unjoined timer
-    store.typing(bob.conn, 'general') // typing timer
+    store.frames.typing(bob.conn, 'general') // typing timer
     drop(alice) // grace timer
     expect(clock.pendingTimers()).toBeGreaterThanOrEqual(4)
     store.close()
