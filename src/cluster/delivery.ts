@@ -161,9 +161,13 @@ export class Delivery implements FeedHost {
   requestSync(feed: RoomFeed, lazy = false): void {
     if (lazy) {
       systemClock.setTimeout(() => {
-        if (this.feeds.get(feed.room) === feed && !feed.syncing) {
+        // Only if someone still waits, and only up to what they wait for: what came after
+        // may still be on its way on the stream, with frames the history does not keep (a
+        // leave's user_left: the history has its quiet note "X left").
+        const upTo = feed.waitingFor()
+        if (this.feeds.get(feed.room) === feed && !feed.syncing && upTo !== undefined) {
           feed.syncing = true
-          void this.sync(feed)
+          void this.sync(feed, upTo)
         }
       }, ADMIT_WAIT_MS)
       return
@@ -171,7 +175,8 @@ export class Delivery implements FeedHost {
     void this.sync(feed)
   }
 
-  async sync(feed: RoomFeed): Promise<void> {
+  /** Reads the history and delivers what the feed missed (up to the sequence `upTo`, if given). */
+  async sync(feed: RoomFeed, upTo = Number.POSITIVE_INFINITY): Promise<void> {
     try {
       const k = this.parts.keys.room(feed.room)
       const [top, stored] = await Promise.all([
@@ -188,7 +193,7 @@ export class Delivery implements FeedHost {
       }
       feed.catchUp(
         stored
-          .filter((m) => seqOf(m) > last)
+          .filter((m) => seqOf(m) > last && seqOf(m) <= upTo)
           .map((m) => {
             // A deleted message is sent as nothing (its message_deleted follows), but its
             // place in the sequence is still delivered.

@@ -211,6 +211,14 @@ export class RoomFeed {
     for (const w of due) w.admit()
   }
 
+  /** The furthest sequence a newcomer or a leaver waits for the stream to reach, if any. */
+  waitingFor(): number | undefined {
+    let most: number | undefined
+    for (const w of [...this.waiters, ...this.landmarks])
+      if (this.lastSeq === undefined || w.seq > this.lastSeq) most = Math.max(most ?? 0, w.seq)
+    return most
+  }
+
   get waiting(): boolean {
     return this.waiters.length > 0 || this.landmarks.length > 0
   }

@@ -125,6 +125,25 @@ describe('RoomFeed', () => {
     expect(feed.waiting).toBe(true)
   })
 
+  it('says how far its waiters wait, so a lazy sync reads no further (later entries may be in flight)', () => {
+    const { feed } = started(10)
+    expect(feed.waitingFor()).toBeUndefined()
+    feed.admit(
+      12,
+      () => {},
+      () => {},
+    )
+    feed.when(14, () => {})
+    expect(feed.waitingFor()).toBe(14)
+    feed.receive(entry(11))
+    feed.receive(entry(12))
+    expect(feed.waitingFor()).toBe(14)
+    feed.receive(entry(13))
+    feed.receive(entry(14))
+    // Nobody waits any more: the lazy sync that was asked for has nothing to do.
+    expect(feed.waitingFor()).toBeUndefined()
+  })
+
   it('skips what the history no longer has and releases the waiters past it', () => {
     const { feed } = started(1)
     let subscribed = false
