@@ -4,14 +4,21 @@
  * composer (composer.ts), and the status and alert regions.
  * The accessible names used here are the page's contract (README, "The chat page").
  */
-import type { ChatClient, ConnectionState, JoinedFrame } from '../client/index.ts'
+import type {
+  ChangeFrame,
+  ChatClient,
+  ConnectionState,
+  JoinedFrame,
+  UserView,
+} from '../client/index.ts'
 import { Composer } from './composer.ts'
 import { byId } from './dom.ts'
 import { EntryForms } from './entry-forms.ts'
+import { fromLive } from './message-item.ts'
 import { PageClient } from './page-client.ts'
 import { asRequestError, type ErrorContext, plainError } from './plain-errors.ts'
 import { RoomList } from './room-list.ts'
-import { RoomView } from './room-view.ts'
+import { isDirect, RoomView } from './room-view.ts'
 import { type AuthMode, PageSignIn } from './sign-in.ts'
 
 const NO_ROOM = 'Choose a username, then join or create a room.'
@@ -33,6 +40,10 @@ export class ChatPage {
       open: (room) => {
         if (this.views.has(room.id)) this.select(room.id)
         else void this.forms.join(room.id)
+      },
+      openDirect: (room, userId, name) => {
+        if (this.views.has(room)) this.select(room)
+        else void this.openDirect(userId, name)
       },
       named: (room) => this.setName(room.id, room.name),
       joined: (id) => this.views.has(id),
@@ -121,21 +132,36 @@ export class ChatPage {
 
   private listen(client: ChatClient): void {
     client.on('state', (state) => this.onState(state))
-    client.on('authenticated', (f) => this.connection.signIn.signedIn(f.user.name))
-    client.on('joined', (f) => this.viewFor(f.room).applyJoined(f))
+    client.on('authenticated', (f) => {
+      this.connection.signIn.signedIn(f.user.name)
+      void this.listDirects(client)
+    })
+    client.on('joined', (f) => {
+      if (isDirect(f.room)) {
+        // A direct room is named by the other user (REST does not list it).
+        const other = f.users.find((u) => u.username !== f.username && u.user_id !== undefined)
+        if (other?.user_id !== undefined) {
+          this.setName(f.room, other.username)
+          this.rooms.addDirect(f.room, other.user_id, other.username)
+        }
+      }
+      this.viewFor(f.room).applyJoined(f)
+    })
     client.on('message', (f) => {
       const view = this.views.get(f.room)
       if (!view) return
       view.setTyping(f.sender, false)
-      const shown = view.add({
-        id: f.id,
-        system: false,
-        sender: f.sender,
-        content: f.content,
-        ts: f.ts,
-      })
+      const shown = view.add(fromLive(f))
       if (shown && f.sender !== view.username) this.countUnread(view)
       this.renderStatus()
+    })
+    const changed = (f: ChangeFrame) => this.views.get(f.room)?.applyChange(f)
+    client.on('message_edited', changed)
+    client.on('message_deleted', changed)
+    client.on('reaction', changed)
+    client.on('direct', (f) => {
+      this.setName(f.room, f.from.username)
+      this.rooms.addDirect(f.room, f.from.user_id, f.from.username)
     })
     client.on('system', (f) => {
       this.views
@@ -145,7 +171,9 @@ export class ChatPage {
     client.on('user_joined', (f) => {
       const view = this.views.get(f.room)
       if (!view) return
-      view.upsertMember({ username: f.username, status: 'online', moderator: false })
+      const user: UserView = { username: f.username, status: 'online', moderator: false }
+      if (f.user_id !== undefined) user.user_id = f.user_id
+      view.upsertMember(user)
       view.addNote(`${f.username} joined`)
       this.rooms.soon()
     })
@@ -231,6 +259,12 @@ export class ChatPage {
       kick: (name) => void this.moderate('kick', room, name),
       ban: (name) => void this.moderate('ban', room, name),
       loadOlder: () => void this.loadOlder(room),
+      reply: (m) => this.composer.replyTo(room, m),
+      edit: (id, content) => this.amend(room, 'edit', () => this.client?.edit(room, id, content)),
+      remove: (id) => void this.amend(room, 'delete', () => this.client?.delete(room, id)),
+      react: (id, emoji, on) =>
+        void this.amend(room, 'react', () => this.client?.react(room, id, emoji, on)),
+      direct: (user) => void this.openDirect(user.user_id ?? '', user.username),
     })
     this.views.set(room, view)
     this.tabs.append(view.tab)
@@ -250,6 +284,7 @@ export class ChatPage {
     view.setUnread(0)
     this.noRoom.hidden = true
     this.composer.setEnabled(true)
+    this.composer.showReply()
     this.updateTitle()
     this.renderStatus()
     this.rooms.mark()
@@ -302,6 +337,54 @@ export class ChatPage {
     } catch (error) {
       const e = asRequestError(error)
       this.fail(plainError(e.code, e.message, { room: this.nameOf(room), action: 'leave' }))
+    }
+  }
+
+  /** An edit, a delete or a reaction; resolves whether the server took it. */
+  private async amend(
+    room: string,
+    action: 'edit' | 'delete' | 'react',
+    request: () => Promise<unknown> | undefined,
+  ): Promise<boolean> {
+    this.clearError()
+    try {
+      await request()
+      return true
+    } catch (error) {
+      const e = asRequestError(error)
+      this.fail(plainError(e.code, e.message, { room: this.nameOf(room), action }))
+      return false
+    }
+  }
+
+  /** The signed-in user's direct rooms, in the room list (named by user id until known). */
+  private async listDirects(client: ChatClient): Promise<void> {
+    try {
+      for (const d of await client.directs()) {
+        this.rooms.addDirect(d.room, d.user_id, this.nameOf(d.room, d.user_id))
+      }
+    } catch {
+      // Not listed now: a direct frame or a Message button still adds them.
+    }
+  }
+
+  /** Opens (or shows) the direct conversation with the signed-in user `userId`. */
+  private async openDirect(userId: string, name: string): Promise<void> {
+    this.clearError()
+    const known = this.rooms.directFor(userId)
+    if (known && this.views.has(known)) {
+      this.select(known)
+      return
+    }
+    try {
+      const client = await this.connection.connected()
+      const joined = await client.direct(userId)
+      this.setName(joined.room, name)
+      this.rooms.addDirect(joined.room, userId, name)
+      this.entered(joined)
+    } catch (error) {
+      const e = asRequestError(error)
+      this.fail(plainError(e.code, e.message, { username: name, action: 'direct' }))
     }
   }
 

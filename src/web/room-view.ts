@@ -2,17 +2,24 @@
  * One joined room on the page: its tab, and a panel with the messages and the members.
  * It holds what the page shows and nothing else; ChatPage feeds it the client's events.
  */
-import type { JoinedFrame, MessageId, StoredMessage, UserView } from '../client/index.ts'
+import type {
+  ChangeFrame,
+  JoinedFrame,
+  MessageId,
+  StoredMessage,
+  UserView,
+} from '../client/index.ts'
 import { el } from './dom.ts'
+import {
+  fromStored,
+  type MessageControls,
+  PICKER_EMOJI,
+  renderMessage,
+  type ShownMessage,
+  timeOf,
+} from './message-item.ts'
 
-/** A message or system note as the page shows it. */
-export interface ShownMessage {
-  id: MessageId
-  system: boolean
-  sender: string
-  content: string
-  ts: number
-}
+export { fromStored, type ShownMessage } from './message-item.ts'
 
 /** What the room's own controls ask the page to do. */
 export interface RoomActions {
@@ -21,6 +28,19 @@ export interface RoomActions {
   kick(username: string): void
   ban(username: string): void
   loadOlder(): void
+  /** Reply to the message: the composer shows it. */
+  reply(message: ShownMessage): void
+  /** Resolves whether the server took the edit (else the edit box stays open). */
+  edit(id: MessageId, content: string): Promise<boolean>
+  remove(id: MessageId): void
+  react(id: MessageId, emoji: string, on: boolean): void
+  /** Open the direct conversation with this signed-in member. */
+  direct(user: UserView): void
+}
+
+/** Whether a room id is a direct conversation's (docs/protocol.md: `dm:<a>:<b>`). */
+export function isDirect(room: string): boolean {
+  return room.startsWith('dm:')
 }
 
 /** Message ids are zero-padded decimals: a longer one is newer, then compare as text. */
@@ -28,15 +48,7 @@ function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 }
 
-export function fromStored(m: StoredMessage): ShownMessage {
-  return {
-    id: m.id,
-    system: m.type === 'system',
-    sender: m.sender,
-    content: m.content ?? '',
-    ts: m.timestamp,
-  }
-}
+const PICKER_FIRST = PICKER_EMOJI[0]
 
 /** Most messages a `joined` frame carries (docs/protocol.md). */
 const JOINED_HISTORY = 100
@@ -44,17 +56,12 @@ const JOINED_HISTORY = 100
 /** How close to the bottom (px) still counts as "reading the newest messages". */
 const STICK_PX = 48
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
-
-function timeOf(ms: number): HTMLTimeElement {
-  const time = new Date(ms)
-  return el('time', { datetime: time.toISOString() }, timeFormat.format(time))
-}
-
 export class RoomView {
   readonly tab: HTMLButtonElement
   readonly panel: HTMLElement
   username = ''
+  /** The reader's user id when signed in (from the member list). */
+  userId: string | undefined
   moderator = false
   unread = 0
   /** Whether older messages may exist: unknown until asked, then the server's `has_more`. */
@@ -72,6 +79,14 @@ export class RoomView {
   private readonly memberList: HTMLUListElement
   private readonly memberCount: HTMLSpanElement
   private readonly items = new Map<MessageId, HTMLLIElement>()
+  /** What each item shows (a live join/leave note merged with its stored copy has none). */
+  private readonly shown = new Map<MessageId, ShownMessage>()
+  /** Original id → the replies to it that are shown, to redraw their quotes. */
+  private readonly replies = new Map<MessageId, Set<MessageId>>()
+  /** The message whose edit box is open, and the one whose emoji picker is. */
+  private editing: MessageId | undefined
+  private picking: MessageId | undefined
+  private readonly controls: MessageControls
   /** Join and leave notes shown live (they carry no id), by text, oldest first. */
   private readonly notes = new Map<string, HTMLLIElement[]>()
   private readonly members = new Map<string, UserView>()
@@ -85,6 +100,43 @@ export class RoomView {
     private title: string,
     private readonly actions: RoomActions,
   ) {
+    this.controls = {
+      reply: (id) => {
+        const m = this.shown.get(id)
+        if (m) actions.reply(m)
+      },
+      startEdit: (id) => this.setEditing(id),
+      saveEdit: (id, content) => void this.saveEdit(id, content),
+      cancelEdit: (id) => {
+        this.setEditing(undefined)
+        this.focusIn(id, 'edit')
+      },
+      remove: (id) => actions.remove(id),
+      togglePicker: (id) => {
+        const was = this.picking
+        this.picking = was === id ? undefined : id
+        if (was !== undefined) this.redraw(was)
+        if (this.picking !== undefined) {
+          this.redraw(this.picking)
+          this.focusIn(this.picking, `pick:${PICKER_FIRST}`)
+        } else this.focusIn(id, 'react')
+      },
+      react: (id, emoji, on) => {
+        if (this.picking === id) {
+          this.picking = undefined
+          this.redraw(id)
+          this.focusIn(id, 'react')
+        }
+        actions.react(id, emoji, on)
+      },
+      show: (id) => {
+        const li = this.items.get(id)
+        if (!li) return
+        li.scrollIntoView({ block: 'center' })
+        li.classList.add('flash')
+        setTimeout(() => li.classList.remove('flash'), 1500)
+      },
+    }
     this.tabName = el('span', {}, title)
     this.badge = el('span', { class: 'badge', hidden: true })
     this.tab = el(
@@ -144,8 +196,11 @@ export class RoomView {
     this.username = frame.username
     this.moderator = frame.moderator
     this.whoAmI.textContent = `You are ${frame.username}${frame.moderator ? ', moderator' : ''}`
+    this.userId = frame.users.find((u) => u.username === frame.username)?.user_id
     this.setMembers(frame.users)
-    for (const m of frame.history) this.add(fromStored(m))
+    // After a join again (the session was lost) the history is the latest state: what
+    // changed while away (edits, deletes, reactions) is redrawn from it.
+    for (const m of frame.history) this.upsert(fromStored(m))
     // `joined` carries up to JOINED_HISTORY messages: fewer means that was all of it.
     if (frame.history.length < JOINED_HISTORY && this.hasMore === undefined) {
       this.hasMore = false
@@ -175,8 +230,16 @@ export class RoomView {
         return false
       }
     }
+    this.shown.set(m.id, m)
+    if (m.reply_to !== undefined) {
+      const set = this.replies.get(m.reply_to) ?? new Set()
+      set.add(m.id)
+      this.replies.set(m.reply_to, set)
+    }
     const li = this.render(m)
     this.items.set(m.id, li)
+    // Replies shown before their original (history paging) get their quote now.
+    for (const reply of this.replies.get(m.id) ?? []) this.redraw(reply)
     if (this.newestId === undefined || compareIds(m.id, this.newestId) > 0) {
       this.append(li)
       this.newestId = m.id
@@ -191,6 +254,127 @@ export class RoomView {
     }
     this.messages.insertBefore(li, next)
     return true
+  }
+
+  /** Shows a stored message, or redraws the one shown with its latest state. */
+  upsert(m: ShownMessage): void {
+    if (!this.shown.has(m.id)) {
+      this.add(m)
+      return
+    }
+    this.shown.set(m.id, m)
+    this.redraw(m.id)
+  }
+
+  /** A change to a message: an edit, a delete or a reaction. */
+  applyChange(frame: ChangeFrame): void {
+    const m = this.shown.get(frame.id)
+    if (!m) return
+    if (frame.type === 'message_edited') {
+      m.content = frame.content
+      m.edited = true
+    } else if (frame.type === 'message_deleted') {
+      m.deleted = true
+      m.content = ''
+      m.reactions = undefined
+      if (this.editing === m.id) this.editing = undefined
+      if (this.picking === m.id) this.picking = undefined
+    } else {
+      const reactions = m.reactions ?? {}
+      const r = reactions[frame.emoji] ?? { count: 0, users: [] }
+      r.count = frame.count
+      const others = r.users.filter((u) => u !== frame.username)
+      r.users = frame.on ? [...others, frame.username] : others
+      reactions[frame.emoji] = r
+      if (r.count <= 0) delete reactions[frame.emoji]
+      m.reactions = Object.keys(reactions).length > 0 ? reactions : undefined
+    }
+    this.redraw(m.id)
+    // A reply's quote shows the original's latest text.
+    if (frame.type !== 'reaction')
+      for (const reply of this.replies.get(m.id) ?? []) this.redraw(reply)
+  }
+
+  /** The message shown under `id`, if any. */
+  message(id: MessageId): ShownMessage | undefined {
+    return this.shown.get(id)
+  }
+
+  /** The id of the newest message the reader sent, if shown. */
+  get lastOwnId(): MessageId | undefined {
+    let last: MessageId | undefined
+    for (const m of this.shown.values()) {
+      if (
+        !m.system &&
+        !m.deleted &&
+        this.isMine(m) &&
+        (last === undefined || compareIds(m.id, last) > 0)
+      )
+        last = m.id
+    }
+    return last
+  }
+
+  private isMine(m: ShownMessage): boolean {
+    // Signed in, a message is known by its sender's user id; anonymous, by the name (the
+    // server refuses, with a clear error, an edit of a namesake's message from before).
+    if (this.userId !== undefined || m.user_id !== undefined) return m.user_id === this.userId
+    return m.sender === this.username
+  }
+
+  private setEditing(id: MessageId | undefined): void {
+    const was = this.editing
+    this.editing = id
+    if (was !== undefined) this.redraw(was)
+    if (id !== undefined) {
+      if (this.picking === id) this.picking = undefined
+      this.redraw(id)
+      const box = this.items.get(id)?.querySelector('textarea')
+      box?.focus()
+      box?.setSelectionRange(box.value.length, box.value.length)
+    }
+  }
+
+  private async saveEdit(id: MessageId, content: string): Promise<void> {
+    const m = this.shown.get(id)
+    if (!m) return
+    if (content === m.content || !content.trim()) {
+      this.controls.cancelEdit(id)
+      return
+    }
+    if (await this.actions.edit(id, content)) {
+      m.content = content
+      m.edited = true
+      if (this.editing === id) this.controls.cancelEdit(id)
+    }
+  }
+
+  /** Draws the item of `id` again in place, keeping the focus on the same control. */
+  private redraw(id: MessageId): void {
+    const old = this.items.get(id)
+    const m = this.shown.get(id)
+    if (!old || !m) return
+    const active = document.activeElement
+    const focusKey =
+      active instanceof HTMLElement && old.contains(active) ? active.dataset.focus : undefined
+    const li = this.render(m)
+    old.replaceWith(li)
+    this.items.set(id, li)
+    if (focusKey !== undefined) this.focusIn(id, focusKey)
+  }
+
+  private focusIn(id: MessageId, focusKey: string): void {
+    const li = this.items.get(id)
+    if (!li) return
+    for (const node of li.querySelectorAll<HTMLElement>('[data-focus]')) {
+      if (node.dataset.focus === focusKey) {
+        node.focus()
+        return
+      }
+    }
+    // The control is gone (a deleted message): keep the focus in the list.
+    if (li.contains(document.activeElement) || document.activeElement === document.body)
+      this.messages.focus()
   }
 
   /** Older messages from `history`, keeping the reader's place. */
@@ -279,21 +463,19 @@ export class RoomView {
   }
 
   private render(m: ShownMessage): HTMLLIElement {
-    const when = timeOf(m.ts)
-    if (m.system) {
-      return el(
-        'li',
-        { class: 'msg system', 'data-id': m.id },
-        el('p', { class: 'content' }, m.content),
-        when,
-      )
-    }
-    const mine = m.sender === this.username
-    return el(
-      'li',
-      { class: mine ? 'msg mine' : 'msg', 'data-id': m.id },
-      el('p', { class: 'meta' }, el('span', { class: 'sender' }, m.sender), ' ', when),
-      el('p', { class: 'content' }, m.content),
+    const mine = !m.system && this.isMine(m)
+    const original = m.reply_to === undefined ? undefined : this.shown.get(m.reply_to)
+    return renderMessage(
+      m,
+      {
+        mine,
+        canDelete: mine || this.moderator,
+        me: this.username,
+        original,
+        editing: this.editing === m.id,
+        picking: this.picking === m.id,
+      },
+      this.controls,
     )
   }
 
@@ -368,6 +550,17 @@ export class RoomView {
       user.moderator ? el('span', { class: 'tag' }, 'moderator') : '',
       el('span', { class: `presence ${user.status}` }, user.status),
     )
+    const buttons: HTMLButtonElement[] = []
+    // Signed-in members may talk on their own (not from within their direct room itself).
+    if (!self && this.userId !== undefined && user.user_id !== undefined && !isDirect(this.id)) {
+      const direct = el(
+        'button',
+        { type: 'button', class: 'small secondary', 'aria-label': `Message ${user.username}` },
+        'Message',
+      )
+      direct.addEventListener('click', () => this.actions.direct(user))
+      buttons.push(direct)
+    }
     if (this.moderator && !self) {
       const kick = el(
         'button',
@@ -381,8 +574,9 @@ export class RoomView {
         'Ban',
       )
       ban.addEventListener('click', () => this.actions.ban(user.username))
-      li.append(el('span', { class: 'actions' }, kick, ban))
+      buttons.push(kick, ban)
     }
+    if (buttons.length > 0) li.append(el('span', { class: 'actions' }, ...buttons))
     return li
   }
 
