@@ -8,6 +8,6 @@ read_globals = { "redis", "cjson", "KEYS", "ARGV" }
 ignore = {
   "211/encode", "211/named", "211/withUser", "211/about", "211/trim", "211/HISTORY_SLACK",
   "211/envelope", "211/live", "211/holders", "211/settle", "211/find", "211/nextGrace",
-  "211/S", "211/M", "211/H", "211/B", "211/BS", "211/U", "211/G", "211/X",
+  "211/S", "211/M", "211/H", "211/B", "211/BS", "211/U", "211/G", "211/X", "211/R",
 }
 max_line_length = 130

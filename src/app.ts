@@ -13,6 +13,7 @@ import { ServerMetrics } from './metrics.ts'
 import { argon2Hasher } from './password.ts'
 import { ChatError } from './protocol/errors.ts'
 import { apiPlugin } from './transport/api.ts'
+import { type AsyncApiInfo, asyncApiPlugin } from './transport/asyncapi.ts'
 import { errorResponse, toChatError } from './transport/errors.ts'
 import { httpPlugin } from './transport/http.ts'
 import { allowedMethods, checkHeaderSize } from './transport/http-guards.ts'
@@ -37,6 +38,7 @@ export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
 const DOCUMENT_INFO: DocumentInfo = {
   title: 'Bun chat server',
   version: VERSION,
+  license: { name: 'MIT', identifier: 'MIT' },
   description:
     'REST API of the chat server. Every refusal is `{"error":{"code","message"}}` with a code from the catalog (docs/protocol.md#error-codes). The WebSocket protocol at /ws is described in docs/protocol.md.',
   tags: [
@@ -45,6 +47,14 @@ const DOCUMENT_INFO: DocumentInfo = {
     { name: 'moderation', description: 'Moderator-only views' },
     { name: 'server API', description: "For the app's backend, with API_KEY" },
   ],
+}
+
+/** The AsyncAPI document's title and description (the frames come from their schemas). */
+const ASYNCAPI_INFO: AsyncApiInfo = {
+  title: 'Bun chat server: the WebSocket protocol',
+  version: VERSION,
+  description:
+    'The WebSocket at /ws. Any client frame may carry `ref` (a string of at most 64 characters, or a number), which its direct reply echoes; every refusal is an `error` frame with a code from the catalog (docs/protocol.md#error-codes). The REST API is the OpenAPI document at /swagger/json.',
 }
 
 /** The app's routes as the OpenAPI generator reads them. */
@@ -204,6 +214,7 @@ export function createApp(config: Config, deps: AppDeps = {}) {
     // validation. Registered after the page's routes and for the routes below only: a global
     // hook (or an app-wide onRequest) turns Bun's static routes off, the chat page's among them.
     .onTransform(({ request }) => checkHeaderSize(request))
+    .use(asyncApiPlugin(ASYNCAPI_INFO, config))
     .use(httpPlugin(store, clientAddress, config.maxBodyBytes, config.authMode))
     .use(apiPlugin(store, config.apiKey, config.maxBodyBytes))
     .use(metricsPlugin(metrics, config.metricsToken))

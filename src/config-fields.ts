@@ -58,6 +58,8 @@ export interface Config {
   readonly presenceDiffMinMembers: number
   /** How often batched presence is flushed (PRESENCE_DIFF_INTERVAL_MS, default 100). */
   readonly presenceDiffIntervalMs: number
+  /** Rooms with more members than this broadcast no `read` frames; markers and `unread` still work (READ_MARKERS_MAX_MEMBERS, default 100; 0 = never broadcast). */
+  readonly readMarkersMaxMembers: number
   /** Largest REST request body in bytes (MAX_BODY_BYTES, default 65536); bigger → 413, never buffered. */
   readonly maxBodyBytes: number
   /** When set, `GET /metrics` needs `Authorization: Bearer <token>` (METRICS_TOKEN; unset = open). */
@@ -133,6 +135,7 @@ export const DEFAULTS: Config = {
   shutdownReconnectSpreadMs: 5000,
   presenceDiffMinMembers: 200,
   presenceDiffIntervalMs: 100,
+  readMarkersMaxMembers: 100,
   maxBodyBytes: 64 * 1024,
   metricsToken: undefined,
   addressFile: undefined,

@@ -63,7 +63,13 @@ export const SETTINGS: readonly Setting[] = [
   ),
   int('maxUsersLimit', 'MAX_USERS_LIMIT', 1, 1_000_000, 'largest `max_users` a room may ask for'),
   int('maxRooms', 'MAX_ROOMS', 1, 10_000_000, 'rooms the server holds at most'),
-  int('historyLimit', 'HISTORY_LIMIT', 1, 100_000, 'messages kept per room'),
+  int(
+    'historyLimit',
+    'HISTORY_LIMIT',
+    1,
+    100_000,
+    'entries kept per room: messages and the changes to them',
+  ),
   int('maxContentChars', 'MAX_CONTENT_CHARS', 1, 1_000_000, 'longest message, in characters'),
   int(
     'maxPayloadBytes',
@@ -209,6 +215,13 @@ export const SETTINGS: readonly Setting[] = [
     10,
     60_000,
     'how often batched presence is sent',
+  ),
+  int(
+    'readMarkersMaxMembers',
+    'READ_MARKERS_MAX_MEMBERS',
+    0,
+    10_000_000,
+    'rooms with more members than this broadcast no `read` frames (markers and `unread` still work; 0 = never broadcast)',
   ),
   {
     key: 'metricsToken',

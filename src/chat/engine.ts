@@ -71,10 +71,21 @@ export interface NewRoom {
 /** Whether a room can be made: `exists` (the id is taken) or `limit` (MAX_ROOMS reached). */
 export type Creatable = 'ok' | 'exists' | 'limit'
 
-/** A room as a newcomer first sees it: the user list and the kept history, as JSON. */
+/** A room as a newcomer first sees it: the user list and the kept history, as JSON, and the read markers. */
 export interface RoomSnapshot {
   readonly users: string
   readonly history: string
+  readonly read: ReadMarks
+}
+
+/** A room's read markers as a snapshot holds them (src/chat/read-markers.ts). */
+export interface ReadMarks {
+  /** Each member's last-read sequence number by username (a member with no marker of their own left out). */
+  readonly byName: Readonly<Record<string, number>>
+  /** How many members the room has. */
+  readonly members: number
+  /** The kept history as objects, when the engine holds it so (memory): `unread` then needs no parse. */
+  readonly history?: readonly StoredMessage[]
 }
 
 /** What a joiner would meet: read before the password is checked, so a refused joiner costs none. */

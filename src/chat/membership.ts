@@ -19,6 +19,7 @@ import {
 import { isDirectRoom, otherUser } from './direct-ids.ts'
 import type { Guard, RoomEngine, RoomInfo, RoomSnapshot, SessionHandle } from './engine.ts'
 import { type LeaveReason, memberData } from './events.ts'
+import { readStateJson } from './read-markers.ts'
 
 /** A member of a room, as the node that holds them knows them. */
 export interface Held {
@@ -46,6 +47,14 @@ export interface Joiner {
   live(): boolean
   /** Sends a frame that is already JSON to the joiner. */
   reply(json: string): void
+  /** READ_MARKERS_MAX_MEMBERS: above it, `joined.read` holds only the joiner's own marker. */
+  readonly readMarkersMaxMembers: number
+}
+
+/** The `read` and `unread` of a `joined` for `username`. */
+function readOf(who: Joiner, snapshot: RoomSnapshot, username: string) {
+  const { read, history } = snapshot
+  return readStateJson(read, username, who.user?.id, history, who.readMarkersMaxMembers)
 }
 
 /** `join`: admits the session under `username`, checking bans, token, password, name and size. */
@@ -77,6 +86,7 @@ export async function join(
       snapshot.history,
       frame.ref,
       undefined,
+      readOf(who, snapshot, current.username),
     )
     who.reply(json)
     return
@@ -170,8 +180,11 @@ async function admit(
     const joins = same?.userId === undefined || same.userId !== userId
     const shown = joins ? username : same.username
     const rights = joins ? moderator : same.moderator
-    const greet = (snapshot: RoomSnapshot) =>
-      who.reply(joinedJson(room.id, shown, rights, snapshot.users, snapshot.history, ref, token))
+    const greet = (snapshot: RoomSnapshot) => {
+      const { users, history } = snapshot
+      const read = readOf(who, snapshot, shown)
+      who.reply(joinedJson(room.id, shown, rights, users, history, ref, token, read))
+    }
     const out = await engine.change(
       room.id,
       joins

@@ -9,7 +9,7 @@
 import { parseId, seqOfEntry } from '../domain/history.ts'
 import { replayFrame } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { LogEntry, Ref, RoomId, ServerFrame, UserView } from '../protocol/frames.ts'
+import type { LogEntry, ReadState, Ref, RoomId, ServerFrame, UserView } from '../protocol/frames.ts'
 
 /** Why a session that was away lost a room. */
 export type AwayReason = 'banned' | 'kicked' | 'deleted'
@@ -56,6 +56,8 @@ export function resumedRoom(
   kept: { history: LogEntry[]; lastSeq: number },
   lastId: string | undefined,
   ref: Ref | undefined,
+  /** The read markers as they are now: a resumed client needs no replay of missed `read` frames. */
+  read: ReadState,
 ): { frames: ServerFrame[]; recovered: boolean } {
   const seen = lastId === undefined ? 0 : (parseId(lastId) ?? 0)
   const first = kept.lastSeq - kept.history.length + 1
@@ -67,6 +69,8 @@ export function resumedRoom(
     moderator: member.moderator,
     recovered,
     users: member.users,
+    read: read.read,
+    unread: read.unread,
   }
   if (ref !== undefined) resumed.ref = ref
   const frames: ServerFrame[] = [resumed]

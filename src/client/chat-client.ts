@@ -229,6 +229,15 @@ export class ChatClient {
     if (this.current === 'open') this.connection.write({ action: 'typing', room })
   }
 
+  /**
+   * Marks the room read up to the message `id` (dropped when not open). The others get a
+   * `read` event (at most one per second per member); `joined` and `resumed` carry `read`
+   * and `unread`. An id of no message of the room comes back as an `error` event.
+   */
+  read(room: string, id: string): void {
+    if (this.current === 'open') this.connection.write({ action: 'read', room, id })
+  }
+
   async leave(room: string): Promise<void> {
     await this.request({ action: 'leave', room }, ['left'])
   }

@@ -10,6 +10,7 @@ import { isDirectRoom } from '../chat/direct-ids.ts'
 import { create, type Joiner, join, leave, revoke, revokedBy } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
+import { ReadMarkers } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import { Typing } from '../chat/typing.ts'
@@ -28,6 +29,7 @@ import type {
   MessageFrame,
   ModerationFrame,
   MuteFrame,
+  ReadFrame,
   Ref,
   RoomId,
   ServerFrame,
@@ -36,6 +38,7 @@ import { withUserId } from '../protocol/frames.ts'
 import type { Delivery } from './delivery.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import type { NodeParts } from './node-parts.ts'
+import { RedisReadMarkers } from './read-markers-redis.ts'
 import type { Joined, RedisEngine } from './redis-engine.ts'
 import type { RoomFeed } from './room-feed.ts'
 import type { SessionRecords } from './session-records.ts'
@@ -80,9 +83,16 @@ export class ClusterFrames {
       (member) => member.room,
       (member, frame) => this.event(member, withUserId(frame, member.userId)),
     )
+    this.readers = new ReadMarkers<LocalMember>(
+      new RedisReadMarkers(parts),
+      parts.clock,
+      parts.config,
+      (member, frame) => this.event(member, frame),
+    )
   }
 
   private readonly typist: Typing<LocalMember>
+  private readonly readers: ReadMarkers<LocalMember>
 
   async join(conn: ClusterConnection, frame: JoinFrame): Promise<void> {
     const client = this.host.clientOf(conn)
@@ -139,6 +149,7 @@ export class ClusterFrames {
       memberOf: (room) => client.rooms.get(room),
       live: () => this.host.stillLive(conn, client),
       reply: (json) => client.peer?.sendJson(json),
+      readMarkersMaxMembers: this.parts.config.readMarkersMaxMembers,
     }
   }
 
@@ -266,6 +277,21 @@ export class ClusterFrames {
     const member = this.memberOf(client, roomId)
     if (!member) return this.notJoined(roomId)
     this.typist.typed(member, member.mutedUntil)
+  }
+
+  /** `read`: moves the member's read marker forward (src/chat/read-markers.ts). */
+  read(conn: ClusterConnection, frame: ReadFrame): Promise<void> {
+    const client = this.host.clientOf(conn)
+    this.host.limit(client, client.frames)
+    this.host.needRedis()
+    const member = this.memberOf(client, frame.room)
+    if (!member) return this.notJoined(frame.room)
+    return Promise.resolve(this.readers.read(member, client.hash, frame.id))
+  }
+
+  /** Cancels this node's trailing `read` timers (the store is closing). */
+  closeReads(): void {
+    this.readers.close()
   }
 
   stopTyping(_client: LocalSession, member: LocalMember): void {

@@ -4,6 +4,7 @@
  * that still held the session closes its old connection.
  */
 
+import { readState } from '../chat/read-markers.ts'
 import {
   type AwayReason,
   awayError,
@@ -14,12 +15,19 @@ import {
 } from '../chat/resume.ts'
 import { userIdentity } from '../chat/sign-in.ts'
 import { userKey } from '../domain/names.ts'
-import type { Ref, ResumeFrame, StoredMessage } from '../protocol/frames.ts'
+import {
+  isChange,
+  type LogEntry,
+  type Ref,
+  type ResumeFrame,
+  type StoredMessage,
+} from '../protocol/frames.ts'
 import { roomKeyArgs, usersOf } from './cluster-rooms.ts'
 import type { Delivery } from './delivery.ts'
 import { sessionHash } from './keys.ts'
 import type { ClusterConnection, LocalMember, LocalSession } from './local-session.ts'
 import { type NodeParts, presenceJson, presenceTemplate } from './node-parts.ts'
+import { readMarksOf } from './read-markers-redis.ts'
 import type { RoomFeed } from './room-feed.ts'
 
 /** What a resume needs of the rest of the store; ClusterStore provides it. */
@@ -37,8 +45,23 @@ export interface ClusterResumeHost {
 }
 
 /** What the claim script returns. */
-/** claim.lua's answer: ok, hold was online, its node, name, moderator, seq, members, history, mute end, member was online. */
-type ClaimOut = [string, number, string, string, number, number, string[], string[], string, number]
+/**
+ * claim.lua's answer: ok, hold was online, its node, name, moderator, seq, members, history,
+ * mute end, member was online, read markers (HGETALL's flat list).
+ */
+type ClaimOut = [
+  string,
+  number,
+  string,
+  string,
+  number,
+  number,
+  string[],
+  string[],
+  string,
+  number,
+  string[],
+]
 
 export class ClusterResume {
   constructor(
@@ -125,7 +148,7 @@ export class ClusterResume {
     lastId: string | undefined,
     ref: Ref | undefined,
   ): void {
-    const [, , , username, moderator, seq, members, history, muteEnd] = out
+    const [, , , username, moderator, seq, members, history, muteEnd, , marks] = out
     const member: LocalMember = {
       room: feed.room,
       username,
@@ -145,11 +168,20 @@ export class ClusterResume {
         feed.room,
         presenceJson(feed.room, username, 'online', member.userId),
       )
+    const kept = history.map((h) => JSON.parse(h) as LogEntry)
+    const read = readState(
+      readMarksOf(members, marks),
+      username,
+      member.userId,
+      kept.filter((e): e is StoredMessage => !isChange(e)),
+      this.parts.config.readMarkersMaxMembers,
+    )
     const { frames, recovered } = resumedRoom(
       { room: feed.room, username, moderator: member.moderator, users: usersOf(members) },
-      { history: history.map((h) => JSON.parse(h) as StoredMessage), lastSeq: seq },
+      { history: kept, lastSeq: seq },
       lastId,
       ref,
+      read,
     )
     for (const f of frames) client.peer?.send(f)
     this.host.resumed(recovered)

@@ -79,7 +79,17 @@ function sha256Hex(text: string): string {
 }
 
 export function roomKeyArgs(k: RoomKeys): string[] {
-  return [k.state, k.members, k.history, k.bans, k.bannedSessions, k.mutes, k.grace, k.extra]
+  return [
+    k.state,
+    k.members,
+    k.history,
+    k.bans,
+    k.bannedSessions,
+    k.mutes,
+    k.grace,
+    k.extra,
+    k.read,
+  ]
 }
 
 export function viewOf(meta: RoomMeta, userCount: number): RoomView {

@@ -43,6 +43,7 @@ import type {
   MessageFrame,
   ModerationFrame,
   MuteFrame,
+  ReadFrame,
   Ref,
   ResumeFrame,
   RoomId,
@@ -335,6 +336,10 @@ export class ClusterStore implements ChatStore {
     return this.frames.amend(conn, frame)
   }
 
+  read(conn: ClusterConnection, frame: ReadFrame): Promise<void> {
+    return this.frames.read(conn, frame)
+  }
+
   typing(conn: ClusterConnection, roomId: RoomId): Promise<void> | undefined {
     return this.frames.typing(conn, roomId)
   }
@@ -464,6 +469,7 @@ export class ClusterStore implements ChatStore {
     this.draining = true
     this.janitor.stop()
     this.presence.clear()
+    this.frames.closeReads()
     for (const client of this.conns.sessions.values()) {
       this.conns.clearUnjoined(client)
       for (const member of client.rooms.values()) this.frames.clearTyping(member)

@@ -141,6 +141,7 @@ export class Delivery implements FeedHost {
   }
 
   private emit(room: RoomId, payload: string): void {
+    if (payload === '') return
     let at = 0
     for (;;) {
       const nl = payload.indexOf('\n', at)
@@ -188,14 +189,19 @@ export class Delivery implements FeedHost {
       feed.catchUp(
         stored
           .filter((m) => seqOf(m) > last)
-          .map((m) => ({
-            kind: 's' as const,
-            seq: seqOf(m),
-            origin: '-',
-            count: -1,
-            target: '',
-            payload: JSON.stringify(replayFrame(m)),
-          })),
+          .map((m) => {
+            // A deleted message is sent as nothing (its message_deleted follows), but its
+            // place in the sequence is still delivered.
+            const frame = replayFrame(m)
+            return {
+              kind: 's' as const,
+              seq: seqOf(m),
+              origin: '-',
+              count: -1,
+              target: '',
+              payload: frame === undefined ? '' : JSON.stringify(frame),
+            }
+          }),
       )
     } catch {
       // Redis is away: the feed keeps holding; the repair after reconnecting syncs it again.
@@ -214,6 +220,9 @@ export class Delivery implements FeedHost {
         moderator: member.moderator,
         recovered: false,
         users: [],
+        // Like the user list, the markers are not known here: the client joins again.
+        read: {},
+        unread: 0,
       })
     }
   }

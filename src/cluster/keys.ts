@@ -34,6 +34,12 @@ export interface RoomKeys {
    * full (JSON `[[emoji, [username, …]], …]`). Trimmed with the history.
    */
   extra: string
+  /**
+   * Hash: user key → read marker JSON `{r, o, t, p}`: the last-read sequence number, its
+   * owner (`user:<id>`, or the anonymous session's ban identity), when the last `read`
+   * frame went out (ms), and 1 while a trailing one waits (src/chat/read-markers.ts).
+   */
+  read: string
   /** Hash: the room's wrong-password bucket (tokens, at), shared by every node. */
   passwords: string
   /** Pub/sub channel of the room's events. */
@@ -68,6 +74,7 @@ export class Keys {
       mutes: `${p}mutes`,
       grace: `${p}grace`,
       extra: `${p}msgx`,
+      read: `${p}read`,
       passwords: `${p}pw`,
       channel: `${p}ch`,
     }

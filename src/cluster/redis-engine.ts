@@ -40,6 +40,7 @@ import {
   viewOf,
 } from './cluster-rooms.ts'
 import type { NodeParts } from './node-parts.ts'
+import { readMarksOf } from './read-markers-redis.ts'
 
 /** What the engine needs of its node. */
 export interface RedisEngineHost {
@@ -100,6 +101,8 @@ type ChangeReply = [
   string[] | undefined,
   string[] | undefined,
   string | undefined,
+  /** For a joiner: the room's read markers, as HGETALL's flat list. */
+  string[] | undefined,
 ]
 
 export class RedisEngine implements RoomEngine {
@@ -270,10 +273,13 @@ export class RedisEngine implements RoomEngine {
       .multi()
       .hvals(k.members)
       .lrange(k.history, -this.parts.config.historyLimit, -1)
-    const out = ((await link.call(() => pipe.exec())) ?? []).map(([, v]) => v as string[])
+      .hgetall(k.read)
+    const out = ((await link.call(() => pipe.exec())) ?? []).map(([, v]) => v)
+    const members = (out[0] ?? []) as string[]
     return {
-      users: JSON.stringify(usersOf(out[0] ?? [])),
-      history: messagesJson(out[1] ?? []),
+      users: JSON.stringify(usersOf(members)),
+      history: messagesJson((out[1] ?? []) as string[]),
+      read: readMarksOf(members, out[2] as Record<string, string> | undefined),
     }
   }
 
@@ -333,7 +339,7 @@ export class RedisEngine implements RoomEngine {
       if (put) this.host.afterJoin(ticket, undefined)
       throw e
     }
-    const [code, seq, count, dropped, droppedOnline, members, history, muteEnd] = out
+    const [code, seq, count, dropped, droppedOnline, members, history, muteEnd, marks] = out
     if (put) {
       const greet = change.greet
       // A new holder of a membership takes the member's name and rights.
@@ -359,6 +365,7 @@ export class RedisEngine implements RoomEngine {
                 greet?.({
                   users: JSON.stringify(usersOf(members ?? [])),
                   history: messagesJson(history ?? []),
+                  read: readMarksOf(members ?? [], marks),
                 }),
             },
       )

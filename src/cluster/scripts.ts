@@ -28,6 +28,8 @@ import passwordTakeLua from './lua/password-take.lua' with { type: 'text' }
 import popDueLua from './lua/pop-due.lua' with { type: 'text' }
 import prelude from './lua/prelude.lua' with { type: 'text' }
 import purgeLua from './lua/purge.lua' with { type: 'text' }
+import readFlushLua from './lua/read-flush.lua' with { type: 'text' }
+import readMarkLua from './lua/read-mark.lua' with { type: 'text' }
 import registerLua from './lua/register.lua' with { type: 'text' }
 import restoreLua from './lua/restore.lua' with { type: 'text' }
 import roomKeys from './lua/room-keys.lua' with { type: 'text' }
@@ -39,8 +41,8 @@ import tickLua from './lua/tick.lua' with { type: 'text' }
  */
 const PRELUDE = `\n${prelude}`
 
-/** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace, extra. */
-const ROOM_KEYS = 8
+/** Keys of the per-room scripts, in order: state, members, history, bans, bansess, mutes, grace, extra, read. */
+const ROOM_KEYS = 9
 const ROOM_LOCALS = `\n${roomKeys}`
 
 export interface ScriptSpec {
@@ -162,6 +164,20 @@ export const popDue: ScriptSpec = {
   lua: `\n${popDueLua}`,
 }
 
+/**
+ * A read marker moves forward (src/chat/read-markers.ts). ARGV: key, session, id (a
+ * sequence number), now, window ms, most members for a broadcast. Returns {code, at}: code
+ * `not_member`, `beyond` (no such message yet), `old` (not after the marker), or, moved,
+ * `now` (tell the room now), `later` (at `at`, the end of the window) or `quiet`.
+ */
+export const readMark = roomScript(`\n${readMarkLua}`)
+
+/**
+ * The trailing `read` of a window. ARGV: key, now, window ms. Returns {`send`, id} (tell
+ * the room now), {`later`, at} or {`none`}.
+ */
+export const readFlush = roomScript(`\n${readFlushLua}`)
+
 export const SCRIPTS = {
   register,
   initRoom,
@@ -177,6 +193,8 @@ export const SCRIPTS = {
   passwordTake,
   passwordRefund,
   popDue,
+  readMark,
+  readFlush,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

@@ -21,6 +21,7 @@ import type {
   MessageFrame,
   ModerationFrame,
   MuteFrame,
+  ReadFrame,
   Ref,
   ResumeFrame,
   RoomId,
@@ -71,6 +72,8 @@ export interface ChatStore {
   amend(conn: ConnectionHandle, frame: AmendFrame): Maybe<void>
   typing(conn: ConnectionHandle, room: RoomId): Maybe<void>
   leave(conn: ConnectionHandle, room: RoomId, ref: Ref | undefined): Maybe<void>
+  /** `read`: the member's read marker moves forward (src/chat/read-markers.ts). */
+  read(conn: ConnectionHandle, frame: ReadFrame): Maybe<void>
   history(conn: ConnectionHandle, frame: HistoryFrame): Maybe<void>
   moderate(conn: ConnectionHandle, frame: ModerationFrame | MuteFrame): Maybe<void>
   resume(conn: ConnectionHandle, frame: ResumeFrame): Maybe<void>

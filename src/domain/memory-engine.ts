@@ -29,12 +29,13 @@ import {
   type MessageId,
   type RoomId,
   type ServerFrame,
-  type StoredMessage,
   type UserView,
   withUserId,
 } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
+import { changeMessage, messageRecord } from './message-changes.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
+import { roomReadMarks } from './read-markers-memory.ts'
 import type { Session } from './room.ts'
 import { type Ban, inForce, type Member, Room, type RoomView } from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
@@ -114,46 +115,16 @@ export class MemoryEngine implements RoomEngine {
 
   message(roomId: RoomId, id: MessageId): MessageRecord | undefined {
     const room = this.host.room(roomId)
-    const m = room?.history.find(id)
-    if (!room || !m) return undefined
-    return {
-      type: m.type,
-      deleted: m.deleted === true,
-      userId: m.user_id,
-      author: room.authors.get(m),
-    }
+    return room && messageRecord(room, id)
   }
 
   amend(roomId: RoomId, a: Amendment): AmendOutcome {
     const room = this.host.room(roomId)
     if (!room || !heldBy(room.members.get(a.key), a.session)) return 'not_member'
-    const m = room.history.find(a.id)
-    if (!m || m.deleted || m.type === 'system') return 'no_message'
-    let count = 0
-    switch (a.kind) {
-      case 'edit':
-        m.content = a.content
-        m.edited_at = a.now
-        break
-      case 'delete':
-        tombstone(m)
-        room.reactors.delete(m)
-        break
-      case 'react': {
-        const after = react(room, m, a)
-        if (after === 'reaction_limit') return after
-        count = after
-        break
-      }
-    }
-    room.messageChanged()
-    const frame = room.logChange((eventId) =>
-      a.frame.type === 'reaction'
-        ? { ...a.frame, event_id: eventId, count }
-        : { ...a.frame, event_id: eventId },
-    )
-    this.sink.publish(room.id, frame)
-    return { seq: Number(frame.event_id), count }
+    const out = changeMessage(room, a)
+    if (typeof out === 'string') return out
+    this.sink.publish(room.id, out.frame)
+    return { seq: Number(out.frame.event_id), count: out.count }
   }
 
   page(roomId: RoomId, before: string | undefined, limit: number | undefined): Page {
@@ -238,7 +209,7 @@ export class MemoryEngine implements RoomEngine {
 
   snapshot(roomId: RoomId): RoomSnapshot {
     const room = this.host.find(roomId)
-    return { users: room.usersJson(), history: room.historyJson() }
+    return { users: room.usersJson(), history: room.historyJson(), read: roomReadMarks(room) }
   }
 
   member(roomId: RoomId, key: string): MemberRecord | undefined {
@@ -349,7 +320,11 @@ export class MemoryEngine implements RoomEngine {
     }
     if (joined) {
       this.host.admitted(joined)
-      change.greet?.({ users: room.usersJson(), history: room.historyJson() })
+      change.greet?.({
+        users: room.usersJson(),
+        history: room.historyJson(),
+        read: roomReadMarks(room),
+      })
     }
     return { seq }
   }
@@ -368,48 +343,6 @@ export class MemoryEngine implements RoomEngine {
     if (member && target.how === 'muted')
       for (const held of member.group) this.host.stopTyping(held)
   }
-}
-
-/** A deleted message keeps its place, sender and time, nothing of what it said. */
-function tombstone(m: StoredMessage): void {
-  delete m.content
-  delete m.edited_at
-  delete m.reactions
-  delete m.reply_to
-  m.deleted = true
-}
-
-/** Sets or clears one reaction of `a.username` on `m`; the emoji's count after, or the limit. */
-function react(
-  room: Room,
-  m: StoredMessage,
-  a: Extract<Amendment, { kind: 'react' }>,
-): number | 'reaction_limit' {
-  let byEmoji = room.reactors.get(m)
-  if (!byEmoji) {
-    byEmoji = new Map()
-    room.reactors.set(m, byEmoji)
-  }
-  let users = byEmoji.get(a.emoji)
-  if (a.on) {
-    if (!users) {
-      if (byEmoji.size >= a.maxEmoji) return 'reaction_limit'
-      users = new Set()
-      byEmoji.set(a.emoji, users)
-    }
-    users.add(a.username)
-  } else if (users) {
-    users.delete(a.username)
-    if (users.size === 0) byEmoji.delete(a.emoji)
-  }
-  const count = users?.size ?? 0
-  const reactions = m.reactions ?? {}
-  if (count > 0)
-    reactions[a.emoji] = { count, users: [...(users as Set<string>)].slice(0, a.maxUsers) }
-  else delete reactions[a.emoji]
-  if (Object.keys(reactions).length > 0) m.reactions = reactions
-  else delete m.reactions
-  return count
 }
 
 /** The ban record a `ban` write makes. */

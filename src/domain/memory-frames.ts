@@ -13,6 +13,7 @@ import {
 } from '../chat/membership.ts'
 import { history, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
+import type { Reader, ReadMarkers } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import type {
@@ -25,6 +26,7 @@ import type {
   MessageFrame,
   ModerationFrame,
   MuteFrame,
+  ReadFrame,
   Ref,
   RoomId,
 } from '../protocol/frames.ts'
@@ -46,7 +48,14 @@ export interface MemoryFrameParts {
   /** Each user's direct rooms, and their notices (src/chat/direct.ts). */
   directs: DirectBook
   maxContentChars: number
+  readMarkersMaxMembers: number
+  readers: ReadMarkers<MemoryReader>
   now: () => number
+}
+
+/** A reader of a room, with the member record the `read` frames go out from. */
+export interface MemoryReader extends Reader {
+  readonly member: Member
 }
 
 /**
@@ -63,6 +72,8 @@ export class MemoryFrames {
   private readonly creation: CreationContext
   private readonly directs: DirectBook
   private readonly maxContentChars: number
+  private readonly readMarkersMaxMembers: number
+  private readonly readers: ReadMarkers<MemoryReader>
   private readonly now: () => number
 
   constructor(parts: MemoryFrameParts) {
@@ -74,6 +85,8 @@ export class MemoryFrames {
     this.creation = parts.creation
     this.directs = parts.directs
     this.maxContentChars = parts.maxContentChars
+    this.readMarkersMaxMembers = parts.readMarkersMaxMembers
+    this.readers = parts.readers
     this.now = parts.now
   }
 
@@ -127,6 +140,7 @@ export class MemoryFrames {
       memberOf: (room) => client.rooms.get(room),
       live: () => conn.client === client && client.peer === conn.peer,
       reply: (json) => client.peer?.sendJson(json),
+      readMarkersMaxMembers: this.readMarkersMaxMembers,
     }
   }
 
@@ -184,6 +198,21 @@ export class MemoryFrames {
     if (!this.sessions.limit(client, client.frames, true)) return
     const member = this.membership.memberOf(client, roomId)
     this.announce.typing(member, member.room.mutes.get(member.key) ?? 0)
+  }
+
+  /** `read`: moves the member's read marker forward; the others hear `read` (coalesced). */
+  read(conn: Connection, frame: ReadFrame): void {
+    const client = this.sessions.clientOf(conn)
+    this.sessions.limit(client, client.frames)
+    const member = this.membership.memberOf(client, frame.room)
+    const reader: MemoryReader = {
+      room: member.room.id,
+      key: member.key,
+      username: member.username,
+      userId: client.user?.id,
+      member,
+    }
+    this.readers.read(reader, client, frame.id)
   }
 
   /** `leave`: the member leaves the room and gets `left`. */

@@ -6,7 +6,7 @@ import {
   unknownSession,
 } from '../chat/resume.ts'
 import { type SignIns, userIdentity } from '../chat/sign-in.ts'
-import type { ResumeFrame } from '../protocol/frames.ts'
+import type { ReadState, ResumeFrame } from '../protocol/frames.ts'
 import type { Connection, Member, Session } from './room.ts'
 import { CLOSE } from './rules.ts'
 
@@ -29,6 +29,8 @@ export interface ResumeHost {
   watchUnjoined(client: Session): void
   /** Who may resume a signed-in session, and its sign-in moving to the resumed session. */
   readonly signIns: SignIns
+  /** The member's `read` and `unread` now (src/chat/read-markers.ts). */
+  readState(member: Member): ReadState
 }
 
 /**
@@ -88,6 +90,7 @@ export function resumeSession(
       { history: room.history.all(), lastSeq: room.history.lastSeq },
       frame.last_ids?.[room.id],
       frame.ref,
+      host.readState(member),
     )
     for (const f of frames) conn.peer.send(f)
     host.resumed(recovered)

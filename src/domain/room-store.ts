@@ -2,6 +2,7 @@ import { sayGoodbye } from '../chat/connections.ts'
 import { MemoryDirectBook, tellHere } from '../chat/direct.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
+import { ReadMarkers, readState } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
 import { ServerApi } from '../chat/server-api.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
@@ -21,6 +22,7 @@ import type {
   MessageFrame,
   ModerationFrame,
   MuteFrame,
+  ReadFrame,
   Ref,
   ResumeFrame,
   RoomId,
@@ -34,7 +36,7 @@ import { EmptyRooms } from './empty-rooms.ts'
 import { Guard } from './guard.ts'
 import { Membership } from './membership.ts'
 import { MemoryEngine } from './memory-engine.ts'
-import { MemoryFrames } from './memory-frames.ts'
+import { MemoryFrames, type MemoryReader } from './memory-frames.ts'
 import { MemoryIdempotency } from './memory-idempotency.ts'
 import { slugify } from './names.ts'
 import {
@@ -45,6 +47,7 @@ import {
   type Peer,
   type RoomSink,
 } from './ports.ts'
+import { MemoryReadMarkers, roomReadMarks } from './read-markers-memory.ts'
 import type { Connection } from './room.ts'
 import { type Ban, Room, type RoomView, userView } from './room.ts'
 import type { CreateRoomInput, RoomCredentials } from './rules.ts'
@@ -90,6 +93,7 @@ export class RoomStore implements ChatStore {
   private readonly emptyRooms: EmptyRooms
   private readonly membership: Membership
   private readonly frames: MemoryFrames
+  private readonly readers: ReadMarkers<MemoryReader>
   private readonly signIns: SignIns
   readonly api: ServerApi
   private draining = false
@@ -184,6 +188,14 @@ export class RoomStore implements ChatStore {
         expireMember: (member) => {
           void expireGrace(this.engine, this.frames.held(member), this.clock.now())
         },
+        readState: (member) =>
+          readState(
+            roomReadMarks(member.room),
+            member.username,
+            member.client.user?.id,
+            member.room.history.messages(),
+            config.readMarkersMaxMembers,
+          ),
       },
       this.signIns,
     )
@@ -201,6 +213,12 @@ export class RoomStore implements ChatStore {
       this.sessions,
       this.emptyRooms,
     )
+    this.readers = new ReadMarkers<MemoryReader>(
+      new MemoryReadMarkers((id) => this.room(id)),
+      deps.clock,
+      config,
+      (reader, frame) => this.announce.toOthers(reader.member, frame),
+    )
     this.frames = new MemoryFrames({
       engine: this.engine,
       sessions: this.sessions,
@@ -216,6 +234,8 @@ export class RoomStore implements ChatStore {
         ),
       ),
       maxContentChars: config.maxContentChars,
+      readMarkersMaxMembers: config.readMarkersMaxMembers,
+      readers: this.readers,
       now: () => this.clock.now(),
     })
     this.startedAt = deps.clock.now()
@@ -348,6 +368,11 @@ export class RoomStore implements ChatStore {
     this.frames.typing(conn, roomId)
   }
 
+  /** `read`: moves the member's read marker forward (src/chat/read-markers.ts). */
+  read(conn: Connection, frame: ReadFrame): void {
+    this.frames.read(conn, frame)
+  }
+
   /** `leave`: the member leaves the room and gets `left`. */
   leave(conn: Connection, roomId: RoomId, ref: Ref | undefined): Promise<void> {
     return this.frames.leave(conn, roomId, ref)
@@ -447,6 +472,7 @@ export class RoomStore implements ChatStore {
   /** Clears every timer the store holds; call when the server stops. */
   close(): void {
     this.draining = true
+    this.readers.close()
     for (const client of this.sessions.byToken.values()) this.sessions.forget(client)
     this.sessions.byToken.clear()
     for (const room of this.rooms.values()) {

@@ -9,7 +9,7 @@ import {
 import type { SignIns } from '../chat/sign-in.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { ResumeFrame } from '../protocol/frames.ts'
+import type { ReadState, ResumeFrame } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
 import type { Clock } from './clock.ts'
 import type { Guard } from './guard.ts'
@@ -31,6 +31,8 @@ export interface SessionHooks {
   resumed(recovered: boolean): void
   /** The member's resume grace ran out: they leave the room for good. */
   expireMember(member: Member): void
+  /** The member's `read` and `unread` now, for `resumed`. */
+  readState(member: Member): ReadState
 }
 
 /**
@@ -65,6 +67,7 @@ export class Sessions {
       forget: (client) => this.forget(client),
       watchUnjoined: (client) => this.watchUnjoined(client),
       resumed: (recovered) => this.hooks.resumed(recovered),
+      readState: (member) => this.hooks.readState(member),
       signIns,
     }
   }

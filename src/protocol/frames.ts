@@ -51,6 +51,12 @@ export interface RoomFrame extends Base {
   action: 'typing' | 'leave'
   room: RoomId
 }
+/** The member has read the room up to `id` (docs/protocol.md, "Read markers"). */
+export interface ReadFrame extends Base {
+  action: 'read'
+  room: RoomId
+  id: MessageId
+}
 export interface PingFrame extends Base {
   action: 'ping'
 }
@@ -124,6 +130,7 @@ export type ClientFrame =
   | CreateFrame
   | MessageFrame
   | RoomFrame
+  | ReadFrame
   | PingFrame
   | AuthFrame
   | HistoryFrame
@@ -145,6 +152,7 @@ export const ACTIONS = [
   'message',
   'typing',
   'leave',
+  'read',
   'ping',
   'auth',
   'history',
@@ -240,6 +248,16 @@ export type ChangeFrame =
       event_id: MessageId
     }
 
+/**
+ * Read markers in `joined` and `resumed`: each member's last-read id by username (only your
+ * own in a room above READ_MARKERS_MAX_MEMBERS), and how many kept text messages of others
+ * come after your own marker.
+ */
+export interface ReadState {
+  read: Record<string, MessageId>
+  unread: number
+}
+
 export type ServerFrame =
   | { type: 'welcome'; session: string; resume_within_ms: number }
   | {
@@ -256,6 +274,8 @@ export type ServerFrame =
       moderator: boolean
       users: UserView[]
       history: StoredMessage[]
+      read: Record<string, MessageId>
+      unread: number
       moderator_token?: string
       ref?: Ref
     }
@@ -285,6 +305,8 @@ export type ServerFrame =
     }
   | { type: 'presence_diff'; room: RoomId; joins: UserView[]; leaves: string[] }
   | { type: 'typing'; room: RoomId; username: string; active: boolean; user_id?: string }
+  /** A member's read marker moved (at most one per member per room per second). */
+  | { type: 'read'; room: RoomId; username: string; user_id?: string; id: MessageId }
   | { type: 'history'; room: RoomId; messages: StoredMessage[]; has_more: boolean; ref?: Ref }
   | {
       type: 'resumed'
@@ -293,6 +315,8 @@ export type ServerFrame =
       moderator: boolean
       recovered: boolean
       users: UserView[]
+      read: Record<string, MessageId>
+      unread: number
       ref?: Ref
     }
   | { type: 'banned'; room: RoomId; by: string }
@@ -334,8 +358,10 @@ export function joinedJson(
   historyJson: string,
   ref: Ref | undefined,
   moderatorToken: string | undefined,
+  read: ReadState,
 ): string {
   let json = `{"type":"joined","room":${JSON.stringify(room)},"username":${JSON.stringify(username)},"moderator":${moderator},"users":${usersJson},"history":${historyJson}`
+  json += `,"read":${JSON.stringify(read.read)},"unread":${read.unread}`
   if (moderatorToken !== undefined) json += `,"moderator_token":${JSON.stringify(moderatorToken)}`
   if (ref !== undefined) json += `,"ref":${JSON.stringify(ref)}`
   return `${json}}`
@@ -354,8 +380,10 @@ export class FrameError extends Error {
   }
 }
 
-const MAX_REF_LENGTH = 64
-const MAX_FIELD_LENGTH = 4096
+/** The longest `ref` a client frame may carry, in characters. */
+export const MAX_REF_LENGTH = 64
+/** The longest string field of a client frame, in characters, unless the field says otherwise. */
+export const MAX_FIELD_LENGTH = 4096
 
 type Obj = Record<string, unknown>
 
@@ -365,8 +393,20 @@ function str(f: Obj, key: string, required: boolean, max = MAX_FIELD_LENGTH): st
   const v = f[key]
   if (v === undefined && !required) return undefined
   if (typeof v !== 'string') throw new TypeError(`"${key}" must be a string`)
-  if (v.length > max) throw new TypeError(`"${key}" is too long`)
+  if (longer(v, max)) throw new TypeError(`"${key}" is too long`)
   return v
+}
+
+/**
+ * Whether `s` has more than `max` characters, counted in code points as JSON Schema's
+ * `maxLength` counts them (the AsyncAPI document states these limits). No string has more
+ * code points than UTF-16 units, so only a long one is split.
+ */
+function longer(s: string, max: number): boolean {
+  if (s.length <= max) return false
+  let n = 0
+  for (const _ of s) if (++n > max) return true
+  return false
 }
 
 function int(f: Obj, key: string, min: number, max: number): number | undefined {
@@ -378,13 +418,10 @@ function int(f: Obj, key: string, min: number, max: number): number | undefined 
   return v
 }
 
-/** A message id: a string (or, leniently, a number) of up to 16 digits. */
-function messageId(f: Obj, key: string): MessageId {
+/** A required message id: a string of up to 64 characters, or a number turned into one. */
+function requiredId(f: Obj, key: string): MessageId {
   const v = f[key]
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v)
-  if (typeof v !== 'string') throw new TypeError(`"${key}" must be a message id`)
-  if (v.length > 64) throw new TypeError(`"${key}" is too long`)
-  return v
+  return typeof v === 'number' ? String(v) : str(f, key, true, 64)
 }
 
 function bool(f: Obj, key: string): boolean | undefined {
@@ -392,6 +429,12 @@ function bool(f: Obj, key: string): boolean | undefined {
   if (v === undefined) return undefined
   if (typeof v !== 'boolean') throw new TypeError(`"${key}" must be true or false`)
   return v
+}
+
+/** A message id: its string, or a number (as clients that parse ids send it) turned into one. */
+function messageId(f: Obj, key: string): MessageId | undefined {
+  const v = f[key]
+  return typeof v === 'number' ? String(v) : str(f, key, false)
 }
 
 function lastIds(f: Obj): Record<RoomId, MessageId> | undefined {
@@ -423,7 +466,7 @@ export function parseClientFrame(raw: unknown): ClientFrame {
   const f = raw as Obj
   let ref: Ref | undefined
   const r = f.ref
-  if (typeof r === 'string' && r.length <= MAX_REF_LENGTH) ref = r
+  if (typeof r === 'string' && !longer(r, MAX_REF_LENGTH)) ref = r
   else if (typeof r === 'number' && Number.isFinite(r)) ref = r
   else if (r !== undefined) {
     throw new FrameError(
@@ -457,6 +500,10 @@ function parseAction(f: Obj): ClientFrame {
     case 'typing':
     case 'leave':
       return { action: f.action, room: str(f, 'room', true) }
+    case 'read': {
+      // An id as a string, or as a number (as in `last_ids`).
+      return { action: 'read', room: str(f, 'room', true), id: requiredId(f, 'id') }
+    }
     case 'ping':
       return { action: 'ping' }
     case 'auth':
@@ -484,7 +531,7 @@ function parseAction(f: Obj): ClientFrame {
       return {
         action: 'history',
         room: str(f, 'room', true),
-        before: f.before === undefined ? undefined : String(f.before),
+        before: messageId(f, 'before'),
         limit: int(f, 'limit', 1, 100),
       }
     case 'resume':
@@ -508,18 +555,18 @@ function parseAction(f: Obj): ClientFrame {
       return {
         action: 'edit',
         room: str(f, 'room', true),
-        id: messageId(f, 'id'),
+        id: requiredId(f, 'id'),
         content: str(f, 'content', true, Number.POSITIVE_INFINITY),
       }
     case 'delete':
-      return { action: 'delete', room: str(f, 'room', true), id: messageId(f, 'id') }
+      return { action: 'delete', room: str(f, 'room', true), id: requiredId(f, 'id') }
     case 'react': {
       const on = bool(f, 'on')
       if (on === undefined) throw new TypeError('"on" is required')
       return {
         action: 'react',
         room: str(f, 'room', true),
-        id: messageId(f, 'id'),
+        id: requiredId(f, 'id'),
         emoji: str(f, 'emoji', true, 64),
         on,
       }

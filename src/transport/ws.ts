@@ -176,6 +176,8 @@ export function wsPlugin(
         return awaited(store.amend(conn, frame))
       case 'typing':
         return awaited(store.typing(conn, frame.room))
+      case 'read':
+        return awaited(store.read(conn, frame))
       case 'join':
         return store.join(conn, frame)
       case 'create':

@@ -88,6 +88,11 @@ describe('ChatClient requests', () => {
       username: 'alice',
       active: true,
     })
+
+    const read = nextEvent(alice, 'read')
+    bob.read('general', sent[2]?.id as string)
+    expect(await read).toEqual({ type: 'read', room: 'general', username: 'bob', id: sent[2]?.id })
+    expect((await bob.join('general', 'bob')).read).toEqual({ bob: sent[2]?.id })
   })
 
   it('rejects with the server error code, and those errors are not emitted as events', async () => {

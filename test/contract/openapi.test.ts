@@ -162,6 +162,8 @@ describe('requests replayed through the document', () => {
     await replay({ method: 'GET', path: '/health', headers: bigHeader, status: 431 })
     await replay({ method: 'GET', path: '/auth', status: 200 })
     await replay({ method: 'GET', path: '/auth', headers: bigHeader, status: 431 })
+    await replay({ method: 'GET', path: '/asyncapi.json', status: 200 })
+    await replay({ method: 'GET', path: '/asyncapi.json', headers: bigHeader, status: 431 })
     await replay({ method: 'GET', path: '/rooms', status: 200 })
     await replay({ method: 'GET', path: '/rooms?limit=2&q=gen', status: 200 })
     await replay({ method: 'GET', path: '/rooms?limit=0', status: 400 })

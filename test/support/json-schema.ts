@@ -1,8 +1,9 @@
 /**
- * A JSON Schema (2020-12, OpenAPI 3.1) checker for the keywords our OpenAPI document uses,
- * with `$ref`s into the document. No validator for plain JSON Schema is installed (TypeBox's
- * checks its own schemas by their symbols, not by `type`), and this subset is small: an
- * unknown keyword throws, so a schema the checker does not understand cannot pass unseen.
+ * A JSON Schema checker for the keywords our OpenAPI (2020-12) and AsyncAPI (draft 07)
+ * documents use, with `$ref`s into the document. TypeBox's checks its own schemas by their
+ * symbols, not by `type`, and counts `maxLength` in UTF-16 units where JSON Schema counts
+ * characters (code points); this subset is small, and an unknown keyword throws, so a schema
+ * the checker does not understand cannot pass unseen.
  */
 
 type Json = Record<string, unknown>
@@ -70,18 +71,27 @@ export function schemaErrors(schema: unknown, value: unknown, root: Json, at = '
         break
       case 'required':
         if (isObject(value))
-          for (const name of rule as string[]) if (!(name in value)) fail(`no ${name}`)
+          for (const name of rule as string[]) if (!Object.hasOwn(value, name)) fail(`no ${name}`)
         break
       case 'properties':
         if (isObject(value))
           for (const [name, sub] of Object.entries(rule as Json))
-            if (name in value) errors.push(...schemaErrors(sub, value[name], root, `${at}/${name}`))
+            if (Object.hasOwn(value, name))
+              errors.push(...schemaErrors(sub, value[name], root, `${at}/${name}`))
         break
       case 'additionalProperties':
-        if (rule === false && isObject(value)) {
+        if (rule !== true && isObject(value)) {
           const known = Object.keys((schema.properties as Json | undefined) ?? {})
-          for (const name of Object.keys(value)) if (!known.includes(name)) fail(`extra ${name}`)
+          for (const name of Object.keys(value)) {
+            if (known.includes(name)) continue
+            if (rule === false) fail(`extra ${name}`)
+            else errors.push(...schemaErrors(rule, value[name], root, `${at}/${name}`))
+          }
         }
+        break
+      case 'maxProperties':
+        if (isObject(value) && Object.keys(value).length > (rule as number))
+          fail(`more than ${rule} properties`)
         break
       case 'items':
         if (Array.isArray(value))

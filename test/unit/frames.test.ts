@@ -35,6 +35,32 @@ describe('parseClientFrame', () => {
     expect(() => parseClientFrame({ action: 'history', room: 'x', limit: 1000 })).toThrow('"limit"')
   })
 
+  it("counts a field's length in characters (code points), as JSON Schema's maxLength does", () => {
+    // 64 emoji are 128 UTF-16 units, and 64 characters: a ref at the limit.
+    const emoji = '\u{1F600}'
+    expect(parseClientFrame({ action: 'ping', ref: emoji.repeat(64) }).ref).toBe(emoji.repeat(64))
+    expect(() => parseClientFrame({ action: 'ping', ref: emoji.repeat(65) })).toThrow('"ref"')
+    const room = emoji.repeat(4096)
+    expect(parseClientFrame({ action: 'leave', room })).toEqual({ action: 'leave', room })
+    expect(() => parseClientFrame({ action: 'leave', room: `${room}a` })).toThrow('too long')
+  })
+
+  it('takes a message id in "before" as a string or a number, nothing else', () => {
+    expect(parseClientFrame({ action: 'history', room: 'x', before: 41 })).toEqual({
+      action: 'history',
+      room: 'x',
+      before: '41',
+    })
+    expect(parseClientFrame({ action: 'history', room: 'x', before: '000000000041' })).toEqual({
+      action: 'history',
+      room: 'x',
+      before: '000000000041',
+    })
+    for (const before of [null, true, {}, ['1']]) {
+      expect(() => parseClientFrame({ action: 'history', room: 'x', before })).toThrow('"before"')
+    }
+  })
+
   it('keeps the ref and room of a bad frame so the error can echo them', () => {
     try {
       parseClientFrame({ action: 'message', room: 'general', ref: 'r9' })

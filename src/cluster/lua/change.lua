@@ -153,6 +153,6 @@ if #lines > 0 then
 end
 if gone then return {'ok', seq, count, dropped, droppedOnline, gone} end
 if c.view == '' then return {'ok', seq, count, dropped, droppedOnline} end
--- A joiner's first view of the room, as this change left it.
+-- A joiner's first view of the room, as this change left it (its read markers last).
 return {'ok', seq, count, dropped, droppedOnline, redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1),
-  redis.call('HGET', U, c.view) or '0'}
+  redis.call('HGET', U, c.view) or '0', redis.call('HGETALL', R)}

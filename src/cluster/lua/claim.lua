@@ -1,6 +1,7 @@
 -- A resume: the session `old`'s hold of the member passes to `new`, on `node`, online.
 -- Returns ok, whether that hold was online (a takeover), its node, name, moderator, the
--- room's seq, members, history and mute end, and whether the member was online before.
+-- room's seq, members, history and mute end, whether the member was online before, and the
+-- room's read markers.
 local key, old, new, node, channel, online = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local limit = tonumber(ARGV[7])
 local cur = redis.call('HGET', M, key)
@@ -18,4 +19,5 @@ if member == 0 then
   redis.call('PUBLISH', channel, envelope('e', 0, node, '-', '', about(online, m)))
 end
 return {'ok', was, oldNode, m.u, m.m, tonumber(redis.call('HGET', S, 'seq')),
-  redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1), redis.call('HGET', U, key) or '0', member}
+  redis.call('HVALS', M), redis.call('LRANGE', H, -limit, -1), redis.call('HGET', U, key) or '0', member,
+  redis.call('HGETALL', R)}

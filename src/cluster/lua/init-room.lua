@@ -4,7 +4,7 @@ if mode == 'ensure' and redis.call('HEXISTS', S, 'epoch') == 1 then
   if seq < floor then redis.call('HSET', S, 'seq', floor) end
   return 0
 end
-redis.call('DEL', S, M, H, B, BS, U, G, X)
+redis.call('DEL', S, M, H, B, BS, U, G, X, R)
 redis.call('HSET', S, 'epoch', epoch, 'seq', floor)
 if permanent ~= '1' then redis.call('HSET', S, 'emptied', now) end
 return 1
