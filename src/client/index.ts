@@ -29,6 +29,7 @@ export {
   type PresenceStatus,
   type ReactionFrame,
   type ReactionView,
+  type ReadFrame,
   type ReconnectedInfo,
   type RoomId,
   type RoomMembership,

@@ -45,6 +45,8 @@ export type MessageDeletedFrame = FrameOf<'message_deleted'>
 export type ReactionFrame = FrameOf<'reaction'>
 /** A change to a kept message: an edit, a delete or a reaction. */
 export type ChangeFrame = MessageEditedFrame | MessageDeletedFrame | ReactionFrame
+/** Another member's read marker moved (they read the room up to `id`). */
+export type ReadFrame = FrameOf<'read'>
 /** Another signed-in user started a direct conversation with you (their first message). */
 export type DirectFrame = FrameOf<'direct'>
 

@@ -206,4 +206,31 @@ describe('ChatClient edits, deletes and reactions', () => {
       `${r2.event_id} bob +🎉 ${three.id} (1)`,
     ])
   })
+
+  it('markRead moves the marker: the others get a typed read event; a resume carries the markers moved meanwhile', async () => {
+    const server = serve()
+    const clock = new FakeClock()
+    const { WebSocket, sockets } = socketFactory()
+    const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
+    const bob = chatClient({ url: server.wsUrl })
+    await alice.join('general', 'alice')
+    await bob.join('general', 'bob')
+    const one = await alice.send('general', 'one')
+    const read = nextEvent(alice, 'read')
+    bob.markRead('general', one.id)
+    expect(await read).toEqual({ type: 'read', room: 'general', username: 'bob', id: one.id })
+
+    const offline = nextEvent(bob, 'presence', (p) => p.status === 'offline')
+    lastSocket(sockets).terminate()
+    await offline
+    const two = await bob.send('general', 'two')
+    // Bob's own message is not unread for him; his marker moves past it (no frame to alice: away).
+    bob.markRead('general', two.id)
+    expect((await bob.join('general', 'bob')).read).toEqual({ bob: two.id })
+    const resumed = nextEvent(alice, 'resumed')
+    clock.advance(50)
+    const back = await resumed
+    expect(back.read).toEqual({ bob: two.id })
+    expect(back.unread).toBe(1)
+  })
 })
