@@ -21,6 +21,9 @@ import { RoomList } from './room-list.ts'
 import { isDirect, RoomView } from './room-view.ts'
 import { type AuthMode, PageSignIn } from './sign-in.ts'
 
+/** Least time between two `read` frames for one room (the server passes on one a second). */
+const READ_EVERY_MS = 1000
+
 const NO_ROOM = 'Choose a username, then join or create a room.'
 const NO_ROOM_SIGNED_IN = 'Join or create a room.'
 
@@ -30,6 +33,9 @@ export class ChatPage {
   private active: string | undefined
   /** Room id → name, from the room list and from what people typed to join. */
   private readonly names = new Map<string, string>()
+  /** Per room, when the last `read` went out, and the timer of the next. */
+  private readonly readSent = new Map<string, number>()
+  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>()
   /** The connection closed for good while rooms were open (not the idle close of 4000). */
   private lost = false
 
@@ -92,11 +98,10 @@ export class ChatPage {
     this.wireTabs()
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) return
-      const view = this.active ? this.views.get(this.active) : undefined
-      view?.setUnread(0)
-      this.updateTitle()
+      this.readActive()
       void this.rooms.refresh()
     })
+    window.addEventListener('focus', () => this.readActive())
     if (this.connection.signIn.active) void this.start()
   }
 
@@ -145,17 +150,31 @@ export class ChatPage {
           this.rooms.addDirect(f.room, other.user_id, other.username)
         }
       }
-      this.viewFor(f.room).applyJoined(f)
+      const view = this.viewFor(f.room)
+      view.applyJoined(f)
+      this.seen(view)
     })
     client.on('message', (f) => {
       const view = this.views.get(f.room)
       if (!view) return
       view.setTyping(f.sender, false)
-      const shown = view.add(fromLive(f))
-      if (shown && f.sender !== view.username) this.countUnread(view)
+      if (view.add(fromLive(f))) this.seen(view)
       this.renderStatus()
     })
-    const changed = (f: ChangeFrame) => this.views.get(f.room)?.applyChange(f)
+    const changed = (f: ChangeFrame) => {
+      const view = this.views.get(f.room)
+      if (!view) return
+      view.applyChange(f)
+      // A deleted message is no longer unread.
+      if (f.type === 'message_deleted') this.seen(view)
+    }
+    client.on('read', (f) => {
+      const view = this.views.get(f.room)
+      if (!view) return
+      // The reader's own other tabs move their marker too.
+      view.setMark(f.username, f.id)
+      this.seen(view)
+    })
     client.on('message_edited', changed)
     client.on('message_deleted', changed)
     client.on('reaction', changed)
@@ -204,6 +223,8 @@ export class ChatPage {
       const view = this.views.get(f.room)
       if (!view) return
       view.setMembers(f.users)
+      view.applyResumed(f.read, f.unread)
+      this.seen(view)
       if (!f.recovered) view.addNote('Some messages from while you were away are no longer kept.')
     })
     client.on('reconnected', (info) => {
@@ -214,6 +235,9 @@ export class ChatPage {
           view.addNote('Some messages from while you were away are no longer kept.')
         }
       }
+      // A `read` made while reconnecting was dropped: send the marker again.
+      const active = this.active ? this.views.get(this.active) : undefined
+      if (active && !document.hidden) this.sendRead(active)
       this.renderStatus()
     })
     client.on('left', (f) => this.dropView(f.room))
@@ -281,7 +305,7 @@ export class ChatPage {
     // Only the open room's panel is in the page: one list named Messages, one Members.
     this.panels.replaceChildren(view.panel)
     view.setActive(true)
-    view.setUnread(0)
+    this.seen(view)
     this.noRoom.hidden = true
     this.composer.setEnabled(true)
     this.composer.showReply()
@@ -295,6 +319,7 @@ export class ChatPage {
     if (!view) return
     view.tab.remove()
     this.views.delete(room)
+    this.rooms.setUnread(room, 0)
     if (this.active === room) {
       this.active = undefined
       this.panels.replaceChildren()
@@ -423,10 +448,36 @@ export class ChatPage {
     }
   }
 
-  private countUnread(view: RoomView): void {
-    if (view.id === this.active && !document.hidden) return
-    view.setUnread(view.unread + 1)
+  /**
+   * The room's unread count from its markers, on its tab, in the Rooms list and in the title;
+   * first, if it is the open room of a visible page, the reader has seen its newest message.
+   */
+  private seen(view: RoomView): void {
+    if (view.id === this.active && !document.hidden && view.markSeen() !== undefined) {
+      this.sendRead(view)
+    }
+    this.rooms.setUnread(view.id, view.recount())
     this.updateTitle()
+  }
+
+  private readActive(): void {
+    const view = this.active ? this.views.get(this.active) : undefined
+    if (view) this.seen(view)
+  }
+
+  /** Sends the reader's marker: at once, or, within READ_EVERY_MS of the last, then. */
+  private sendRead(view: RoomView): void {
+    if (this.readTimers.has(view.id)) return
+    const send = () => {
+      this.readTimers.delete(view.id)
+      const id = view.ownMark
+      if (id === undefined || this.views.get(view.id) !== view) return
+      this.readSent.set(view.id, Date.now())
+      this.client?.markRead(view.id, id)
+    }
+    const wait = (this.readSent.get(view.id) ?? 0) + READ_EVERY_MS - Date.now()
+    if (wait <= 0) send()
+    else this.readTimers.set(view.id, setTimeout(send, wait))
   }
 
   private updateTitle(): void {

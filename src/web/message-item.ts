@@ -83,6 +83,8 @@ export interface ItemView {
   original: ShownMessage | undefined
   editing: boolean
   picking: boolean
+  /** "Seen by" these members (names, joined): on your last message in a small room. */
+  seenBy?: string
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
@@ -149,6 +151,7 @@ export function renderMessage(
   else li.append(el('p', { class: 'content' }, m.content))
   const reactions = reactionButtons(m, view, controls)
   if (reactions) li.append(reactions)
+  if (view.seenBy) li.append(el('p', { class: 'seen' }, `Seen by ${view.seenBy}`))
   return li
 }
 

@@ -32,6 +32,7 @@ export interface RoomListHooks {
 interface Item {
   li: HTMLLIElement
   count: HTMLSpanElement
+  unread: HTMLSpanElement
 }
 
 export class RoomList {
@@ -39,6 +40,8 @@ export class RoomList {
   /** Direct conversations by room id, with the other user's id. */
   private readonly directs = new Map<string, Item & { userId: string }>()
   private lastRooms: PublicRoom[] = []
+  /** Unread counts of the rooms the page is in (from their read markers), by room id. */
+  private readonly unread = new Map<string, number>()
   private soonTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -85,9 +88,26 @@ export class RoomList {
       this.hooks.openDirect(room, userId, button.textContent ?? name),
     )
     const count = el('span', { class: 'count' }, 'direct')
-    const li = el('li', { 'data-room': room, class: 'direct' }, button, ' ', count)
-    this.directs.set(room, { li, count, userId })
+    const unread = el('span', { class: 'unread' })
+    const li = el('li', { 'data-room': room, class: 'direct' }, button, ' ', unread, count)
+    this.directs.set(room, { li, count, unread, userId })
+    this.showUnread(room)
     this.render(this.lastRooms)
+  }
+
+  /** A room's unread count (0, or a room the page left: none shown). */
+  setUnread(room: string, count: number): void {
+    if (count > 0) this.unread.set(room, count)
+    else this.unread.delete(room)
+    this.showUnread(room)
+  }
+
+  private showUnread(room: string): void {
+    const item = this.items.get(room) ?? this.directs.get(room)
+    if (!item) return
+    const count = this.unread.get(room) ?? 0
+    const text = count > 0 ? `${count} unread` : ''
+    if (item.unread.textContent !== text) item.unread.textContent = text
   }
 
   /** The direct room listed for the user `userId`, if any. */
@@ -134,8 +154,14 @@ export class RoomList {
     const button = el('button', { type: 'button', class: 'link' }, room.name)
     button.addEventListener('click', () => this.hooks.open(room))
     const count = el('span', { class: 'count' })
-    const item = { li: el('li', { 'data-room': room.id }, button, ' ', count), count }
+    const unread = el('span', { class: 'unread' })
+    const item = {
+      li: el('li', { 'data-room': room.id }, button, ' ', unread, count),
+      count,
+      unread,
+    }
     this.items.set(room.id, item)
+    this.showUnread(room.id)
     return item
   }
 }

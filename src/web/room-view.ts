@@ -18,6 +18,7 @@ import {
   type ShownMessage,
   timeOf,
 } from './message-item.ts'
+import { ReadMarks } from './read-marks.ts'
 
 export { fromStored, type ShownMessage } from './message-item.ts'
 
@@ -49,6 +50,9 @@ function compareIds(a: string, b: string): number {
 }
 
 const PICKER_FIRST = PICKER_EMOJI[0]
+
+/** Rooms of at most this many members show "Seen by" on your last message. */
+export const SEEN_BY_MAX_MEMBERS = 10
 
 /** Most messages a `joined` frame carries (docs/protocol.md). */
 const JOINED_HISTORY = 100
@@ -87,6 +91,10 @@ export class RoomView {
   private editing: MessageId | undefined
   private picking: MessageId | undefined
   private readonly controls: MessageControls
+  private readonly marks = new ReadMarks()
+  /** The message that shows "Seen by" (your last, in a small room), and its names. */
+  private seenOn: MessageId | undefined
+  private seenNames = ''
   /** Join and leave notes shown live (they carry no id), by text, oldest first. */
   private readonly notes = new Map<string, HTMLLIElement[]>()
   private readonly members = new Map<string, UserView>()
@@ -197,10 +205,12 @@ export class RoomView {
     this.moderator = frame.moderator
     this.whoAmI.textContent = `You are ${frame.username}${frame.moderator ? ', moderator' : ''}`
     this.userId = frame.users.find((u) => u.username === frame.username)?.user_id
+    this.marks.reset(frame.read, frame.unread)
     this.setMembers(frame.users)
     // After a join again (the session was lost) the history is the latest state: what
     // changed while away (edits, deletes, reactions) is redrawn from it.
     for (const m of frame.history) this.upsert(fromStored(m))
+    this.refreshSeen()
     // `joined` carries up to JOINED_HISTORY messages: fewer means that was all of it.
     if (frame.history.length < JOINED_HISTORY && this.hasMore === undefined) {
       this.hasMore = false
@@ -238,22 +248,27 @@ export class RoomView {
     }
     const li = this.render(m)
     this.items.set(m.id, li)
+    this.place(m.id, li)
     // Replies shown before their original (history paging) get their quote now.
     for (const reply of this.replies.get(m.id) ?? []) this.redraw(reply)
-    if (this.newestId === undefined || compareIds(m.id, this.newestId) > 0) {
+    if (!m.system && this.isMine(m)) this.refreshSeen()
+    return true
+  }
+
+  /** Puts a new item in id order: last, or (history paging) before the first newer one. */
+  private place(id: MessageId, li: HTMLLIElement): void {
+    if (this.newestId === undefined || compareIds(id, this.newestId) > 0) {
       this.append(li)
-      this.newestId = m.id
-      return true
+      this.newestId = id
+      return
     }
-    // Older than what is shown (history paging): before the first newer message.
     let next: Element | null = this.messages.firstElementChild
     while (next) {
-      const id = (next as HTMLElement).dataset.id
-      if (id !== undefined && compareIds(id, m.id) > 0) break
+      const at = (next as HTMLElement).dataset.id
+      if (at !== undefined && compareIds(at, id) > 0) break
       next = next.nextElementSibling
     }
     this.messages.insertBefore(li, next)
-    return true
   }
 
   /** Shows a stored message, or redraws the one shown with its latest state. */
@@ -264,6 +279,51 @@ export class RoomView {
     }
     this.shown.set(m.id, m)
     this.redraw(m.id)
+  }
+
+  /** The markers and unread count of a `resumed` (the server's state after the drop). */
+  applyResumed(read: Record<string, MessageId>, unread: number): void {
+    this.marks.reset(read, unread)
+    this.refreshSeen()
+  }
+
+  /** A member's read marker moved (a `read` frame). */
+  setMark(username: string, id: MessageId): void {
+    if (this.marks.move(username, id, this.username)) this.refreshSeen()
+  }
+
+  /**
+   * The reader sees the room's newest message: moves their own marker there and returns the
+   * id to send as `read`, or nothing if the marker is there already.
+   */
+  markSeen(): MessageId | undefined {
+    const newest = this.newestId
+    if (newest === undefined || !this.marks.move(this.username, newest, this.username)) return
+    return newest
+  }
+
+  /** The reader's own read marker. */
+  get ownMark(): MessageId | undefined {
+    return this.marks.get(this.username)
+  }
+
+  /** The unread count the markers give, shown on the tab; returns it. */
+  recount(): number {
+    const count = this.marks.unread(this.username, this.shown.values(), (m) => this.isMine(m))
+    if (count !== this.unread) this.setUnread(count)
+    return count
+  }
+
+  /** Puts "Seen by" on your last message (in a small room), redrawing what changed. */
+  private refreshSeen(): void {
+    const target = this.members.size <= SEEN_BY_MAX_MEMBERS ? this.lastOwnId : undefined
+    const names = target === undefined ? '' : this.marks.seenBy(target, this.username).join(', ')
+    if (target === this.seenOn && names === this.seenNames) return
+    const was = this.seenOn
+    this.seenOn = target
+    this.seenNames = names
+    if (was !== undefined && was !== target) this.redraw(was)
+    if (target !== undefined) this.redraw(target)
   }
 
   /** A change to a message: an edit, a delete or a reaction. */
@@ -290,6 +350,7 @@ export class RoomView {
       m.reactions = Object.keys(reactions).length > 0 ? reactions : undefined
     }
     this.redraw(m.id)
+    if (frame.type === 'message_deleted') this.refreshSeen()
     // A reply's quote shows the original's latest text.
     if (frame.type !== 'reaction')
       for (const reply of this.replies.get(m.id) ?? []) this.redraw(reply)
@@ -422,6 +483,7 @@ export class RoomView {
 
   removeMember(username: string): void {
     this.typing.delete(username)
+    this.marks.forget(username)
     if (this.members.delete(username)) this.renderMembers()
   }
 
@@ -473,6 +535,7 @@ export class RoomView {
         me: this.username,
         original,
         editing: this.editing === m.id,
+        seenBy: m.id === this.seenOn && this.seenNames ? this.seenNames : undefined,
         picking: this.picking === m.id,
       },
       this.controls,
@@ -533,6 +596,8 @@ export class RoomView {
     this.memberList.replaceChildren(...users.map((u) => this.memberItem(u, me)))
     const online = users.filter((u) => u.status === 'online').length
     this.memberCount.textContent = `(${online} online)`
+    // "Seen by" shows in small rooms only.
+    this.refreshSeen()
     if (focused) {
       for (const button of this.memberList.querySelectorAll('button')) {
         if (button.getAttribute('aria-label') === focused) button.focus()
