@@ -320,6 +320,7 @@ export class ChatPage {
     view.tab.remove()
     this.views.delete(room)
     this.rooms.setUnread(room, 0)
+    this.composer.forgetRoom(room)
     if (this.active === room) {
       this.active = undefined
       this.panels.replaceChildren()

@@ -75,6 +75,11 @@ export class Composer {
     this.showReply()
   }
 
+  /** The page left `room`: a reply started there is dropped. */
+  forgetRoom(room: string): void {
+    if (this.replying?.room === room) this.cancelReply()
+  }
+
   /** The open room changed: the reply bar shows only in the room it was made in. */
   showReply(): void {
     const shown = this.replying?.room === this.hooks.active() ? this.replying : undefined
