@@ -5,6 +5,11 @@
  *
  * Dependency-free on purpose (only type imports from the protocol): the chat page bundles
  * it for the browser, and nothing of the server may come along.
+ *
+ * Changes to kept messages (`message_edited`, `message_deleted`, `reaction`) are delivered
+ * once too, by their `event_id`. After a re-join (the session had expired) the `joined`
+ * event carries the room's latest state (its history with edits, deletes and reactions
+ * applied): a consumer replaces what it shows of the room with it.
  */
 import { Connection } from './connection.ts'
 import { Emitter } from './emitter.ts'
@@ -13,6 +18,7 @@ import { CLOSE, RoomRecovery } from './reconnection.ts'
 import { type Credentials, type Outgoing, type Pending, Requests } from './requests.ts'
 import { ClientSignIn } from './sign-in.ts'
 import {
+  type ChangeFrame,
   type ChatClientOptions,
   type ChatEventHandler,
   type ChatEventName,
@@ -21,7 +27,10 @@ import {
   type ErrorFrame,
   type FrameOf,
   type JoinedFrame,
+  type MessageDeletedFrame,
+  type MessageEditedFrame,
   type MessageFrame,
+  type ReactionFrame,
   type ReconnectedInfo,
   type RoomMembership,
   type ServerFrame,
@@ -178,6 +187,43 @@ export class ChatClient {
     })
   }
 
+  /**
+   * Edits your message `id` (its sender only); resolves with the room's `message_edited`
+   * for it. Rejects with `not_authorized` (not yours, or muted), `message_not_found`
+   * (unknown, deleted, or no longer kept) or `invalid_message` (bad content).
+   */
+  edit(room: string, id: string, content: string): Promise<MessageEditedFrame> {
+    return this.change<MessageEditedFrame>({ action: 'edit', room, id, content }, (f) =>
+      f.type === 'message_edited' ? f : undefined,
+    )
+  }
+
+  /**
+   * Deletes the message `id` (yours, or any as a moderator); resolves with the room's
+   * `message_deleted` for it. The history keeps a tombstone (`deleted: true`, no content).
+   */
+  delete(room: string, id: string): Promise<MessageDeletedFrame> {
+    return this.change<MessageDeletedFrame>({ action: 'delete', room, id }, (f) =>
+      f.type === 'message_deleted' ? f : undefined,
+    )
+  }
+
+  /**
+   * Sets (`on`) or clears your reaction `emoji` (one emoji or a `:short_name:`) on the
+   * message `id`; resolves with the room's `reaction` frame of yours for it (with the new
+   * `count`), also when nothing changed. `reaction_limit` past 20 different emoji.
+   */
+  react(room: string, id: string, emoji: string, on = true): Promise<ReactionFrame> {
+    return this.change<ReactionFrame>({ action: 'react', room, id, emoji, on }, (f) =>
+      f.type === 'reaction' &&
+      f.emoji === emoji &&
+      f.on === on &&
+      f.username === this.recovery.memberships.get(f.room)?.username
+        ? f
+        : undefined,
+    )
+  }
+
   /** Tells the room you are typing (dropped when not open; the server throttles it). */
   typing(room: string): void {
     if (this.current === 'open') this.connection.write({ action: 'typing', room })
@@ -190,6 +236,11 @@ export class ChatClient {
    */
   read(room: string, id: string): void {
     if (this.current === 'open') this.connection.write({ action: 'read', room, id })
+  }
+
+  /** `read` by the name the chat page's contract gives it (issue 16): the same frame. */
+  markRead(room: string, id: string): void {
+    this.read(room, id)
   }
 
   async leave(room: string): Promise<void> {
@@ -239,6 +290,22 @@ export class ChatClient {
 
   // ── Requests ─────────────────────────────────────────────────────────────────
 
+  /**
+   * A change to the message `frame.id`: the room's frame for it (`pick` tells which) settles
+   * it, since the sender gets it like every member, without a ref; an error comes by ref.
+   */
+  private change<T extends ChangeFrame>(
+    frame: Outgoing & { room: string; id: string },
+    pick: (frame: ChangeFrame) => T | undefined,
+  ): Promise<T> {
+    const match = (f: ServerFrame) =>
+      (f.type === 'message_edited' || f.type === 'message_deleted' || f.type === 'reaction') &&
+      f.room === frame.room &&
+      f.id === frame.id &&
+      pick(f) !== undefined
+    return this.request<T>(frame, [], { match })
+  }
+
   private async moderate(frame: Outgoing): Promise<void> {
     await this.request(frame, ['moderated'])
   }
@@ -247,7 +314,11 @@ export class ChatClient {
   private request<T extends ServerFrame>(
     frame: Outgoing,
     expect: readonly ServerFrameType[],
-    extra: { echoRoom?: string; credentials?: Credentials } = {},
+    extra: {
+      echoRoom?: string
+      credentials?: Credentials
+      match?: (frame: ServerFrame) => boolean
+    } = {},
   ): Promise<T> {
     if (this.stopped) {
       return Promise.reject(new ChatRequestError('closed', 'The client is closed'))
@@ -256,6 +327,7 @@ export class ChatClient {
       const p = this.requests.create(frame, expect, resolve as Pending['resolve'], reject)
       p.echoRoom = extra.echoRoom
       p.credentials = extra.credentials
+      p.match = extra.match
       if (this.current === 'open') this.requests.transmit(p)
       else {
         this.requests.queue(p)
@@ -388,6 +460,12 @@ export class ChatClient {
       case 'system':
         if (!this.recovery.firstSight(frame)) return
         if (frame.type === 'message') this.matchEcho(frame)
+        break
+      case 'message_edited':
+      case 'message_deleted':
+      case 'reaction':
+        if (!this.recovery.firstChange(frame)) return
+        this.requests.settleMatch(frame)
         break
       case 'joined':
         replay = this.recovery.onJoined(

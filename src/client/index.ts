@@ -7,6 +7,7 @@
 export { backoffDelay } from './backoff.ts'
 export { ChatClient } from './chat-client.ts'
 export {
+  type ChangeFrame,
   type ChatClientEvents,
   type ChatClientOptions,
   type ChatEventHandler,
@@ -15,14 +16,20 @@ export {
   type ClientClock,
   type ClientErrorCode,
   type ConnectionState,
+  type DirectFrame,
   type DisconnectInfo,
   type ErrorCode,
   type ErrorFrame,
   type FrameOf,
   type JoinedFrame,
+  type MessageDeletedFrame,
+  type MessageEditedFrame,
   type MessageFrame,
   type MessageId,
   type PresenceStatus,
+  type ReactionFrame,
+  type ReactionView,
+  type ReadFrame,
   type ReconnectedInfo,
   type RoomId,
   type RoomMembership,

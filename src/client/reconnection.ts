@@ -8,6 +8,7 @@ import { backoffDelay } from './backoff.ts'
 import { compareIds, follows } from './message-id.ts'
 import type { Credentials, Outgoing, Pending, Requests } from './requests.ts'
 import type {
+  ChangeFrame,
   ChatRequestError,
   ErrorFrame,
   FrameOf,
@@ -74,6 +75,8 @@ export class RoomRecovery {
   private readonly credentials = new Map<string, Credentials>()
   /** Per room, whether the last re-join's history reached back to what we had seen. */
   private readonly rejoinRecovered = new Map<string, boolean>()
+  /** Per room, the id of the newest message or note seen (`lastId` may be a change's). */
+  private readonly newestMessage = new Map<string, string>()
   /** The `session` of the current connection's `welcome`. */
   session: string | undefined
   /** The session the server files our rooms under: the one to resume. */
@@ -98,6 +101,7 @@ export class RoomRecovery {
   forgetRooms(): void {
     this.memberships.clear()
     this.credentials.clear()
+    this.newestMessage.clear()
   }
 
   /** Closed for good: forget everything. */
@@ -110,6 +114,7 @@ export class RoomRecovery {
     this.memberships.delete(room)
     this.credentials.delete(room)
     this.rejoinRecovered.delete(room)
+    this.newestMessage.delete(room)
   }
 
   /**
@@ -177,12 +182,25 @@ export class RoomRecovery {
 
   /** Whether a message or system note is new in its room; records it as the last seen. */
   firstSight(frame: MessageFrame | SystemFrame): boolean {
-    const membership = this.memberships.get(frame.room)
+    if (!this.firstOf(frame.room, frame.id)) return false
+    this.newestMessage.set(frame.room, frame.id)
+    return true
+  }
+
+  /**
+   * Whether a change (edit, delete, reaction) is new in its room: its `event_id` is of the
+   * same sequence as message ids, so one seen already (a resume's overlap) is dropped.
+   */
+  firstChange(frame: ChangeFrame): boolean {
+    return this.firstOf(frame.room, frame.event_id)
+  }
+
+  /** Whether `id` is past the last id seen in `room`; records it as the last seen. */
+  private firstOf(room: string, id: string): boolean {
+    const membership = this.memberships.get(room)
     if (!membership) return true
-    if (membership.lastId !== undefined && compareIds(frame.id, membership.lastId) <= 0) {
-      return false
-    }
-    membership.lastId = frame.id
+    if (membership.lastId !== undefined && compareIds(id, membership.lastId) <= 0) return false
+    membership.lastId = id
     return true
   }
 
@@ -200,6 +218,7 @@ export class RoomRecovery {
       })
     }
     const known = this.memberships.get(frame.room)
+    const knownNewest = this.newestMessage.get(frame.room)
     const newest = frame.history.at(-1)?.id
     const membership: RoomMembership = {
       room: frame.room,
@@ -208,24 +227,34 @@ export class RoomRecovery {
       lastId: newest,
     }
     this.memberships.set(frame.room, membership)
+    if (newest === undefined) this.newestMessage.delete(frame.room)
+    else this.newestMessage.set(frame.room, newest)
     if (!known) return []
+    // What we saw last may be a change (an `event_id`), newer than any message kept: the
+    // newest *message* we saw tells whether the room is the one we knew.
     const seen = known.lastId
     if (seen === undefined) {
       membership.lastId = undefined
       this.rejoinRecovered.set(frame.room, true)
       return frame.history.flatMap(liveFrame)
     }
-    if (newest === undefined || compareIds(newest, seen) < 0) {
+    if (
+      newest === undefined ||
+      (knownNewest !== undefined && compareIds(newest, knownNewest) < 0)
+    ) {
       // The room is newer than what we saw (the server restarted): its sequence began
       // again, so all of it is new, and what came after `seen` in the old one is gone.
       membership.lastId = undefined
       this.rejoinRecovered.set(frame.room, false)
       return frame.history.flatMap(liveFrame)
     }
-    membership.lastId = seen
+    // The history is the latest state (the `joined` event carries it: edits, deletes and
+    // reactions made while away are in it); only messages past `seen` are new.
     const unseen = frame.history.filter((m) => compareIds(m.id, seen) > 0)
     const first = frame.history[0]
     this.rejoinRecovered.set(frame.room, first === undefined || follows(first.id, seen))
+    // The unseen messages are delivered after `joined`, each moving `lastId` on.
+    membership.lastId = seen
     return unseen.flatMap(liveFrame)
   }
 

@@ -26,6 +26,11 @@ export interface Pending {
   expect: readonly ServerFrameType[]
   /** For `send`: the room whose next own message settles it. */
   echoRoom?: string
+  /**
+   * For `edit`, `delete` and `react`: the room's frame that settles it (the sender gets it
+   * like every member, without a ref). Errors still come by ref.
+   */
+  match?: (frame: ServerFrame) => boolean
   /** For `join` / `create`: kept to join the room again after a lost session. */
   credentials?: Credentials
   /** Internal re-joins: their error frames still reach the `error` event. */
@@ -127,6 +132,19 @@ export class Requests {
   settleEcho(frame: MessageFrame): void {
     const p = this.echoes.get(frame.room)?.[0]
     if (p) this.settle(p, frame)
+  }
+
+  /**
+   * A room's frame that may answer a change request: it settles the oldest sent one it
+   * matches (a timed-out one included, so that its late answer is not taken for a later one's).
+   */
+  settleMatch(frame: ServerFrame): void {
+    for (const p of this.pending.values()) {
+      if (p.match?.(frame)) {
+        this.settle(p, frame)
+        return
+      }
+    }
   }
 
   /** The connection is gone: what was sent on it fails; what waits stays queued. */

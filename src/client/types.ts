@@ -6,13 +6,23 @@ import type { ErrorCode } from '../protocol/errors.ts'
 import type {
   MessageId,
   PresenceStatus,
+  ReactionView,
   RoomId,
   ServerFrame,
   StoredMessage,
   UserView,
 } from '../protocol/frames.ts'
 
-export type { ErrorCode, MessageId, PresenceStatus, RoomId, ServerFrame, StoredMessage, UserView }
+export type {
+  ErrorCode,
+  MessageId,
+  PresenceStatus,
+  ReactionView,
+  RoomId,
+  ServerFrame,
+  StoredMessage,
+  UserView,
+}
 
 /** The `type` of a frame the server sends. */
 export type ServerFrameType = ServerFrame['type']
@@ -27,6 +37,18 @@ export type MessageFrame = FrameOf<'message'>
 /** A moderation note as delivered live (and a replayed join/leave note after a resume). */
 export type SystemFrame = FrameOf<'system'>
 export type ErrorFrame = FrameOf<'error'>
+/** A kept message's new text (`edit`); `event_id` is its place in the room's sequence. */
+export type MessageEditedFrame = FrameOf<'message_edited'>
+/** A kept message was deleted by its sender or a moderator (`by`); the history keeps a tombstone. */
+export type MessageDeletedFrame = FrameOf<'message_deleted'>
+/** A reaction set (`on`) or cleared on a kept message; `count` is the emoji's new total. */
+export type ReactionFrame = FrameOf<'reaction'>
+/** A change to a kept message: an edit, a delete or a reaction. */
+export type ChangeFrame = MessageEditedFrame | MessageDeletedFrame | ReactionFrame
+/** Another member's read marker moved (they read the room up to `id`). */
+export type ReadFrame = FrameOf<'read'>
+/** Another signed-in user started a direct conversation with you (their first message). */
+export type DirectFrame = FrameOf<'direct'>
 
 /**
  * What a UI shows: `connecting` until the first `welcome`, `open` while requests go out at
@@ -75,7 +97,11 @@ export interface RoomMembership {
   room: RoomId
   username: string
   moderator: boolean
-  /** Id of the newest message or system note seen in the room; later ones only are delivered. */
+  /**
+   * The highest id seen in the room: a message's or system note's `id`, or a change's
+   * `event_id` (the same sequence). Only later messages and changes are delivered, and a
+   * resume asks for what came after it.
+   */
   lastId?: MessageId
 }
 

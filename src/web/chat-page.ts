@@ -4,15 +4,25 @@
  * composer (composer.ts), and the status and alert regions.
  * The accessible names used here are the page's contract (README, "The chat page").
  */
-import type { ChatClient, ConnectionState, JoinedFrame } from '../client/index.ts'
+import type {
+  ChangeFrame,
+  ChatClient,
+  ConnectionState,
+  JoinedFrame,
+  UserView,
+} from '../client/index.ts'
 import { Composer } from './composer.ts'
 import { byId } from './dom.ts'
 import { EntryForms } from './entry-forms.ts'
+import { fromLive } from './message-item.ts'
 import { PageClient } from './page-client.ts'
 import { asRequestError, type ErrorContext, plainError } from './plain-errors.ts'
 import { RoomList } from './room-list.ts'
-import { RoomView } from './room-view.ts'
+import { isDirect, RoomView } from './room-view.ts'
 import { type AuthMode, PageSignIn } from './sign-in.ts'
+
+/** Least time between two `read` frames for one room (the server passes on one a second). */
+const READ_EVERY_MS = 1000
 
 const NO_ROOM = 'Choose a username, then join or create a room.'
 const NO_ROOM_SIGNED_IN = 'Join or create a room.'
@@ -23,6 +33,9 @@ export class ChatPage {
   private active: string | undefined
   /** Room id → name, from the room list and from what people typed to join. */
   private readonly names = new Map<string, string>()
+  /** Per room, when the last `read` went out, and the timer of the next. */
+  private readonly readSent = new Map<string, number>()
+  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>()
   /** The connection closed for good while rooms were open (not the idle close of 4000). */
   private lost = false
 
@@ -33,6 +46,10 @@ export class ChatPage {
       open: (room) => {
         if (this.views.has(room.id)) this.select(room.id)
         else void this.forms.join(room.id)
+      },
+      openDirect: (room, userId, name) => {
+        if (this.views.has(room)) this.select(room)
+        else void this.openDirect(userId, name)
       },
       named: (room) => this.setName(room.id, room.name),
       joined: (id) => this.views.has(id),
@@ -81,11 +98,10 @@ export class ChatPage {
     this.wireTabs()
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) return
-      const view = this.active ? this.views.get(this.active) : undefined
-      view?.setUnread(0)
-      this.updateTitle()
+      this.readActive()
       void this.rooms.refresh()
     })
+    window.addEventListener('focus', () => this.readActive())
     if (this.connection.signIn.active) void this.start()
   }
 
@@ -121,21 +137,50 @@ export class ChatPage {
 
   private listen(client: ChatClient): void {
     client.on('state', (state) => this.onState(state))
-    client.on('authenticated', (f) => this.connection.signIn.signedIn(f.user.name))
-    client.on('joined', (f) => this.viewFor(f.room).applyJoined(f))
+    client.on('authenticated', (f) => {
+      this.connection.signIn.signedIn(f.user.name)
+      void this.listDirects(client)
+    })
+    client.on('joined', (f) => {
+      if (isDirect(f.room)) {
+        // A direct room is named by the other user (REST does not list it).
+        const other = f.users.find((u) => u.username !== f.username && u.user_id !== undefined)
+        if (other?.user_id !== undefined) {
+          this.setName(f.room, other.username)
+          this.rooms.addDirect(f.room, other.user_id, other.username)
+        }
+      }
+      const view = this.viewFor(f.room)
+      view.applyJoined(f)
+      this.seen(view)
+    })
     client.on('message', (f) => {
       const view = this.views.get(f.room)
       if (!view) return
       view.setTyping(f.sender, false)
-      const shown = view.add({
-        id: f.id,
-        system: false,
-        sender: f.sender,
-        content: f.content,
-        ts: f.ts,
-      })
-      if (shown && f.sender !== view.username) this.countUnread(view)
+      if (view.add(fromLive(f))) this.seen(view)
       this.renderStatus()
+    })
+    const changed = (f: ChangeFrame) => {
+      const view = this.views.get(f.room)
+      if (!view) return
+      view.applyChange(f)
+      // A deleted message is no longer unread.
+      if (f.type === 'message_deleted') this.seen(view)
+    }
+    client.on('read', (f) => {
+      const view = this.views.get(f.room)
+      if (!view) return
+      // The reader's own other tabs move their marker too.
+      view.setMark(f.username, f.id)
+      this.seen(view)
+    })
+    client.on('message_edited', changed)
+    client.on('message_deleted', changed)
+    client.on('reaction', changed)
+    client.on('direct', (f) => {
+      this.setName(f.room, f.from.username)
+      this.rooms.addDirect(f.room, f.from.user_id, f.from.username)
     })
     client.on('system', (f) => {
       this.views
@@ -145,7 +190,9 @@ export class ChatPage {
     client.on('user_joined', (f) => {
       const view = this.views.get(f.room)
       if (!view) return
-      view.upsertMember({ username: f.username, status: 'online', moderator: false })
+      const user: UserView = { username: f.username, status: 'online', moderator: false }
+      if (f.user_id !== undefined) user.user_id = f.user_id
+      view.upsertMember(user)
       view.addNote(`${f.username} joined`)
       this.rooms.soon()
     })
@@ -176,6 +223,8 @@ export class ChatPage {
       const view = this.views.get(f.room)
       if (!view) return
       view.setMembers(f.users)
+      view.applyResumed(f.read, f.unread)
+      this.seen(view)
       if (!f.recovered) view.addNote('Some messages from while you were away are no longer kept.')
     })
     client.on('reconnected', (info) => {
@@ -186,6 +235,9 @@ export class ChatPage {
           view.addNote('Some messages from while you were away are no longer kept.')
         }
       }
+      // A `read` made while reconnecting was dropped: send the marker again.
+      const active = this.active ? this.views.get(this.active) : undefined
+      if (active && !document.hidden) this.sendRead(active)
       this.renderStatus()
     })
     client.on('left', (f) => this.dropView(f.room))
@@ -231,6 +283,12 @@ export class ChatPage {
       kick: (name) => void this.moderate('kick', room, name),
       ban: (name) => void this.moderate('ban', room, name),
       loadOlder: () => void this.loadOlder(room),
+      reply: (m) => this.composer.replyTo(room, m),
+      edit: (id, content) => this.amend(room, 'edit', () => this.client?.edit(room, id, content)),
+      remove: (id) => void this.amend(room, 'delete', () => this.client?.delete(room, id)),
+      react: (id, emoji, on) =>
+        void this.amend(room, 'react', () => this.client?.react(room, id, emoji, on)),
+      direct: (user) => void this.openDirect(user.user_id ?? '', user.username),
     })
     this.views.set(room, view)
     this.tabs.append(view.tab)
@@ -247,9 +305,10 @@ export class ChatPage {
     // Only the open room's panel is in the page: one list named Messages, one Members.
     this.panels.replaceChildren(view.panel)
     view.setActive(true)
-    view.setUnread(0)
+    this.seen(view)
     this.noRoom.hidden = true
     this.composer.setEnabled(true)
+    this.composer.showReply()
     this.updateTitle()
     this.renderStatus()
     this.rooms.mark()
@@ -260,6 +319,8 @@ export class ChatPage {
     if (!view) return
     view.tab.remove()
     this.views.delete(room)
+    this.rooms.setUnread(room, 0)
+    this.composer.forgetRoom(room)
     if (this.active === room) {
       this.active = undefined
       this.panels.replaceChildren()
@@ -305,6 +366,54 @@ export class ChatPage {
     }
   }
 
+  /** An edit, a delete or a reaction; resolves whether the server took it. */
+  private async amend(
+    room: string,
+    action: 'edit' | 'delete' | 'react',
+    request: () => Promise<unknown> | undefined,
+  ): Promise<boolean> {
+    this.clearError()
+    try {
+      await request()
+      return true
+    } catch (error) {
+      const e = asRequestError(error)
+      this.fail(plainError(e.code, e.message, { room: this.nameOf(room), action }))
+      return false
+    }
+  }
+
+  /** The signed-in user's direct rooms, in the room list (named by user id until known). */
+  private async listDirects(client: ChatClient): Promise<void> {
+    try {
+      for (const d of await client.directs()) {
+        this.rooms.addDirect(d.room, d.user_id, this.nameOf(d.room, d.user_id))
+      }
+    } catch {
+      // Not listed now: a direct frame or a Message button still adds them.
+    }
+  }
+
+  /** Opens (or shows) the direct conversation with the signed-in user `userId`. */
+  private async openDirect(userId: string, name: string): Promise<void> {
+    this.clearError()
+    const known = this.rooms.directFor(userId)
+    if (known && this.views.has(known)) {
+      this.select(known)
+      return
+    }
+    try {
+      const client = await this.connection.connected()
+      const joined = await client.direct(userId)
+      this.setName(joined.room, name)
+      this.rooms.addDirect(joined.room, userId, name)
+      this.entered(joined)
+    } catch (error) {
+      const e = asRequestError(error)
+      this.fail(plainError(e.code, e.message, { username: name, action: 'direct' }))
+    }
+  }
+
   private async moderate(action: 'kick' | 'ban', room: string, username: string): Promise<void> {
     this.clearError()
     try {
@@ -340,10 +449,36 @@ export class ChatPage {
     }
   }
 
-  private countUnread(view: RoomView): void {
-    if (view.id === this.active && !document.hidden) return
-    view.setUnread(view.unread + 1)
+  /**
+   * The room's unread count from its markers, on its tab, in the Rooms list and in the title;
+   * first, if it is the open room of a visible page, the reader has seen its newest message.
+   */
+  private seen(view: RoomView): void {
+    if (view.id === this.active && !document.hidden && view.markSeen() !== undefined) {
+      this.sendRead(view)
+    }
+    this.rooms.setUnread(view.id, view.recount())
     this.updateTitle()
+  }
+
+  private readActive(): void {
+    const view = this.active ? this.views.get(this.active) : undefined
+    if (view) this.seen(view)
+  }
+
+  /** Sends the reader's marker: at once, or, within READ_EVERY_MS of the last, then. */
+  private sendRead(view: RoomView): void {
+    if (this.readTimers.has(view.id)) return
+    const send = () => {
+      this.readTimers.delete(view.id)
+      const id = view.ownMark
+      if (id === undefined || this.views.get(view.id) !== view) return
+      this.readSent.set(view.id, Date.now())
+      this.client?.markRead(view.id, id)
+    }
+    const wait = (this.readSent.get(view.id) ?? 0) + READ_EVERY_MS - Date.now()
+    if (wait <= 0) send()
+    else this.readTimers.set(view.id, setTimeout(send, wait))
   }
 
   private updateTitle(): void {

@@ -1,9 +1,12 @@
 /**
  * The composer: the open room's message box and Send button. Enter sends (Shift+Enter starts
- * a new line), and typing tells the room, within the server's throttle.
+ * a new line), and typing tells the room, within the server's throttle. After a message's
+ * Reply it shows what the next message replies to, until sent or cancelled (Cancel reply,
+ * or Escape in the box).
  */
-import type { ChatClient } from '../client/index.ts'
+import type { ChatClient, MessageId } from '../client/index.ts'
 import { byId } from './dom.ts'
+import { excerpt, type ShownMessage } from './message-item.ts'
 import { asRequestError, plainError } from './plain-errors.ts'
 
 /** Least time between two `typing` frames for one room (the server drops any within 1 s). */
@@ -27,6 +30,10 @@ export class Composer {
 
   private readonly message = byId('message', HTMLTextAreaElement)
   private readonly sendButton = byId('send', HTMLButtonElement)
+  private readonly replyBar = byId('reply-bar', HTMLDivElement)
+  private readonly replyText = byId('reply-text', HTMLSpanElement)
+  /** The message the next one replies to, and its room. */
+  private replying: { room: string; id: MessageId; label: string } | undefined
 
   constructor(private readonly hooks: ComposerHooks) {}
 
@@ -36,7 +43,14 @@ export class Composer {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
         e.preventDefault()
         form.requestSubmit()
+      } else if (e.key === 'Escape' && this.replying) {
+        e.preventDefault()
+        this.cancelReply()
       }
+    })
+    byId('reply-cancel', HTMLButtonElement).addEventListener('click', () => {
+      this.cancelReply()
+      this.focus()
     })
     this.message.addEventListener('input', () => this.typed())
     form.addEventListener('submit', (e) => {
@@ -47,6 +61,31 @@ export class Composer {
 
   focus(): void {
     this.message.focus()
+  }
+
+  /** The next message in `room` replies to `m`: say so above the box, and go to it. */
+  replyTo(room: string, m: ShownMessage): void {
+    this.replying = { room, id: m.id, label: `Replying to ${m.sender}: ${excerpt(m)}` }
+    this.showReply()
+    this.focus()
+  }
+
+  cancelReply(): void {
+    this.replying = undefined
+    this.showReply()
+  }
+
+  /** The page left `room`: a reply started there is dropped. */
+  forgetRoom(room: string): void {
+    if (this.replying?.room === room) this.cancelReply()
+  }
+
+  /** The open room changed: the reply bar shows only in the room it was made in. */
+  showReply(): void {
+    const shown = this.replying?.room === this.hooks.active() ? this.replying : undefined
+    this.replyBar.hidden = !shown
+    // Emptied when hidden: the message box is described by it.
+    this.replyText.textContent = shown?.label ?? ''
   }
 
   /** Lets the message box and Send button be used, or not (when no room is open). */
@@ -82,12 +121,22 @@ export class Composer {
     if (!room || !client || !text.trim()) return
     this.hooks.clearError()
     this.message.value = ''
+    const replying = this.replying?.room === room ? this.replying : undefined
+    if (replying) this.cancelReply()
     try {
-      await client.send(room, text)
+      if (replying) await client.reply(room, replying.id, text)
+      else await client.send(room, text)
     } catch (error) {
-      // Give the text back unless something new was typed meanwhile.
-      if (!this.message.value) this.message.value = text
       const e = asRequestError(error)
+      // Give the text back unless something new was typed meanwhile, and the reply with it
+      // unless its original is gone.
+      if (!this.message.value) {
+        this.message.value = text
+        if (replying && !this.replying && e.code !== 'message_not_found') {
+          this.replying = replying
+          this.showReply()
+        }
+      }
       this.hooks.fail(
         plainError(e.code, e.message, { room: this.hooks.nameOf(room), action: 'send' }),
       )

@@ -10,7 +10,17 @@ export interface ErrorContext {
   room?: string
   username?: string
   /** The failed request: a few codes read differently for a message than for a join. */
-  action?: 'join' | 'create' | 'send' | 'moderate' | 'leave' | 'history'
+  action?:
+    | 'join'
+    | 'create'
+    | 'send'
+    | 'moderate'
+    | 'leave'
+    | 'history'
+    | 'edit'
+    | 'delete'
+    | 'react'
+    | 'direct'
 }
 
 /** Whatever a request threw, as a ChatRequestError: a code to put in plain words. */
@@ -40,7 +50,7 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
         ? 'You are sending messages too fast (rate limited). Wait a moment, then send again.'
         : 'Too many attempts in a short time (rate limited). Wait a moment, then try again.'
     case 'not_authorized':
-      return notAuthorized(message, room)
+      return notAuthorized(message, room, ctx.action)
     case 'invalid_message':
       return `That was not accepted: ${message}`
     case 'shutting_down':
@@ -76,7 +86,13 @@ export function plainError(code: string, message: string, ctx: ErrorContext = {}
 }
 
 /** `not_authorized` covers several cases; the server's message tells which. */
-function notAuthorized(message: string, room: string): string {
+function notAuthorized(message: string, room: string, action: ErrorContext['action']): string {
+  if (/only its sender or a moderator/i.test(message))
+    return 'Only its sender or a moderator may delete that message.'
+  if (/only its sender/i.test(message)) return 'Only its sender may edit that message.'
+  if (/system note/i.test(message)) return 'A system note cannot be changed.'
+  if (/muted/i.test(message) && (action === 'edit' || action === 'react'))
+    return `You are muted in ${room}: you cannot edit or react for now.`
   if (/wrong password/i.test(message)) return `Wrong password for ${room}.`
   if (/needs a password/i.test(message)) return `${room} is private: enter its password.`
   if (/banned/i.test(message)) return `You are banned from ${room}.`

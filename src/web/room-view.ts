@@ -1,18 +1,22 @@
 /**
- * One joined room on the page: its tab, and a panel with the messages and the members.
- * It holds what the page shows and nothing else; ChatPage feeds it the client's events.
+ * One joined room on the page: its tab, and a panel with the messages (message-list.ts) and
+ * the members (member-list.ts), its read markers and unread count. It holds what the page
+ * shows and nothing else; ChatPage feeds it the client's events.
  */
-import type { JoinedFrame, MessageId, StoredMessage, UserView } from '../client/index.ts'
+import type {
+  ChangeFrame,
+  JoinedFrame,
+  MessageId,
+  StoredMessage,
+  UserView,
+} from '../client/index.ts'
 import { el } from './dom.ts'
+import { MemberList } from './member-list.ts'
+import { fromStored, type ShownMessage } from './message-item.ts'
+import { MessageList } from './message-list.ts'
+import { ReadMarks } from './read-marks.ts'
 
-/** A message or system note as the page shows it. */
-export interface ShownMessage {
-  id: MessageId
-  system: boolean
-  sender: string
-  content: string
-  ts: number
-}
+export { fromStored, type ShownMessage } from './message-item.ts'
 
 /** What the room's own controls ask the page to do. */
 export interface RoomActions {
@@ -21,40 +25,33 @@ export interface RoomActions {
   kick(username: string): void
   ban(username: string): void
   loadOlder(): void
+  /** Reply to the message: the composer shows it. */
+  reply(message: ShownMessage): void
+  /** Resolves whether the server took the edit (else the edit box stays open). */
+  edit(id: MessageId, content: string): Promise<boolean>
+  remove(id: MessageId): void
+  react(id: MessageId, emoji: string, on: boolean): void
+  /** Open the direct conversation with this signed-in member. */
+  direct(user: UserView): void
 }
 
-/** Message ids are zero-padded decimals: a longer one is newer, then compare as text. */
-function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+/** Whether a room id is a direct conversation's (docs/protocol.md: `dm:<a>:<b>`). */
+export function isDirect(room: string): boolean {
+  return room.startsWith('dm:')
 }
 
-export function fromStored(m: StoredMessage): ShownMessage {
-  return {
-    id: m.id,
-    system: m.type === 'system',
-    sender: m.sender,
-    content: m.content ?? '',
-    ts: m.timestamp,
-  }
-}
+/** Rooms of at most this many members show "Seen by" on your last message. */
+export const SEEN_BY_MAX_MEMBERS = 10
 
 /** Most messages a `joined` frame carries (docs/protocol.md). */
 const JOINED_HISTORY = 100
-
-/** How close to the bottom (px) still counts as "reading the newest messages". */
-const STICK_PX = 48
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
-
-function timeOf(ms: number): HTMLTimeElement {
-  const time = new Date(ms)
-  return el('time', { datetime: time.toISOString() }, timeFormat.format(time))
-}
 
 export class RoomView {
   readonly tab: HTMLButtonElement
   readonly panel: HTMLElement
   username = ''
+  /** The reader's user id when signed in (from the member list). */
+  userId: string | undefined
   moderator = false
   unread = 0
   /** Whether older messages may exist: unknown until asked, then the server's `has_more`. */
@@ -68,17 +65,9 @@ export class RoomView {
   private readonly whoAmI: HTMLParagraphElement
   private readonly tokenNote: HTMLParagraphElement
   private readonly older: HTMLDivElement
-  private readonly messages: HTMLOListElement
-  private readonly memberList: HTMLUListElement
-  private readonly memberCount: HTMLSpanElement
-  private readonly items = new Map<MessageId, HTMLLIElement>()
-  /** Join and leave notes shown live (they carry no id), by text, oldest first. */
-  private readonly notes = new Map<string, HTMLLIElement[]>()
-  private readonly members = new Map<string, UserView>()
-  private newestId: MessageId | undefined
-  /** Whether the reader is at the newest messages (then new ones keep it there). */
-  private pinned = true
-  private savedScroll = 0
+  private readonly messageList: MessageList
+  private readonly memberList: MemberList
+  private readonly marks = new ReadMarks()
 
   constructor(
     readonly id: string,
@@ -101,10 +90,27 @@ export class RoomView {
     leave.addEventListener('click', () => actions.leave())
     this.tokenNote = el('p', { class: 'token', hidden: true })
     this.older = el('div', { class: 'older' })
-    this.messages = el('ol', { class: 'messages', 'aria-label': 'Messages', tabindex: 0 })
-    this.messages.addEventListener('scroll', () => this.onScroll())
-    this.memberList = el('ul', { class: 'members', 'aria-label': 'Members' })
-    this.memberCount = el('span', { class: 'hint' })
+    const reader = () => ({
+      username: this.username,
+      userId: this.userId,
+      moderator: this.moderator,
+      direct: isDirect(id),
+    })
+    this.messageList = new MessageList(reader, {
+      reply: (m) => actions.reply(m),
+      edit: (id, content) => actions.edit(id, content),
+      remove: (id) => actions.remove(id),
+      react: (id, emoji, on) => actions.react(id, emoji, on),
+      nearTop: () => {
+        if (this.hasMore !== false && !this.loadingOlder) actions.loadOlder()
+      },
+    })
+    this.memberList = new MemberList(
+      reader,
+      actions,
+      // "Seen by" shows in small rooms only.
+      () => this.refreshSeen(),
+    )
     this.panel = el(
       'section',
       { class: 'room', role: 'tabpanel', id: `panel-${id}`, 'aria-labelledby': `tab-${id}` },
@@ -113,12 +119,12 @@ export class RoomView {
       el(
         'div',
         { class: 'room-body' },
-        el('div', { class: 'history' }, this.older, this.messages),
+        el('div', { class: 'history' }, this.older, this.messageList.list),
         el(
           'div',
           { class: 'members-box' },
-          el('h3', {}, 'Members ', this.memberCount),
-          this.memberList,
+          el('h3', {}, 'Members ', this.memberList.count),
+          this.memberList.list,
         ),
       ),
     )
@@ -144,8 +150,13 @@ export class RoomView {
     this.username = frame.username
     this.moderator = frame.moderator
     this.whoAmI.textContent = `You are ${frame.username}${frame.moderator ? ', moderator' : ''}`
+    this.userId = frame.users.find((u) => u.username === frame.username)?.user_id
+    this.marks.reset(frame.read, frame.unread)
     this.setMembers(frame.users)
-    for (const m of frame.history) this.add(fromStored(m))
+    // After a join again (the session was lost) the history is the latest state: what
+    // changed while away (edits, deletes, reactions) is redrawn from it.
+    for (const m of frame.history) this.messageList.upsert(fromStored(m))
+    this.refreshSeen()
     // `joined` carries up to JOINED_HISTORY messages: fewer means that was all of it.
     if (frame.history.length < JOINED_HISTORY && this.hasMore === undefined) {
       this.hasMore = false
@@ -160,97 +171,99 @@ export class RoomView {
     }
   }
 
-  /**
-   * Shows a message once, in id order. Returns false for one already shown (a replay).
-   * A system note whose text matches a join/leave note shown live takes that note's place.
-   */
+  /** Shows a message once, in id order; false for one already shown (a replay). */
   add(m: ShownMessage): boolean {
-    if (this.items.has(m.id)) return false
-    if (m.system) {
-      const live = this.notes.get(m.content)?.shift()
-      if (live) {
-        live.dataset.id = m.id
-        this.items.set(m.id, live)
-        this.noteNewest(m.id)
-        return false
-      }
-    }
-    const li = this.render(m)
-    this.items.set(m.id, li)
-    if (this.newestId === undefined || compareIds(m.id, this.newestId) > 0) {
-      this.append(li)
-      this.newestId = m.id
-      return true
-    }
-    // Older than what is shown (history paging): before the first newer message.
-    let next: Element | null = this.messages.firstElementChild
-    while (next) {
-      const id = (next as HTMLElement).dataset.id
-      if (id !== undefined && compareIds(id, m.id) > 0) break
-      next = next.nextElementSibling
-    }
-    this.messages.insertBefore(li, next)
+    if (!this.messageList.add(m)) return false
+    if (!m.system && this.messageList.isMine(m)) this.refreshSeen()
     return true
+  }
+
+  /** The markers and unread count of a `resumed` (the server's state after the drop). */
+  applyResumed(read: Record<string, MessageId>, unread: number): void {
+    this.marks.reset(read, unread)
+    this.refreshSeen()
+  }
+
+  /** A member's read marker moved (a `read` frame). */
+  setMark(username: string, id: MessageId): void {
+    if (this.marks.move(username, id, this.username)) this.refreshSeen()
+  }
+
+  /**
+   * The reader sees the room's newest message: moves their own marker there and returns the
+   * id to send as `read`, or nothing if the marker is there already.
+   */
+  markSeen(): MessageId | undefined {
+    const newest = this.messageList.newestId
+    if (newest === undefined || !this.marks.move(this.username, newest, this.username)) return
+    return newest
+  }
+
+  /** The reader's own read marker. */
+  get ownMark(): MessageId | undefined {
+    return this.marks.get(this.username)
+  }
+
+  /** The unread count the markers give, shown on the tab; returns it. */
+  recount(): number {
+    const list = this.messageList
+    const count = this.marks.unread(this.username, list.messages(), (m) => list.isMine(m))
+    if (count !== this.unread) this.setUnread(count)
+    return count
+  }
+
+  /** Puts "Seen by" on your last message (in a small room), redrawing what changed. */
+  private refreshSeen(): void {
+    const target =
+      this.memberList.size <= SEEN_BY_MAX_MEMBERS ? this.messageList.lastOwnId : undefined
+    const names = target === undefined ? '' : this.marks.seenBy(target, this.username).join(', ')
+    this.messageList.setSeen(target, names)
+  }
+
+  /** A change to a message: an edit, a delete or a reaction. */
+  applyChange(frame: ChangeFrame): void {
+    this.messageList.applyChange(frame)
+    if (frame.type === 'message_deleted') this.refreshSeen()
   }
 
   /** Older messages from `history`, keeping the reader's place. */
   addOlder(messages: StoredMessage[], hasMore: boolean): void {
-    const fromBottom = this.messages.scrollHeight - this.messages.scrollTop
-    for (const m of messages) this.add(fromStored(m))
-    this.messages.scrollTop = this.messages.scrollHeight - fromBottom
+    this.messageList.addOlder(messages.map(fromStored))
     this.hasMore = hasMore
     this.renderOlder()
   }
 
   /** The id of the oldest message shown, for `history`'s `before`. */
   get oldestId(): MessageId | undefined {
-    for (const li of this.messages.children) {
-      const id = (li as HTMLElement).dataset.id
-      if (id !== undefined) return id
-    }
-    return undefined
+    return this.messageList.oldestId
   }
 
   /** A live note with no id (joins and leaves); `system` replays of it are merged in. */
   addNote(text: string): void {
-    const li = el(
-      'li',
-      { class: 'msg system' },
-      el('p', { class: 'content' }, text),
-      timeOf(Date.now()),
-    )
-    const same = this.notes.get(text) ?? []
-    same.push(li)
-    this.notes.set(text, same)
-    this.append(li)
+    this.messageList.addNote(text)
   }
 
   setMembers(users: UserView[]): void {
-    this.members.clear()
-    for (const u of users) this.members.set(u.username, u)
-    this.renderMembers()
+    this.memberList.set(users)
   }
 
   upsertMember(user: UserView): void {
-    this.members.set(user.username, user)
-    this.renderMembers()
+    this.memberList.upsert(user)
   }
 
   removeMember(username: string): void {
     this.typing.delete(username)
-    if (this.members.delete(username)) this.renderMembers()
+    this.marks.forget(username)
+    this.memberList.remove(username)
   }
 
   setStatus(username: string, status: UserView['status']): void {
-    const user = this.members.get(username)
-    if (!user || user.status === status) return
-    this.members.set(username, { ...user, status })
-    if (status === 'offline') this.typing.delete(username)
-    this.renderMembers()
+    if (this.memberList.setStatus(username, status) && status === 'offline')
+      this.typing.delete(username)
   }
 
   isMember(username: string): boolean {
-    return this.members.has(username)
+    return this.memberList.has(username)
   }
 
   setTyping(username: string, active: boolean): void {
@@ -270,54 +283,8 @@ export class RoomView {
     this.tab.tabIndex = active ? 0 : -1
     if (active) {
       this.tab.setAttribute('aria-controls', this.panel.id)
-      if (this.pinned) this.scrollToBottom()
-      else this.messages.scrollTop = this.savedScroll
-    } else {
-      this.tab.removeAttribute('aria-controls')
-      this.savedScroll = this.messages.scrollTop
-    }
-  }
-
-  private render(m: ShownMessage): HTMLLIElement {
-    const when = timeOf(m.ts)
-    if (m.system) {
-      return el(
-        'li',
-        { class: 'msg system', 'data-id': m.id },
-        el('p', { class: 'content' }, m.content),
-        when,
-      )
-    }
-    const mine = m.sender === this.username
-    return el(
-      'li',
-      { class: mine ? 'msg mine' : 'msg', 'data-id': m.id },
-      el('p', { class: 'meta' }, el('span', { class: 'sender' }, m.sender), ' ', when),
-      el('p', { class: 'content' }, m.content),
-    )
-  }
-
-  private append(li: HTMLLIElement): void {
-    this.messages.append(li)
-    if (this.pinned) this.scrollToBottom()
-  }
-
-  private noteNewest(id: MessageId): void {
-    if (this.newestId === undefined || compareIds(id, this.newestId) > 0) this.newestId = id
-  }
-
-  private scrollToBottom(): void {
-    this.messages.scrollTop = this.messages.scrollHeight
-  }
-
-  private onScroll(): void {
-    const list = this.messages
-    // A detached panel reports 0 for everything: keep what was true when it was shown.
-    if (!list.isConnected) return
-    this.pinned = list.scrollHeight - list.scrollTop - list.clientHeight < STICK_PX
-    if (list.scrollTop < STICK_PX && this.hasMore !== false && !this.loadingOlder) {
-      this.actions.loadOlder()
-    }
+    } else this.tab.removeAttribute('aria-controls')
+    this.messageList.setActive(active)
   }
 
   /** The "load older" button, or the note that the start of the kept history is shown. */
@@ -335,55 +302,6 @@ export class RoomView {
     )
     button.addEventListener('click', () => this.actions.loadOlder())
     this.older.replaceChildren(button)
-  }
-
-  private renderMembers(): void {
-    // Rebuilding the list would drop the focus of a Kick/Ban button: put it back after.
-    const focused = this.memberList.contains(document.activeElement)
-      ? document.activeElement?.getAttribute('aria-label')
-      : undefined
-    const me = this.username.toLowerCase()
-    const users = [...this.members.values()].sort(
-      (a, b) =>
-        Number(b.username.toLowerCase() === me) - Number(a.username.toLowerCase() === me) ||
-        a.username.localeCompare(b.username),
-    )
-    this.memberList.replaceChildren(...users.map((u) => this.memberItem(u, me)))
-    const online = users.filter((u) => u.status === 'online').length
-    this.memberCount.textContent = `(${online} online)`
-    if (focused) {
-      for (const button of this.memberList.querySelectorAll('button')) {
-        if (button.getAttribute('aria-label') === focused) button.focus()
-      }
-    }
-  }
-
-  private memberItem(user: UserView, me: string): HTMLLIElement {
-    const self = user.username.toLowerCase() === me
-    const li = el(
-      'li',
-      { class: 'member' },
-      el('span', { class: 'name' }, user.username),
-      self ? el('span', { class: 'hint' }, ' (you)') : '',
-      user.moderator ? el('span', { class: 'tag' }, 'moderator') : '',
-      el('span', { class: `presence ${user.status}` }, user.status),
-    )
-    if (this.moderator && !self) {
-      const kick = el(
-        'button',
-        { type: 'button', class: 'small', 'aria-label': `Kick ${user.username}` },
-        'Kick',
-      )
-      kick.addEventListener('click', () => this.actions.kick(user.username))
-      const ban = el(
-        'button',
-        { type: 'button', class: 'small danger', 'aria-label': `Ban ${user.username}` },
-        'Ban',
-      )
-      ban.addEventListener('click', () => this.actions.ban(user.username))
-      li.append(el('span', { class: 'actions' }, kick, ban))
-    }
-    return li
   }
 
   private setLeaveName(): void {

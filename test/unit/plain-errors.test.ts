@@ -23,6 +23,23 @@ describe('plainError (the chat page’s wording)', () => {
     expect(say('Something new')).toBe('Not allowed: Something new')
   })
 
+  it('says who may change a message, and what a mute stops, in the server’s own cases', () => {
+    const say = (message: string, action?: 'edit' | 'delete' | 'react') =>
+      plainError('not_authorized', message, { room: 'Ops', action })
+    expect(say('Only its sender may edit a message', 'edit')).toBe(
+      'Only its sender may edit that message.',
+    )
+    expect(say('Only its sender or a moderator may delete a message', 'delete')).toBe(
+      'Only its sender or a moderator may delete that message.',
+    )
+    expect(say('A system note cannot be edited, deleted or reacted to', 'react')).toBe(
+      'A system note cannot be changed.',
+    )
+    expect(say('You are muted in this room', 'react')).toBe(
+      'You are muted in “Ops”: you cannot edit or react for now.',
+    )
+  })
+
   it('says "too fast" for rate limits, differently for messages', () => {
     expect(plainError('rate_limited', 'x', { action: 'send' })).toContain(
       'sending messages too fast',
