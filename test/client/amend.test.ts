@@ -38,6 +38,7 @@ function story(client: ChatClient): string[] {
 describe('ChatClient edits, deletes and reactions', () => {
   it('edit, react and delete resolve with the room’s frame; the others get typed events', async () => {
     const server = serve()
+    await server.ready
     const alice = chatClient({ url: server.wsUrl })
     const bob = chatClient({ url: server.wsUrl })
     await alice.join('general', 'alice')
@@ -75,6 +76,7 @@ describe('ChatClient edits, deletes and reactions', () => {
 
   it('rejects with the server’s error: not yours, unknown, deleted, bad emoji', async () => {
     const server = serve()
+    await server.ready
     const alice = chatClient({ url: server.wsUrl })
     const bob = chatClient({ url: server.wsUrl })
     await alice.join('general', 'alice')
@@ -105,6 +107,7 @@ describe('ChatClient edits, deletes and reactions', () => {
 
   it('resumes from the last change seen: what changed while away comes once, in order', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -155,6 +158,7 @@ describe('ChatClient edits, deletes and reactions', () => {
 
   it('joined again after the session expired: the joined history is the latest state, nothing twice', async () => {
     const server = serve({ resumeGraceMs: 0 })
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -209,6 +213,7 @@ describe('ChatClient edits, deletes and reactions', () => {
 
   it('markRead moves the marker: the others get a typed read event; a resume carries the markers moved meanwhile', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })

@@ -10,6 +10,7 @@ const { serve } = useServer({ authMode: 'optional', authJwtSecret: TEST_JWT_SECR
 describe('ChatClient direct conversations', () => {
   it('direct() returns the joined room; the other user hears of the first message and opens it', async () => {
     const server = serve()
+    await server.ready
     const alice = chatClient({
       url: server.wsUrl,
       token: await testToken({ sub: 'u1', name: 'Alice' }),
@@ -39,6 +40,7 @@ describe('ChatClient direct conversations', () => {
 
   it('rejects direct() of an anonymous client with not_authorized', async () => {
     const server = serve()
+    await server.ready
     const anonymous = chatClient({ url: server.wsUrl })
     await expect(anonymous.direct('u1')).rejects.toMatchObject({ code: 'not_authorized' })
   })

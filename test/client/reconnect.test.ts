@@ -26,6 +26,7 @@ function chatLog(client: ChatClient): { ids: string[]; texts: string[] } {
 describe('ChatClient reconnect', () => {
   it('after a cut connection resumes, and delivers what was sent meanwhile once, none lost', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -73,6 +74,7 @@ describe('ChatClient reconnect', () => {
 
   it('joins its rooms again when the session has expired, replaying only what it had not seen', async () => {
     const server = serve({ resumeGraceMs: 0 })
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -115,6 +117,7 @@ describe('ChatClient reconnect', () => {
 
   it('joins a private room again with the password, and its own room with the moderator token', async () => {
     const server = serve({ resumeGraceMs: 0 })
+    await server.ready
     const clock = new FakeClock()
     const modSockets = socketFactory()
     const guestSockets = socketFactory()
@@ -154,6 +157,7 @@ describe('ChatClient reconnect', () => {
 
   it('waits the reconnect_in_ms of a shutdown before coming back, then joins the new server', async () => {
     const server = serve({ shutdownReconnectSpreadMs: 0 })
+    await server.ready
     const clock = new FakeClock()
     let target = server.wsUrl
     const { WebSocket, sockets } = socketFactory(() => target)
@@ -186,6 +190,7 @@ describe('ChatClient reconnect', () => {
 
   it('does not reconnect when its session was resumed on another connection (4001)', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -213,6 +218,7 @@ describe('ChatClient reconnect', () => {
 
   it('tells of a room it was kicked from while away, and resumes the others', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -237,6 +243,7 @@ describe('ChatClient reconnect', () => {
 
   it('stays closed when a state handler closes it as it starts reconnecting', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const { WebSocket, sockets } = socketFactory()
     const alice = chatClient({ url: server.wsUrl, WebSocket, clock, ...FAST })
@@ -255,6 +262,7 @@ describe('ChatClient reconnect', () => {
 
   it('after an idle close (4000) stays closed until the next request connects it again', async () => {
     const server = serve({ unjoinedTimeoutMs: 100 })
+    await server.ready
     const client = chatClient({ url: server.wsUrl })
     const disconnect = nextEvent(client, 'disconnect')
     await client.connect()

@@ -28,6 +28,7 @@ async function refusal(promise: Promise<unknown>): Promise<ChatRequestError> {
 describe('ChatClient requests', () => {
   it('connects (connecting, then open at welcome) and joins with the users and history', async () => {
     const server = serve()
+    await server.ready
     const client = chatClient({ url: server.wsUrl })
     const states = record(client, 'state')
     const welcome = nextEvent(client, 'welcome')
@@ -50,6 +51,7 @@ describe('ChatClient requests', () => {
 
   it('replies to a message: the echo carries reply_to; a reply to a gone message is refused', async () => {
     const server = serve()
+    await server.ready
     const alice = await connected(server.wsUrl)
     await alice.join('general', 'alice')
     const asked = await alice.send('general', 'lunch?')
@@ -61,6 +63,7 @@ describe('ChatClient requests', () => {
 
   it('resolves send with its own echo, in order, and delivers typed events to the others', async () => {
     const server = serve()
+    await server.ready
     const alice = await connected(server.wsUrl)
     const bob = await connected(server.wsUrl)
     await alice.join('general', 'alice')
@@ -97,6 +100,7 @@ describe('ChatClient requests', () => {
 
   it('rejects with the server error code, and those errors are not emitted as events', async () => {
     const server = serve()
+    await server.ready
     const alice = await connected(server.wsUrl)
     const bob = await connected(server.wsUrl)
     const errors = record(bob, 'error')
@@ -120,6 +124,7 @@ describe('ChatClient requests', () => {
 
   it('creates a private room, refuses a wrong password and lets the moderator kick, mute and ban', async () => {
     const server = serve()
+    await server.ready
     const mod = await connected(server.wsUrl)
     const bob = await connected(server.wsUrl)
     const created = await mod.create('Team Room', 'mod', { is_private: true, password: 'sesame' })
@@ -160,6 +165,7 @@ describe('ChatClient requests', () => {
 
   it('joins with a moderator token, pages history and leaves', async () => {
     const server = serve()
+    await server.ready
     const room = await createRoom({ name: 'Book Club' })
     const client = await connected(server.wsUrl)
     const joined = await client.join('book-club', 'ann', { token: room.moderator_token })
@@ -180,6 +186,7 @@ describe('ChatClient requests', () => {
 
   it('rejects a request with no answer within requestTimeoutMs, and not a moment before', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     // Frames of `history` never reach the server: only the timeout can answer them.
     class NoHistory extends WebSocket {
@@ -207,6 +214,7 @@ describe('ChatClient requests', () => {
 
   it('queues requests made before connect, and close() rejects what waits and leaves no timer', async () => {
     const server = serve()
+    await server.ready
     const clock = new FakeClock()
     const client = chatClient({ url: server.wsUrl, clock })
     // A request while idle connects by itself and goes out once open.

@@ -10,6 +10,7 @@ const { serve } = useServer({ apiKey: 'an-api-key-for-the-tests' })
 describe('restClient (Eden Treaty typed from ChatApp)', () => {
   it('calls the server API with apiKey, typed; a wrong key is 401', async () => {
     const server = serve()
+    await server.ready
     const backend = restClient(server.httpUrl, { apiKey: 'an-api-key-for-the-tests' })
     const client = chatClient({ url: server.wsUrl })
     await client.join('general', 'ann')
@@ -27,6 +28,7 @@ describe('restClient (Eden Treaty typed from ChatApp)', () => {
 
   it('creates a room, lists it, reads its messages and gets the error body typed', async () => {
     const server = serve()
+    await server.ready
     const api = restClient(server.httpUrl)
 
     const created = await api.rooms.post({ name: 'Eden Room', max_users: 5 })

@@ -25,6 +25,7 @@ function token(sub: string, name: string, ttlS = 3600): Promise<string> {
 describe('ChatClient sign-in', () => {
   it('signs in with a fixed token before its first request', async () => {
     const server = serve()
+    await server.ready
     const client = chatClient({ url: server.wsUrl, token: await token('u1', 'Alice') })
     const authenticated = nextEvent(client, 'authenticated')
     const joined = await client.join('general', 'ignored')
@@ -34,6 +35,7 @@ describe('ChatClient sign-in', () => {
 
   it('asks getToken again on a reconnect and signs in before it resumes', async () => {
     const server = serve()
+    await server.ready
     const { WebSocket, sockets } = socketFactory()
     let calls = 0
     const client = chatClient({
@@ -54,6 +56,7 @@ describe('ChatClient sign-in', () => {
 
   it('refreshes the token before it expires, through getToken', async () => {
     const server = serve()
+    await server.ready
     let calls = 0
     const client = chatClient({
       url: server.wsUrl,
@@ -71,6 +74,7 @@ describe('ChatClient sign-in', () => {
 
   it('stops, without retrying, when getToken rejects', async () => {
     const server = serve()
+    await server.ready
     const client = chatClient({
       url: server.wsUrl,
       ...FAST,
@@ -86,6 +90,7 @@ describe('ChatClient sign-in', () => {
 
   it('stops on a token the server refuses, with its invalid_token', async () => {
     const server = serve()
+    await server.ready
     const client = chatClient({ url: server.wsUrl, ...FAST, token: 'not.a.jwt' })
     const error = await client.connect().catch((e) => e)
     expect(error).toMatchObject({ code: 'invalid_token' })
@@ -94,6 +99,7 @@ describe('ChatClient sign-in', () => {
 
   it('stops (no reconnect) when the app disconnects the user with 4403', async () => {
     const server = serve()
+    await server.ready
     const { WebSocket, sockets } = socketFactory()
     const client = chatClient({
       url: server.wsUrl,
@@ -118,6 +124,7 @@ describe('ChatClient sign-in', () => {
 
   it('forgets a room the server deleted: room_deleted, and it is not joined again on a reconnect', async () => {
     const server = serve()
+    await server.ready
     const { WebSocket, sockets } = socketFactory()
     const client = chatClient({
       url: server.wsUrl,

@@ -127,7 +127,9 @@ export function useServer(defaults: Partial<Config> = {}): ServerHarness {
       const old = running()
       current = undefined
       await stop(old)
-      return serve(overrides, deps)
+      const next = serve(overrides, deps)
+      await next.ready
+      return next
     },
     connect,
     async signedIn(claims, now) {
