@@ -5,6 +5,7 @@
  * Amendment), so an edit is never seen before the message it edits, and a resume replays it.
  */
 import { formatId, parseId } from '../domain/history.ts'
+import { userKey } from '../domain/names.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { AmendFrame, ChangeFrame, MessageId, RoomId } from '../protocol/frames.ts'
@@ -12,6 +13,7 @@ import type {
   Amendment,
   AmendOutcome,
   Maybe,
+  MemberRecord,
   MessageRecord,
   RoomEngine,
   SessionHandle,
@@ -42,8 +44,6 @@ export interface Amender {
   readonly key: string
   readonly username: string
   readonly session: SessionHandle
-  /** Their session's identity (MemberRecord.identity): an anonymous sender is known by it. */
-  readonly identity: SessionHandle
   /** Their user id when signed in. */
   readonly userId: string | undefined
   readonly moderator: boolean
@@ -55,10 +55,25 @@ function notFound(id: string): ChatError {
   return new ChatError('message_not_found', `No message "${id.slice(0, 40)}" is kept in this room`)
 }
 
-/** Whether `member` sent the message: the same signed-in user, or the same anonymous session. */
-export function isSender(record: MessageRecord, member: Amender): boolean {
+/**
+ * Whether `member` sent the message `seq`: the same signed-in user; or, for an anonymous
+ * sender, the anonymous member of that name who joined before it. A name is one member's at
+ * a time, so that is the same session, also after a resume, and not a later newcomer who took
+ * the name (their join comes after the message).
+ */
+export function isSender(
+  record: MessageRecord,
+  seq: number,
+  member: Amender,
+  joined: MemberRecord | undefined,
+): boolean {
   if (record.userId !== undefined) return record.userId === member.userId
-  return member.userId === undefined && record.author === member.identity
+  return (
+    member.userId === undefined &&
+    joined !== undefined &&
+    userKey(record.sender) === member.key &&
+    joined.joinSeq < seq
+  )
 }
 
 function then<T, R>(value: Maybe<T>, next: (value: T) => Maybe<R>): Maybe<R> {
@@ -83,11 +98,13 @@ export function amend(
     throw new ChatError('not_authorized', 'You are muted in this room')
   if (frame.action === 'edit') checkContent(frame.content, maxContentChars)
   if (frame.action === 'react') checkEmoji(frame.emoji)
-  return then(engine.message(member.room, id), (record) => {
+  const read = (record: MessageRecord | undefined) =>
+    then(engine.member(member.room, member.key), (joined) => ({ record, joined }))
+  return then(then(engine.message(member.room, id), read), ({ record, joined }) => {
     if (!record || record.deleted) throw notFound(id)
     if (record.type === 'system')
       throw new ChatError('not_authorized', 'A system note cannot be edited, deleted or reacted to')
-    const own = isSender(record, member)
+    const own = isSender(record, seq, member, joined)
     if (frame.action === 'edit' && !own)
       throw new ChatError('not_authorized', 'Only its sender may edit a message')
     if (frame.action === 'delete' && !own && !member.moderator)

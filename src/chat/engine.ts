@@ -38,6 +38,11 @@ export interface MemberRecord {
   /** How many sessions hold the membership, and how many of them are online. */
   readonly holders: number
   readonly onlineHolders: number
+  /**
+   * The sequence number of the member's join note. A name is one member's at a time, from
+   * their join on: a kept message of that name after it is theirs.
+   */
+  readonly joinSeq: number
 }
 
 /** What the rules read of a room before they decide (found by id, or by a name that slugs to it). */
@@ -259,8 +264,6 @@ export interface Post {
   readonly userId: string | undefined
   /** A kept message of the room this one replies to (else the post is `no_reply`). */
   readonly replyTo?: MessageId | undefined
-  /** The sender's session identity (MemberRecord.identity), kept with the message, unshown. */
-  readonly identity: SessionHandle
 }
 
 /** A kept message as the rules read it before they change it. */
@@ -269,8 +272,8 @@ export interface MessageRecord {
   readonly deleted: boolean
   /** The signed-in sender's user id; undefined for an anonymous sender (or a system note). */
   readonly userId: string | undefined
-  /** The identity (MemberRecord.identity) of the session that posted it, compared with `===`. */
-  readonly author: SessionHandle
+  /** The sender's name as the message shows it. */
+  readonly sender: string
 }
 
 /**

@@ -15,8 +15,6 @@ export interface Poster {
   readonly key: string
   readonly username: string
   readonly session: SessionHandle
-  /** Their session's identity (MemberRecord.identity), kept with the message for who may edit it. */
-  readonly identity: SessionHandle
   /** Their user id when signed in (AUTH_MODE). */
   readonly userId: string | undefined
   /** The end (ms) of their mute in the room, as their node knows it (0: none). */
@@ -47,7 +45,6 @@ export function post(
     content,
     now,
     userId: member.userId,
-    identity: member.identity,
     replyTo: replyTo === undefined ? undefined : formatId(parseId(replyTo) as number),
   }
   const out = engine.post(member.room, message)

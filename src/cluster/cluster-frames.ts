@@ -224,7 +224,6 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
       key: member.key,
       username: member.username,
       session: client.hash,
-      identity: banIdentity(client, client.banId),
       userId: client.user?.id,
       mutedUntil: member.mutedUntil,
     }
@@ -261,7 +260,6 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
       key: member.key,
       username: member.username,
       session: client.hash,
-      identity: banIdentity(client, client.banId),
       userId: client.user?.id,
       moderator: member.moderator,
       mutedUntil: member.mutedUntil,

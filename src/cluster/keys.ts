@@ -30,8 +30,8 @@ export interface RoomKeys {
   grace: string
   /**
    * Hash: what the room keeps about a kept message apart from the history (which is shown as
-   * is): `a<seq>` the session identity of an anonymous sender, `r<seq>` its reactions in
-   * full (JSON `[[emoji, [username, …]], …]`). Trimmed with the history.
+   * is): `r<seq>` its reactions in full (JSON `[[emoji, [username, …]], …]`). Trimmed with
+   * the history.
    */
   extra: string
   /**

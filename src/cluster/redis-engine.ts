@@ -141,7 +141,6 @@ export class RedisEngine implements RoomEngine {
       k.channel,
       config.nodeId,
       message.replyTo ?? '',
-      message.userId === undefined ? (message.identity as string) : '',
     ])) as ['ok' | 'not_member' | 'muted' | 'no_reply', number]
     return out[0] === 'ok' ? { posted: formatId(out[1]) } : out[0]
   }
@@ -149,14 +148,13 @@ export class RedisEngine implements RoomEngine {
   async message(room: RoomId, id: MessageId): Promise<MessageRecord | undefined> {
     const { link, keys, config } = this.parts
     const k = keys.room(room)
-    const [entry, author] = (await link.script('lookup', roomKeyArgs(k), [
-      id,
-      config.historyLimit,
-    ])) as [string?, string?]
+    const [entry] = (await link.script('lookup', roomKeyArgs(k), [id, config.historyLimit])) as [
+      string?,
+    ]
     if (!entry || isChangeJson(entry)) return undefined
     const m = JSON.parse(entry) as StoredMessage
     if (m.id !== id) return undefined
-    return { type: m.type, deleted: m.deleted === true, userId: m.user_id, author: author || null }
+    return { type: m.type, deleted: m.deleted === true, userId: m.user_id, sender: m.sender }
   }
 
   async amend(room: RoomId, a: Amendment): Promise<AmendOutcome> {
@@ -298,6 +296,7 @@ export class RedisEngine implements RoomEngine {
       userId: m.i,
       holders: all.length,
       onlineHolders: all.filter((h) => h.o === 1).length,
+      joinSeq: m.j,
     }
   }
 

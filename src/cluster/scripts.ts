@@ -76,8 +76,7 @@ export const initRoom = roomScript(`\n${initRoomLua}`)
  * Stores and publishes a chat message: the hot path, kept lean (the member's session is
  * matched in its stored JSON without decoding it). ARGV: key, session, history limit, the
  * stored message JSON and the frame JSON (each with 0x01 for the id), now, channel,
- * origin, the id of the message replied to (or ''), the anonymous sender's session identity
- * (or ''). Returns {code, seq}: `ok`, `not_member`, `muted` or `no_reply`.
+ * origin, the id of the message replied to (or ''). Returns {code, seq}: `ok`, `not_member`, `muted` or `no_reply`.
  */
 export const message = roomScript(`\n${messageLua}`)
 
@@ -93,7 +92,7 @@ export const amend = roomScript(`\n${amendLua}`)
 
 /**
  * Reads one kept message for the rules to decide on a change to it. ARGV: message id,
- * history limit. Returns {} or {entry JSON, anonymous sender's identity or ''}.
+ * history limit. Returns {} or {entry JSON}.
  */
 export const lookup = roomScript(`\n${lookupLua}`)
 

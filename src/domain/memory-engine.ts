@@ -91,15 +91,7 @@ export class MemoryEngine implements RoomEngine {
     }
     const { username, content, userId, replyTo } = message
     if (replyTo !== undefined && !room.history.keeps(replyTo)) return 'no_reply'
-    const stored = room.append(
-      'text',
-      username,
-      content,
-      message.now,
-      userId,
-      replyTo,
-      message.identity,
-    )
+    const stored = room.append('text', username, content, message.now, userId, replyTo)
     const frame: ServerFrame = {
       type: 'message',
       room: room.id,
@@ -225,6 +217,7 @@ export class MemoryEngine implements RoomEngine {
       userId: m.client.user?.id,
       holders: m.group.length,
       onlineHolders,
+      joinSeq: m.joinSeq,
     }
   }
 

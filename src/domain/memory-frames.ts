@@ -156,7 +156,6 @@ export class MemoryFrames implements FrameHandlers<Connection> {
       key: member.key,
       username: member.username,
       session: client,
-      identity: banIdentity(client, client),
       userId: client.user?.id,
       mutedUntil: member.room.mutes.get(member.key) ?? 0,
     }
@@ -185,7 +184,6 @@ export class MemoryFrames implements FrameHandlers<Connection> {
       key: member.key,
       username: member.username,
       session: client,
-      identity: banIdentity(client, client),
       userId: client.user?.id,
       moderator: member.moderator,
       mutedUntil: member.room.mutes.get(member.key) ?? 0,

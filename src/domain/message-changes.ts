@@ -14,7 +14,7 @@ export function messageRecord(room: Room, id: MessageId): MessageRecord | undefi
     type: m.type,
     deleted: m.deleted === true,
     userId: m.user_id,
-    author: room.authors.get(m),
+    sender: m.sender,
   }
 }
 

@@ -16,6 +16,8 @@ export interface Member {
   /** `userKey(username)`: the case-insensitive key in `room.members`. */
   readonly key: string
   readonly moderator: boolean
+  /** The sequence number of the membership's join note (MemberRecord.joinSeq). */
+  readonly joinSeq: number
   /** Shown as typing to the others until `typingTimer` fires. */
   typing: boolean
   typingTimer: TimerHandle | undefined
@@ -108,8 +110,6 @@ export class Room {
   readonly bannedClients = new Map<unknown, string>()
   /** Muted username keys, with the time the mute ends. */
   readonly mutes = new Map<string, number>()
-  /** The session identity of each kept message's sender (kept apart: the history is shown as is). */
-  readonly authors = new WeakMap<StoredMessage, unknown>()
   /** Who reacted to a kept message with what, in full (its `reactions` lists the first 50). */
   readonly reactors = new WeakMap<StoredMessage, Map<string, Set<string>>>()
   /** Wrong-password attempts against this room. */
@@ -148,8 +148,6 @@ export class Room {
     now: number,
     userId?: string,
     replyTo?: string,
-    /** The sender's session identity, for who may edit it. */
-    author?: unknown,
   ): StoredMessage {
     const message: StoredMessage = {
       id: formatId(this.history.nextSeq()),
@@ -162,7 +160,6 @@ export class Room {
     if (userId !== undefined) message.user_id = userId
     if (replyTo !== undefined) message.reply_to = replyTo
     this.history.push(message)
-    if (author !== undefined) this.authors.set(message, author)
     this.historyJsonCache = undefined
     return message
   }

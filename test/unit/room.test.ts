@@ -27,6 +27,7 @@ function member(r: Room, username: string, online = true): Member {
     username,
     key: username.toLowerCase(),
     moderator: false,
+    joinSeq: 1,
     typing: false,
     typingTimer: undefined,
     lastTypingBroadcastAt: 0,

@@ -20,9 +20,6 @@ if reply ~= '' then
 end
 local seq = redis.call('HINCRBY', S, 'seq', 1)
 local id = string.format('%012d', seq)
-local length = redis.call('RPUSH', H, (string.gsub(stored, '\1', id, 1)))
--- An anonymous sender's session identity (ARGV[10]), for who may edit the message.
-if ARGV[10] ~= '' then redis.call('HSET', X, 'a' .. seq, ARGV[10]) end
-trim(H, length, limit, X, seq)
+trim(H, redis.call('RPUSH', H, (string.gsub(stored, '\1', id, 1))), limit, X, seq)
 redis.call('PUBLISH', ARGV[7], envelope('s', seq, ARGV[8], '-', '', (string.gsub(frame, '\1', id, 1))))
 return {'ok', seq}

@@ -2,14 +2,13 @@
 -- trimmed (one LTRIM per that many entries, not one per entry); readers take the last
 -- HISTORY_LIMIT entries. The list holds the sequence without a gap, so its last entry is
 -- `last` (the room's seq) and the trimmed ones are the oldest; what the hash X keeps about
--- them (an anonymous sender `a<seq>`, the reactions in full `r<seq>`) goes with them.
+-- them (the reactions in full, `r<seq>`) goes with them.
 local HISTORY_SLACK = 64
 local function trim(H, length, limit, X, last)
   if length <= limit + HISTORY_SLACK then return end
   redis.call('LTRIM', H, -limit, -1)
   local fields = {}
   for s = last - length + 1, last - limit do
-    table.insert(fields, 'a' .. s)
     table.insert(fields, 'r' .. s)
   end
   if #fields > 0 then redis.call('HDEL', X, unpack(fields)) end
