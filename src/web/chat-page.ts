@@ -4,25 +4,17 @@
  * composer (composer.ts), and the status and alert regions.
  * The accessible names used here are the page's contract (README, "The chat page").
  */
-import type {
-  ChangeFrame,
-  ChatClient,
-  ConnectionState,
-  JoinedFrame,
-  UserView,
-} from '../client/index.ts'
+import type { ChatClient, ConnectionState, JoinedFrame } from '../client/index.ts'
 import { Composer } from './composer.ts'
 import { byId } from './dom.ts'
 import { EntryForms } from './entry-forms.ts'
-import { fromLive } from './message-item.ts'
 import { PageClient } from './page-client.ts'
 import { asRequestError, type ErrorContext, plainError } from './plain-errors.ts'
+import { ReadSender } from './read-marks.ts'
+import { listenToRooms } from './room-events.ts'
 import { RoomList } from './room-list.ts'
 import { isDirect, RoomView } from './room-view.ts'
 import { type AuthMode, PageSignIn } from './sign-in.ts'
-
-/** Least time between two `read` frames for one room (the server passes on one a second). */
-const READ_EVERY_MS = 1000
 
 const NO_ROOM = 'Choose a username, then join or create a room.'
 const NO_ROOM_SIGNED_IN = 'Join or create a room.'
@@ -34,8 +26,11 @@ export class ChatPage {
   /** Room id → name, from the room list and from what people typed to join. */
   private readonly names = new Map<string, string>()
   /** Per room, when the last `read` went out, and the timer of the next. */
-  private readonly readSent = new Map<string, number>()
-  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** The reader's markers, sent at most once a second per room. */
+  private readonly reads = new ReadSender<RoomView>(
+    (view) => this.views.get(view.id) === view,
+    (room, id) => this.client?.markRead(room, id),
+  )
   /** The connection closed for good while rooms were open (not the idle close of 4000). */
   private lost = false
 
@@ -154,78 +149,15 @@ export class ChatPage {
       view.applyJoined(f)
       this.seen(view)
     })
-    client.on('message', (f) => {
-      const view = this.views.get(f.room)
-      if (!view) return
-      view.setTyping(f.sender, false)
-      if (view.add(fromLive(f))) this.seen(view)
-      this.renderStatus()
-    })
-    const changed = (f: ChangeFrame) => {
-      const view = this.views.get(f.room)
-      if (!view) return
-      view.applyChange(f)
-      // A deleted message is no longer unread.
-      if (f.type === 'message_deleted') this.seen(view)
-    }
-    client.on('read', (f) => {
-      const view = this.views.get(f.room)
-      if (!view) return
-      // The reader's own other tabs move their marker too.
-      view.setMark(f.username, f.id)
-      this.seen(view)
-    })
-    client.on('message_edited', changed)
-    client.on('message_deleted', changed)
-    client.on('reaction', changed)
     client.on('direct', (f) => {
       this.setName(f.room, f.from.username)
       this.rooms.addDirect(f.room, f.from.user_id, f.from.username)
     })
-    client.on('system', (f) => {
-      this.views
-        .get(f.room)
-        ?.add({ id: f.id, system: true, sender: '', content: f.content, ts: f.ts })
-    })
-    client.on('user_joined', (f) => {
-      const view = this.views.get(f.room)
-      if (!view) return
-      const user: UserView = { username: f.username, status: 'online', moderator: false }
-      if (f.user_id !== undefined) user.user_id = f.user_id
-      view.upsertMember(user)
-      view.addNote(`${f.username} joined`)
-      this.rooms.soon()
-    })
-    client.on('user_left', (f) => {
-      const view = this.views.get(f.room)
-      if (!view?.isMember(f.username)) return
-      view.removeMember(f.username)
-      view.addNote(`${f.username} left`)
-      this.renderStatus()
-      this.rooms.soon()
-    })
-    client.on('presence', (f) => {
-      this.views.get(f.room)?.setStatus(f.username, f.status)
-      this.renderStatus()
-    })
-    client.on('presence_diff', (f) => {
-      const view = this.views.get(f.room)
-      if (!view) return
-      for (const name of f.leaves) view.removeMember(name)
-      for (const user of f.joins) view.upsertMember(user)
-      this.renderStatus()
-    })
-    client.on('typing', (f) => {
-      this.views.get(f.room)?.setTyping(f.username, f.active)
-      this.renderStatus()
-    })
-    client.on('resumed', (f) => {
-      const view = this.views.get(f.room)
-      if (!view) return
-      view.setMembers(f.users)
-      view.applyResumed(f.read, f.unread)
-      this.seen(view)
-      if (!f.recovered) view.addNote('Some messages from while you were away are no longer kept.')
+    listenToRooms(client, {
+      view: (room) => this.views.get(room),
+      seen: (view) => this.seen(view),
+      statusChanged: () => this.renderStatus(),
+      membersChanged: () => this.rooms.soon(),
     })
     client.on('reconnected', (info) => {
       for (const [id, view] of this.views) {
@@ -237,7 +169,7 @@ export class ChatPage {
       }
       // A `read` made while reconnecting was dropped: send the marker again.
       const active = this.active ? this.views.get(this.active) : undefined
-      if (active && !document.hidden) this.sendRead(active)
+      if (active && !document.hidden) this.reads.send(active)
       this.renderStatus()
     })
     client.on('left', (f) => this.dropView(f.room))
@@ -455,7 +387,7 @@ export class ChatPage {
    */
   private seen(view: RoomView): void {
     if (view.id === this.active && !document.hidden && view.markSeen() !== undefined) {
-      this.sendRead(view)
+      this.reads.send(view)
     }
     this.rooms.setUnread(view.id, view.recount())
     this.updateTitle()
@@ -464,21 +396,6 @@ export class ChatPage {
   private readActive(): void {
     const view = this.active ? this.views.get(this.active) : undefined
     if (view) this.seen(view)
-  }
-
-  /** Sends the reader's marker: at once, or, within READ_EVERY_MS of the last, then. */
-  private sendRead(view: RoomView): void {
-    if (this.readTimers.has(view.id)) return
-    const send = () => {
-      this.readTimers.delete(view.id)
-      const id = view.ownMark
-      if (id === undefined || this.views.get(view.id) !== view) return
-      this.readSent.set(view.id, Date.now())
-      this.client?.markRead(view.id, id)
-    }
-    const wait = (this.readSent.get(view.id) ?? 0) + READ_EVERY_MS - Date.now()
-    if (wait <= 0) send()
-    else this.readTimers.set(view.id, setTimeout(send, wait))
   }
 
   private updateTitle(): void {

@@ -63,3 +63,39 @@ export class ReadMarks {
       .sort((a, b) => a.localeCompare(b))
   }
 }
+
+/** Least time between two `read` frames for one room (the server passes on one a second). */
+const READ_EVERY_MS = 1000
+
+/** What the sender reads of a room's view (room-view.ts's RoomView). */
+interface MarkedRoom {
+  readonly id: string
+  /** The reader's own marker, once there is one. */
+  readonly ownMark: MessageId | undefined
+}
+
+/** Sends the reader's own marker of a room: at once, or, within READ_EVERY_MS of the last, then. */
+export class ReadSender<V extends MarkedRoom> {
+  private readonly sent = new Map<string, number>()
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
+
+  constructor(
+    /** Whether the view is still the page's view of its room (when the send comes due). */
+    private readonly shown: (view: V) => boolean,
+    private readonly markRead: (room: string, id: MessageId) => void,
+  ) {}
+
+  send(view: V): void {
+    if (this.timers.has(view.id)) return
+    const send = () => {
+      this.timers.delete(view.id)
+      const id = view.ownMark
+      if (id === undefined || !this.shown(view)) return
+      this.sent.set(view.id, Date.now())
+      this.markRead(view.id, id)
+    }
+    const wait = (this.sent.get(view.id) ?? 0) + READ_EVERY_MS - Date.now()
+    if (wait <= 0) send()
+    else this.timers.set(view.id, setTimeout(send, wait))
+  }
+}
