@@ -8,7 +8,7 @@ import { formatId, parseId } from '../domain/history.ts'
 import { userKey } from '../domain/names.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { AmendFrame, ChangeFrame, MessageId, RoomId } from '../protocol/frames.ts'
+import type { AmendFrame, ChangeFrame, MessageId } from '../protocol/frames.ts'
 import type {
   Amendment,
   AmendOutcome,
@@ -16,8 +16,8 @@ import type {
   MemberRecord,
   MessageRecord,
   RoomEngine,
-  SessionHandle,
 } from './engine.ts'
+import type { Poster } from './messages.ts'
 
 /** Most distinct emoji one message may carry. */
 export const MAX_REACTIONS = 20
@@ -38,17 +38,9 @@ export function checkEmoji(emoji: string): void {
     )
 }
 
-/** A member changing a message, as their node knows them. */
-export interface Amender {
-  readonly room: RoomId
-  readonly key: string
-  readonly username: string
-  readonly session: SessionHandle
-  /** Their user id when signed in. */
-  readonly userId: string | undefined
+/** A member changing a message, as their node knows them: a poster who may be a moderator. */
+export interface Amender extends Poster {
   readonly moderator: boolean
-  /** The end (ms) of their mute in the room, as their node knows it (0: none). */
-  readonly mutedUntil: number
 }
 
 function notFound(id: string): ChatError {

@@ -8,7 +8,7 @@ import { type Amender, amend } from '../chat/amend.ts'
 import { type DirectBook, listDirects, noticeDirect, openDirect } from '../chat/direct.ts'
 import { isDirectRoom } from '../chat/direct-ids.ts'
 import { create, type Joiner, join, leave, revoke, revokedBy } from '../chat/membership.ts'
-import { history, post } from '../chat/messages.ts'
+import { history, type Poster, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import { ReadMarkers } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -219,14 +219,7 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
     this.host.needRedis()
     const member = this.memberOf(client, frame.room)
     if (!member) return this.notJoined(frame.room)
-    const poster = {
-      room: member.room,
-      key: member.key,
-      username: member.username,
-      session: client.hash,
-      userId: client.user?.id,
-      mutedUntil: member.mutedUntil,
-    }
+    const poster = posterOf(client, member)
     const now = this.parts.clock.now()
     const posted = post(
       this.engine,
@@ -255,15 +248,7 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
     this.host.needRedis()
     const member = this.memberOf(client, frame.room)
     if (!member) return this.notJoined(frame.room)
-    const amender: Amender = {
-      room: member.room,
-      key: member.key,
-      username: member.username,
-      session: client.hash,
-      userId: client.user?.id,
-      moderator: member.moderator,
-      mutedUntil: member.mutedUntil,
-    }
+    const amender: Amender = { ...posterOf(client, member), moderator: member.moderator }
     const now = this.parts.clock.now()
     return Promise.resolve(
       amend(this.engine, amender, frame, now, this.parts.config.maxContentChars),
@@ -389,5 +374,17 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
       () => this.parts.clock.now(),
       (ack) => client.peer?.send(ack),
     )
+  }
+}
+
+/** A local member of a session, as the message rules see a poster. */
+function posterOf(client: LocalSession, member: LocalMember): Poster {
+  return {
+    room: member.room,
+    key: member.key,
+    username: member.username,
+    session: client.hash,
+    userId: client.user?.id,
+    mutedUntil: member.mutedUntil,
   }
 }

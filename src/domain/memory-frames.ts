@@ -11,7 +11,7 @@ import {
   revoke,
   revokedBy,
 } from '../chat/membership.ts'
-import { history, post } from '../chat/messages.ts'
+import { history, type Poster, post } from '../chat/messages.ts'
 import { moderate } from '../chat/moderation.ts'
 import type { Reader, ReadMarkers } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom } from '../chat/rooms.ts'
@@ -151,14 +151,7 @@ export class MemoryFrames implements FrameHandlers<Connection> {
     // Count before the membership check, or messages to a room one is not in would flood freely.
     this.sessions.limit(client, client.messages)
     const member = this.membership.memberOf(client, frame.room)
-    const poster = {
-      room: member.room.id,
-      key: member.key,
-      username: member.username,
-      session: client,
-      userId: client.user?.id,
-      mutedUntil: member.room.mutes.get(member.key) ?? 0,
-    }
+    const poster = posterOf(client, member)
     post(
       this.engine,
       poster,
@@ -179,15 +172,7 @@ export class MemoryFrames implements FrameHandlers<Connection> {
     const client = this.sessions.clientOf(conn)
     this.sessions.limit(client, client.messages)
     const member = this.membership.memberOf(client, frame.room)
-    const amender: Amender = {
-      room: member.room.id,
-      key: member.key,
-      username: member.username,
-      session: client,
-      userId: client.user?.id,
-      moderator: member.moderator,
-      mutedUntil: member.room.mutes.get(member.key) ?? 0,
-    }
+    const amender: Amender = { ...posterOf(client, member), moderator: member.moderator }
     amend(this.engine, amender, frame, this.now(), this.maxContentChars)
   }
 
@@ -272,5 +257,17 @@ export class MemoryFrames implements FrameHandlers<Connection> {
       this.now,
       (ack) => client.peer?.send(ack),
     )
+  }
+}
+
+/** The member of a session, as the message rules see a poster. */
+function posterOf(client: Session, member: Member): Poster {
+  return {
+    room: member.room.id,
+    key: member.key,
+    username: member.username,
+    session: client,
+    userId: client.user?.id,
+    mutedUntil: member.room.mutes.get(member.key) ?? 0,
   }
 }
