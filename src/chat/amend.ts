@@ -9,13 +9,14 @@ import { userKey } from '../domain/names.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { AmendFrame, ChangeFrame, MessageId } from '../protocol/frames.ts'
-import type {
-  Amendment,
-  AmendOutcome,
-  Maybe,
-  MemberRecord,
-  MessageRecord,
-  RoomEngine,
+import {
+  type Amendment,
+  type AmendOutcome,
+  type Maybe,
+  type MemberRecord,
+  type MessageRecord,
+  type RoomEngine,
+  then,
 } from './engine.ts'
 import type { Poster } from './messages.ts'
 
@@ -66,10 +67,6 @@ export function isSender(
     userKey(record.sender) === member.key &&
     joined.joinSeq < seq
   )
-}
-
-function then<T, R>(value: Maybe<T>, next: (value: T) => Maybe<R>): Maybe<R> {
-  return value instanceof Promise ? value.then(next) : next(value)
 }
 
 /**

@@ -253,6 +253,11 @@ export type Outcome =
 
 export type Maybe<T> = T | Promise<T>
 
+/** `next` of the value, at once when the engine answered synchronously (memory), else when it resolves. */
+export function then<T, R>(value: Maybe<T>, next: (value: T) => Maybe<R>): Maybe<R> {
+  return value instanceof Promise ? value.then(next) : next(value)
+}
+
 /** A chat message for `post`, the dedicated path of the commonest change. */
 export interface Post {
   readonly key: string
