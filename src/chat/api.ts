@@ -240,6 +240,7 @@ export async function deleteRoom(engine: RoomEngine, roomId: RoomId, now: number
     now,
   })
   if (out.failed !== undefined) throw new ChatError('room_not_found')
+  engine.logger.info('room deleted', { room: room.id })
   engine.events.emit('room.deleted', { room: room.id, reason: 'deleted' })
 }
 

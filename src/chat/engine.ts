@@ -12,6 +12,7 @@
  * how a rule pins what it read (`same`) and how a race gets exactly one winner.
  */
 
+import type { Logger } from '../domain/ports.ts'
 import type { Ban, RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { ChangeFrame, MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
@@ -153,6 +154,10 @@ export type Guard = { fail: string } & (
     }
   | /** Nobody is a member under `key`. */ { is: 'absent'; key: string }
   | /** The room has fewer than `max` members. */ { is: 'seat'; max: number }
+  | /** The room has no member, and has had none since `at` (ms) or before. */ {
+      is: 'emptySince'
+      at: number
+    }
 )
 
 /** One write of a change. */
@@ -331,6 +336,8 @@ export interface Page {
 export interface RoomEngine {
   /** Where the rules report what happened, for the app's backend (src/chat/events.ts). */
   readonly events: ChatEvents
+  /** Where the rules log what happened to rooms (a deletion). */
+  readonly logger: Logger
   /** The room with this id (or a name that slugs to it); throws `room_not_found`. */
   room(id: RoomId): Maybe<RoomInfo>
   /** Whether `token` is the room's moderator token (compared in constant time). */

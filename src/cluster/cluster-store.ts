@@ -8,6 +8,7 @@
  */
 
 import { sayGoodbye } from '../chat/connections.ts'
+import { deleteEmptyRoom } from '../chat/empty-rooms.ts'
 import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
@@ -174,7 +175,7 @@ export class ClusterStore implements ChatStore {
       deps.logger,
       () => this.repair.run(),
       (member) => expireGrace(this.engine, member, this.clock.now()),
-      deps.events,
+      async (room, now) => deleteEmptyRoom(this.engine, room, now, config.roomEmptyTtlMs),
     )
     this.rooms.onCreated = () => {
       this.janitor.roomCount += 1

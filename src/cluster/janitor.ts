@@ -9,11 +9,12 @@
  * for its members, who go offline and, after the resume grace, leave.
  */
 
-import { type ChatEvents, noEvents } from '../chat/events.ts'
+import { emptyRoomDue } from '../chat/empty-rooms.ts'
 import type { Held } from '../chat/membership.ts'
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
 import type { Logger } from '../domain/ports.ts'
+import type { RoomId } from '../protocol/frames.ts'
 import type { ClusterRooms, RoomMeta } from './cluster-rooms.ts'
 import { roomKeyArgs } from './cluster-rooms.ts'
 import type { Keys } from './keys.ts'
@@ -46,8 +47,8 @@ export class Janitor {
     private readonly onReaped: () => void,
     /** An away member's grace ran out: they leave for good (src/chat/membership.ts). */
     private readonly expire: (member: Held) => Promise<boolean>,
-    /** Tells the app's backend of a deleted room (webhooks). */
-    private readonly events: ChatEvents = noEvents,
+    /** The room's deletion as an empty room is due: true if the rule deleted it (src/chat/empty-rooms.ts). */
+    private readonly deleteEmpty: (room: RoomId, now: number) => Promise<boolean>,
   ) {}
 
   /** How often the janitor wakes: a fraction of the shortest deadline it keeps. */
@@ -180,12 +181,10 @@ export class Janitor {
       presenceTemplate(meta.id, 'offline'),
       now,
       k.channel,
-      this.config.roomEmptyTtlMs,
-      meta.permanent ? 1 : 0,
       dead.join(','),
       this.config.resumeGraceMs,
-    ])) as [string, number, ...string[]]
-    const [code, next, ...due] = out
+    ])) as [string, number, number, ...string[]]
+    const [code, graceNext, emptied, ...due] = out
     for (let i = 0; i + 4 <= due.length; i += 4) {
       const [key, session, username, user] = due.slice(i, i + 4) as [string, string, string, string]
       const member = { room: meta.id, key, username, session, userId: user || undefined }
@@ -195,18 +194,28 @@ export class Janitor {
       await this.link.call(() => this.link.cmd.hdel(record, meta.id))
       await this.link.call(() => this.link.cmd.pexpire(record, 1000, 'LT'))
     }
-    // `deleting`: a room deleted through the server API whose node stopped before the purge.
-    const purge = code === 'delete' || code === 'deleting'
-    if (purge || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
-      // Whichever node takes the room out of the registry reports it: one event per room.
-      const removed = await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))
+    // `deleting`: a room deleted (through the server API, or as empty) whose node stopped
+    // before the purge; `gone`: a leftover whose state never came.
+    if (code === 'deleting' || (code === 'gone' && now - meta.created_at > ORPHAN_AGE_MS)) {
+      await this.link.call(() => this.link.cmd.hdel(this.keys.registry, meta.id))
       await this.link.script('purge', roomKeyArgs(k), [k.channel])
       this.roomCount = Math.max(0, this.roomCount - 1)
-      this.logger.info('empty room deleted', { room: meta.id })
-      if (removed === 1 && code === 'delete')
-        this.events.emit('room.deleted', { room: meta.id, reason: 'empty' })
+      this.logger.info('deleted room purged', { room: meta.id })
       return
     }
+    if (code !== 'ok') return
+    let next = graceNext
+    const emptyAt = emptyRoomDue(
+      meta.permanent,
+      emptied >= 0 ? emptied : undefined,
+      this.config.roomEmptyTtlMs,
+    )
+    if (emptyAt !== undefined && emptyAt <= now) {
+      if (await this.deleteEmpty(meta.id, now)) {
+        this.roomCount = Math.max(0, this.roomCount - 1)
+        return
+      }
+    } else if (emptyAt !== undefined && (next < 0 || emptyAt < next)) next = emptyAt
     if (next >= 0) {
       await this.link.call(() => this.link.cmd.zadd(this.keys.due, 'LT', next, meta.id))
     }

@@ -25,6 +25,7 @@ import type {
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { formatId } from '../domain/history.ts'
 import { userKey } from '../domain/names.ts'
+import type { Logger } from '../domain/ports.ts'
 import { type Ban, inForce, type RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
@@ -111,6 +112,10 @@ export class RedisEngine implements RoomEngine {
     private readonly host: RedisEngineHost,
     readonly events: ChatEvents = noEvents,
   ) {}
+
+  get logger(): Logger {
+    return this.parts.logger
+  }
 
   /** How long the record of a session that went away is kept: its grace, and a second. */
   get recordTtlMs(): number {

@@ -130,10 +130,11 @@ export const applyChange = roomScript(`\n${changeLua}`)
 /**
  * The janitor's pass over one room: members of dead nodes go offline (their grace starts),
  * members whose grace ended are named (the janitor makes them leave, by the rules), and an
- * empty room past its TTL is marked for deletion. ARGV: room, now, channel, empty TTL,
- * permanent (1|0), dead nodes (comma-separated), grace ms. Returns {code, next deadline or
- * -1, then key, session, username of each member whose grace ended}; code `ok`, `delete`
- * or `gone`.
+ * empty room says since when it has been empty (the rules decide whether it goes). ARGV:
+ * the `presence offline` frame, now, channel, dead nodes (comma-separated), grace ms.
+ * Returns {code, next grace deadline or -1, emptied since or -1 (it has members), then key,
+ * session, username, user id of each member whose grace ended}; code `ok`, `deleting` or
+ * `gone`.
  */
 export const tick = roomScript(`\n${tickLua}`)
 

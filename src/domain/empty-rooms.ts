@@ -1,41 +1,38 @@
-import type { ChatEvents } from '../chat/events.ts'
-import type { RoomId } from '../protocol/frames.ts'
-import type { Announcer } from './announcer.ts'
+import { emptyRoomDue } from '../chat/empty-rooms.ts'
 import type { Clock } from './clock.ts'
-import type { Logger } from './ports.ts'
 import type { Room } from './room.ts'
 
 /**
- * The timers that delete a room once it has stayed empty for `roomEmptyTtlMs`. Permanent
- * rooms are never scheduled; a join cancels the timer.
+ * The memory engine's timers for the empty-room rule (src/chat/empty-rooms.ts): when a room
+ * empties, its deletion is due ROOM_EMPTY_TTL_MS later, and `due` then asks the rule to
+ * delete it. Permanent rooms are never scheduled; a join cancels the timer.
  */
 export class EmptyRooms {
   constructor(
-    private readonly rooms: Map<RoomId, Room>,
     private readonly ttlMs: number,
     private readonly clock: Clock,
-    private readonly announce: Announcer,
-    private readonly logger: Logger,
-    private readonly events: ChatEvents,
+    private readonly due: (room: Room) => void,
   ) {}
 
-  /** Starts the room's deletion timer if it is empty, not permanent and not yet scheduled. */
+  /** Notes when the room emptied and starts its deletion timer, unless it has members or one is running. */
   schedule(room: Room): void {
-    if (room.permanent || room.members.size > 0 || room.emptyTimer !== undefined) return
-    room.emptyTimer = this.clock.setTimeout(() => {
-      room.emptyTimer = undefined
-      if (room.members.size === 0 && this.rooms.get(room.id) === room) {
-        this.announce.clearBatch(room)
-        this.rooms.delete(room.id)
-        this.logger.info('empty room deleted', { room: room.id })
-        this.events.emit('room.deleted', { room: room.id, reason: 'empty' })
-      }
-    }, this.ttlMs)
+    if (room.members.size > 0 || room.emptyTimer !== undefined) return
+    room.emptiedAt ??= this.clock.now()
+    const at = emptyRoomDue(room.permanent, room.emptiedAt, this.ttlMs)
+    if (at === undefined) return
+    room.emptyTimer = this.clock.setTimeout(
+      () => {
+        room.emptyTimer = undefined
+        this.due(room)
+      },
+      Math.max(0, at - this.clock.now()),
+    )
   }
 
-  /** Stops the room's deletion timer, if any. */
+  /** The room has members again: its timer stops. */
   cancel(room: Room): void {
     if (room.emptyTimer !== undefined) this.clock.clearTimeout(room.emptyTimer)
     room.emptyTimer = undefined
+    room.emptiedAt = undefined
   }
 }

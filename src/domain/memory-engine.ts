@@ -75,7 +75,7 @@ export class MemoryEngine implements RoomEngine {
     private readonly host: MemoryEngineHost,
     private readonly sink: RoomSink,
     private readonly hasher: PasswordHasher,
-    private readonly logger: Logger,
+    readonly logger: Logger,
     private readonly historyLimit: number,
     private readonly clock: Clock,
     readonly events: ChatEvents = noEvents,
@@ -401,5 +401,7 @@ function holds(room: Room, guard: Guard, now: number): boolean {
       return !room.members.has(guard.key)
     case 'seat':
       return room.members.size < guard.max
+    case 'emptySince':
+      return room.members.size === 0 && room.emptiedAt !== undefined && room.emptiedAt <= guard.at
   }
 }

@@ -1,6 +1,7 @@
 import { sayGoodbye } from '../chat/connections.ts'
 import { MemoryDirectBook, tellHere } from '../chat/direct.ts'
-import { type ChatEvents, noEvents } from '../chat/events.ts'
+import { deleteEmptyRoom } from '../chat/empty-rooms.ts'
+import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { ReadMarkers, readState } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
@@ -127,7 +128,6 @@ export class RoomStore implements ChatStore {
           this.emptyRooms.cancel(room)
           this.announce.clearBatch(room)
           if (this.rooms.get(room.id) === room) this.rooms.delete(room.id)
-          this.logger.info('room deleted', { room: room.id })
         },
       },
       deps.sink,
@@ -189,14 +189,10 @@ export class RoomStore implements ChatStore {
       },
       this.signIns,
     )
-    this.emptyRooms = new EmptyRooms(
-      this.rooms,
-      config.roomEmptyTtlMs,
-      deps.clock,
-      this.announce,
-      deps.logger,
-      deps.events ?? noEvents,
-    )
+    this.emptyRooms = new EmptyRooms(config.roomEmptyTtlMs, deps.clock, (room) => {
+      if (this.rooms.get(room.id) === room)
+        deleteEmptyRoom(this.engine, room.id, deps.clock.now(), config.roomEmptyTtlMs)
+    })
     this.membership = new Membership(
       (id) => this.room(id),
       this.announce,

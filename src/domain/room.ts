@@ -115,6 +115,8 @@ export class Room {
   /** Wrong-password attempts against this room. */
   readonly passwordAttempts: TokenBucket
   emptyTimer: TimerHandle | undefined
+  /** When the room last lost its last member (ms); undefined while it has members. */
+  emptiedAt: number | undefined
 
   constructor(init: RoomInit, historyLimit: number, clock: Clock) {
     this.id = init.id

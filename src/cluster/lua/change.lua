@@ -60,6 +60,9 @@ local function holds(guard)
     return redis.call('HEXISTS', M, key) == 0
   elseif is == 'seat' then
     return redis.call('HLEN', M) < guard.max
+  elseif is == 'emptySince' then
+    local since = tonumber(redis.call('HGET', S, 'emptied') or '')
+    return redis.call('HLEN', M) == 0 and since ~= nil and since <= guard.at
   end
   error('unknown guard ' .. tostring(is))
 end

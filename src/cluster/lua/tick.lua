@@ -1,5 +1,5 @@
 local offline, now, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local ttl, permanent, deadList, graceMs = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
+local deadList, graceMs = ARGV[4], tonumber(ARGV[5])
 if redis.call('HEXISTS', S, 'epoch') == 0 then return {'gone', -1} end
 if redis.call('HEXISTS', S, 'deleting') == 1 then return {'deleting', -1} end
 if deadList ~= '' then
@@ -24,7 +24,7 @@ if deadList ~= '' then
     end
   end
 end
-local out = {'ok', -1}
+local out = {'ok', -1, -1}
 -- Sessions whose grace ended and that are still away: the janitor makes them part (the
 -- rule is in TypeScript); a member stays in the grace set until none of its sessions is
 -- away, so a failed leave is tried again.
@@ -53,18 +53,15 @@ end
 local nextAt = -1
 local first = redis.call('ZRANGE', G, 0, 0, 'WITHSCORES')
 if first[2] then nextAt = tonumber(first[2]) end
-if redis.call('HLEN', M) == 0 and permanent ~= '1' then
+-- Since when the room has had no member (noted now if nobody had): whether that makes it
+-- due for deletion is the rule's (src/chat/empty-rooms.ts).
+if redis.call('HLEN', M) == 0 then
   local since = tonumber(redis.call('HGET', S, 'emptied') or '-1')
   if since < 0 then
     redis.call('HSET', S, 'emptied', now)
     since = now
   end
-  if now - since >= ttl then
-    redis.call('HSET', S, 'deleting', now)
-    out[1] = 'delete'
-    return out
-  end
-  if nextAt < 0 or since + ttl < nextAt then nextAt = since + ttl end
+  out[3] = since
 end
 out[2] = nextAt
 return out
