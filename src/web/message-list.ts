@@ -314,7 +314,10 @@ export class MessageList {
     }
   }
 
-  /** Draws the item of `id` again in place, keeping the focus on the same control. */
+  /**
+   * Draws the item of `id` again in place, keeping the focus on the same control and what
+   * is typed in its edit box (a redraw comes when others read or react while you edit).
+   */
   private redraw(id: MessageId): void {
     const old = this.items.get(id)
     const m = this.shown.get(id)
@@ -322,7 +325,13 @@ export class MessageList {
     const active = document.activeElement
     const focusKey =
       active instanceof HTMLElement && old.contains(active) ? active.dataset.focus : undefined
+    const draft = old.querySelector<HTMLTextAreaElement>('textarea.edit-box')
     const li = this.render(m)
+    const box = li.querySelector<HTMLTextAreaElement>('textarea.edit-box')
+    if (draft && box) {
+      box.value = draft.value
+      box.setSelectionRange(draft.selectionStart, draft.selectionEnd)
+    }
     old.replaceWith(li)
     this.items.set(id, li)
     if (focusKey !== undefined) this.focusIn(id, focusKey)

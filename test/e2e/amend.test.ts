@@ -42,6 +42,7 @@ describe('Chat page: changes to messages', () => {
     async () => {
       const server = serve()
       const { alice, bob } = await twoInGeneral(server.httpUrl)
+      const carol = await bot('general', 'carol')
       await say(alice, 'Lunch at 12?')
       await message(bob, 'Lunch at 12?').waitFor()
       // Only the sender has Edit message; bob, no moderator, has no Delete message either.
@@ -60,8 +61,16 @@ describe('Chat page: changes to messages', () => {
         control(alice, 'Lunch at 12?', 'Edit message').evaluate((b) => b.matches(':focus')),
       ).resolves.toBe(true)
 
+      const id = await message(alice, 'Lunch at 12?').getAttribute('data-id')
       await control(alice, 'Lunch at 12?', 'Edit message').click()
       await textbox(alice, 'Edit message').fill('Lunch at 1?')
+      // Someone reacts while alice edits: her item is drawn again, and what she typed stays.
+      carol.send({ action: 'react', room: 'general', id, emoji: '👍', on: true })
+      await alice
+        .locator(`li[data-id="${id}"]`)
+        .getByRole('button', { name: '👍 1', exact: true })
+        .waitFor()
+      await expect(textbox(alice, 'Edit message').inputValue()).resolves.toBe('Lunch at 1?')
       await textbox(alice, 'Edit message').press('Enter')
       for (const page of [alice, bob]) {
         await message(page, 'Lunch at 1?').filter({ hasText: '(edited)' }).waitFor()
