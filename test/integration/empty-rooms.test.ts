@@ -55,9 +55,10 @@ describe('empty rooms', () => {
       clock.advance(TTL / 4)
       await bob.request({ action: 'leave', room: 'later' }, ['left'])
       clock.advance(TTL / 4 - 1000)
-      const first = JSON.parse(
-        (await tickUntil(clock, receiver.requests.nth(1, 'room.deleted', 10_000))).body,
-      )
+      /** The nth `room.deleted` webhook's body, the clock stepped on until it comes. */
+      const deletion = async (n: number) =>
+        JSON.parse((await tickUntil(clock, receiver.requests.nth(n, 'room.deleted', 10_000))).body)
+      const first = await deletion(1)
       expect(first).toMatchObject({
         type: 'room.deleted',
         data: { room: 'brief', reason: 'empty' },
@@ -70,9 +71,7 @@ describe('empty rooms', () => {
       clock.advance(TTL - 1000)
       await http('/health')
       expect(receiver.requests.items).toHaveLength(1)
-      const second = JSON.parse(
-        (await tickUntil(clock, receiver.requests.nth(2, 'room.deleted', 10_000))).body,
-      )
+      const second = await deletion(2)
       expect(second).toMatchObject({
         type: 'room.deleted',
         data: { room: 'later', reason: 'empty' },
