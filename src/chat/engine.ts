@@ -191,6 +191,12 @@ export type Write =
    * left are all away).
    */
   | { op: 'release'; key: string; session: SessionHandle }
+  /**
+   * `session`, an online holder of the member `key` on this node, goes away until `until`
+   * (its resume grace; the engine looks again then): the room hears `presence` offline if
+   * no other holder is online. Nothing happens if it is not such a holder.
+   */
+  | { op: 'away'; key: string; session: SessionHandle; until: number }
   /** Bans the session `identity` as well, under `key` (a ban holds against the session). */
   | { op: 'banSession'; key: string; identity: SessionHandle }
   /** Lifts the ban of `key` and the bans of the sessions banned under it. */

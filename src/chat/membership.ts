@@ -17,7 +17,7 @@ import {
   type ServerFrame,
 } from '../protocol/frames.ts'
 import { isDirectRoom, otherUser } from './direct-ids.ts'
-import type { Guard, RoomEngine, RoomInfo, RoomSnapshot, SessionHandle } from './engine.ts'
+import type { Guard, Maybe, RoomEngine, RoomInfo, RoomSnapshot, SessionHandle } from './engine.ts'
 import { type LeaveReason, memberData } from './events.ts'
 import { readStateJson } from './read-markers.ts'
 
@@ -254,6 +254,27 @@ export async function leaveRoom(
   reason: LeaveReason = 'left',
 ): Promise<boolean> {
   return part(engine, member, now, reason, [])
+}
+
+/**
+ * The connection of a session in `room` went away: the session is away for its resume
+ * grace (`graceMs`), offline unless another session of the user is online, and may resume
+ * until then; without a grace it leaves at once, as when a grace runs out.
+ */
+export function goAway(
+  engine: RoomEngine,
+  member: Held,
+  now: number,
+  graceMs: number,
+): Maybe<unknown> {
+  if (graceMs === 0) return part(engine, member, now, 'expired', [])
+  const { key, session } = member
+  return engine.change(member.room, {
+    guards: [{ is: 'member', key, session, fail: 'gone' }],
+    writes: [{ op: 'away', key, session, until: now + graceMs }],
+    notes: [],
+    now,
+  })
 }
 
 /**

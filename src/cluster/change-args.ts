@@ -63,6 +63,14 @@ export function scriptWrites(room: RoomId, writes: Write[], nodeId: string) {
         const line = presenceTemplate(room, 'online')
         return { op: w.op, key: w.key, value: JSON.stringify(held), line }
       }
+      case 'away':
+        return {
+          op: w.op,
+          key: w.key,
+          session: w.session,
+          until: w.until,
+          line: presenceTemplate(room, 'offline'),
+        }
       case 'release':
         return {
           op: w.op,

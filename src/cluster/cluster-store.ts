@@ -218,9 +218,7 @@ export class ClusterStore implements ChatStore {
       config.maxContentChars,
       this.users,
     )
-    this.records = new SessionRecords(parts, this.engine, (room, json) =>
-      this.delivery.publishLocal(room, json),
-    )
+    this.records = new SessionRecords(parts, this.engine)
     this.repair = new Repair(parts, this.delivery, this.records, () => this.janitor.heartbeat())
     this.resumer = new ClusterResume(parts, this.delivery, {
       takenOver: (hash) => this.conns.takenOver(hash),

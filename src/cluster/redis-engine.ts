@@ -21,6 +21,7 @@ import type {
   RoomEngine,
   RoomInfo,
   RoomSnapshot,
+  Write,
 } from '../chat/engine.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { formatId } from '../domain/history.ts'
@@ -62,6 +63,9 @@ function infoOf(meta: RoomMeta): RedisRoom {
 }
 
 /** The script's answer: code, seq, count, dropped session and online, then the joiner's view. */
+/** A change's write that makes a holder away for its grace. */
+type AwayWrite = Extract<Write, { op: 'away' }>
+
 type ChangeReply = [
   string,
   number,
@@ -349,6 +353,9 @@ export class RedisEngine implements RoomEngine {
       return { seq }
     }
     if (count === 0) this.host.track(this.expireEmpty(room))
+    const away = change.writes.find((w): w is AwayWrite => w.op === 'away')
+    // The janitor looks at the room again when the grace ends.
+    if (away) await link.call(() => link.cmd.zadd(keys.due, 'LT', away.until, room))
     // Who left: every session that held a dropped member (`hash|online`), or the one that let go.
     const left: [string, number][] = change.writes.some((w) => w.op === 'dropMember')
       ? ((members ?? []) as string[]).map((entry) => {

@@ -22,7 +22,6 @@ import claimLua from './lua/claim.lua' with { type: 'text' }
 import initRoomLua from './lua/init-room.lua' with { type: 'text' }
 import lookupLua from './lua/lookup.lua' with { type: 'text' }
 import messageLua from './lua/message.lua' with { type: 'text' }
-import offlineLua from './lua/offline.lua' with { type: 'text' }
 import passwordRefundLua from './lua/password-refund.lua' with { type: 'text' }
 import passwordTakeLua from './lua/password-take.lua' with { type: 'text' }
 import popDueLua from './lua/pop-due.lua' with { type: 'text' }
@@ -95,13 +94,6 @@ export const amend = roomScript(`\n${amendLua}`)
  * history limit. Returns {} or {entry JSON}.
  */
 export const lookup = roomScript(`\n${lookupLua}`)
-
-/**
- * A member's connection dropped: shown offline, kept for the grace. ARGV: key, session,
- * node, grace end, channel, the `presence offline` frame (0x01 for the name). Returns 1 if
- * the member went offline.
- */
-export const offline = roomScript(`\n${offlineLua}`)
 
 /**
  * Resume: the member of session `old` is taken over by session `new` on `node`, online.
@@ -184,7 +176,6 @@ export const SCRIPTS = {
   message,
   amend,
   lookup,
-  offline,
   claim,
   restore,
   applyChange,

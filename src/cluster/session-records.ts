@@ -3,12 +3,11 @@
  * happens to its members when its connection goes away: offline for their grace, or gone.
  */
 
-import { leaveRoom } from '../chat/membership.ts'
+import { goAway } from '../chat/membership.ts'
 import { userIdentity } from '../chat/sign-in.ts'
 import type { RoomId } from '../protocol/frames.ts'
-import { roomKeyArgs } from './cluster-rooms.ts'
 import type { LocalSession } from './local-session.ts'
-import { type NodeParts, presenceJson, presenceTemplate } from './node-parts.ts'
+import type { NodeParts } from './node-parts.ts'
 import type { RedisEngine } from './redis-engine.ts'
 
 /** Sessions that dropped while Redis was out of reach, to be marked offline once it is back. */
@@ -27,37 +26,15 @@ export class SessionRecords {
   constructor(
     private readonly parts: NodeParts,
     private readonly engine: RedisEngine,
-    /** One frame to this node's members of a room. */
-    private readonly publishLocal: (room: RoomId, json: string) => void,
   ) {}
 
   /** Shows a dropped session's members offline (their grace starts), or removes them (no grace). */
   async markGone(d: Dropped): Promise<void> {
     try {
+      const { clock, config } = this.parts
       for (const { room, key, username, userId } of d.rooms) {
-        const k = this.parts.keys.room(room)
-        if (this.parts.config.resumeGraceMs === 0) {
-          const member = { room, key, username, session: d.hash, userId }
-          await leaveRoom(this.engine, member, this.parts.clock.now())
-          continue
-        }
-        const deadline = this.parts.clock.now() + this.parts.config.resumeGraceMs
-        const changed = await this.parts.link.script('offline', roomKeyArgs(k), [
-          key,
-          d.hash,
-          this.parts.config.nodeId,
-          deadline,
-          k.channel,
-          presenceTemplate(room, 'offline'),
-        ])
-        // 1: the member went offline (the script told the other nodes; this node tells its
-        // own members); 2: this session is away, the member online through another.
-        if (changed === 1) this.publishLocal(room, presenceJson(room, username, 'offline', userId))
-        if (changed === 1 || changed === 2) {
-          await this.parts.link.call(() =>
-            this.parts.link.cmd.zadd(this.parts.keys.due, 'LT', deadline, room),
-          )
-        }
+        const member = { room, key, username, session: d.hash, userId }
+        await goAway(this.engine, member, clock.now(), config.resumeGraceMs)
       }
       const record = this.parts.keys.session(d.hash)
       if (this.parts.config.resumeGraceMs === 0)

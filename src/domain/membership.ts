@@ -68,6 +68,17 @@ export class Membership {
     if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
   }
 
+  /**
+   * `member`'s connection closed: they are away until `until` (the others hear `presence`
+   * offline unless another tab or device of the user is there), and the session's grace
+   * ends then.
+   */
+  away(member: Member, until: number): void {
+    member.room.statusChanged()
+    if (!isOnline(member)) this.announce.status(member)
+    this.sessions.graceUntil(member.client, until)
+  }
+
   /** The newcomer starts getting the room's broadcasts. */
   admitted(member: Member): void {
     member.client.peer?.subscribe(member.room.id)

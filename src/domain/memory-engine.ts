@@ -59,6 +59,11 @@ export interface MemoryEngineHost {
   hold(member: Member, session: Session): Member
   /** The holder `member` lets go of a membership that others still hold. */
   release(member: Member): void
+  /**
+   * The holder `member`, whose connection closed, is away until `until` (the others hear
+   * `presence` offline if no holder is online; its session's grace ends then).
+   */
+  away(member: Member, until: number): void
   /** The newcomer starts getting the room's broadcasts. */
   admitted(member: Member): void
   /** Takes a member out of its room (typing ends, unsubscribed, the others hear `user_left`). */
@@ -250,6 +255,11 @@ export class MemoryEngine implements RoomEngine {
         case 'release': {
           const held = holderOf(room.members.get(w.key), w.session)
           if (held) this.host.release(held)
+          break
+        }
+        case 'away': {
+          const held = holderOf(room.members.get(w.key), w.session)
+          if (held) this.host.away(held, w.until)
           break
         }
         case 'ban':

@@ -2,7 +2,7 @@ import { sayGoodbye } from '../chat/connections.ts'
 import { MemoryDirectBook, tellHere } from '../chat/direct.ts'
 import { deleteEmptyRoom } from '../chat/empty-rooms.ts'
 import type { ChatEvents } from '../chat/events.ts'
-import { expireGrace } from '../chat/membership.ts'
+import { expireGrace, goAway } from '../chat/membership.ts'
 import { ReadMarkers, readState } from '../chat/read-markers.ts'
 import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
 import { ServerApi } from '../chat/server-api.ts'
@@ -119,6 +119,7 @@ export class RoomStore implements ChatStore {
           this.membership.add(room, session, username, key, moderator),
         hold: (member, session) => this.membership.hold(member, session),
         release: (member) => this.membership.release(member),
+        away: (member, until) => this.membership.away(member, until),
         admitted: (member) => this.membership.admitted(member),
         drop: (member) => this.membership.drop(member),
         tell: (member, how, by) => this.membership.tell(member, how, by),
@@ -175,6 +176,9 @@ export class RoomStore implements ChatStore {
       {
         isDraining: () => this.draining,
         resumed: (recovered) => this.metrics.resumed(recovered),
+        goAway: (member) => {
+          void goAway(this.engine, this.frames.held(member), this.clock.now(), config.resumeGraceMs)
+        },
         expireMember: (member) => {
           void expireGrace(this.engine, this.frames.held(member), this.clock.now())
         },

@@ -15,7 +15,7 @@ import type { Clock } from './clock.ts'
 import type { Guard } from './guard.ts'
 import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
-import { Connection, isOnline, type Member, Session } from './room.ts'
+import { Connection, type Member, Session } from './room.ts'
 import { randomToken, takeFrame } from './rules.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -29,6 +29,8 @@ export interface SessionHooks {
   isDraining(): boolean
   /** A `resumed` frame went out (for the metrics). */
   resumed(recovered: boolean): void
+  /** The member's connection closed: away for the resume grace, or gone (src/chat/membership.ts). */
+  goAway(member: Member): void
   /** The member's resume grace ran out: they leave the room for good. */
   expireMember(member: Member): void
   /** The member's `read` and `unread` now, for `resumed`. */
@@ -102,18 +104,19 @@ export class Sessions {
       this.forget(client)
       return
     }
-    // Without a grace there is nothing to resume: the user leaves at once.
-    if (this.config.resumeGraceMs === 0) {
-      this.expire(client)
-      return
-    }
-    for (const member of client.rooms.values()) {
-      member.room.statusChanged()
+    for (const member of [...client.rooms.values()]) {
       this.announce.stopTyping(member)
-      // Offline only when no other tab or device of the user is still there.
-      if (!isOnline(member)) this.announce.status(member)
+      this.hooks.goAway(member)
     }
-    client.graceTimer = this.clock.setTimeout(() => this.expire(client), this.config.resumeGraceMs)
+    // Without a grace there is nothing to resume: the user left at once.
+    if (this.config.resumeGraceMs === 0) this.forget(client)
+  }
+
+  /** The session is away until `until`: then it leaves its rooms for good, unless it resumed. */
+  graceUntil(client: Session, until: number): void {
+    if (client.graceTimer !== undefined) return
+    const ms = Math.max(0, until - this.clock.now())
+    client.graceTimer = this.clock.setTimeout(() => this.expire(client), ms)
   }
 
   /** The grace ran out: the user leaves each room for good. */

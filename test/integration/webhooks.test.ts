@@ -94,6 +94,26 @@ describe('webhooks', () => {
     expect(new Set(receiver.requests.items.map((r) => r.headers['webhook-id'])).size).toBe(4)
   })
 
+  it('reports a closed connection without a resume grace as member.left, reason expired', async () => {
+    receiver = new WebhookReceiver()
+    serve({ webhookUrl: receiver.url, webhookEvents: ['member.left'], resumeGraceMs: 0 })
+    await createRoom({ name: 'Desk' })
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
+    const bob = await connect()
+    await alice.join('desk', 'x')
+    await bob.join('desk', 'bob')
+    const left = bob.next('user_left')
+    alice.close()
+    expect(await left).toMatchObject({ room: 'desk', username: 'Alice', user_id: 'u1' })
+    const [event] = await events(1)
+    expect(event?.data).toEqual({
+      room: 'desk',
+      username: 'Alice',
+      user_id: 'u1',
+      reason: 'expired',
+    })
+  })
+
   it('reports a kick and a ban as member.kicked / member.banned, with the member leaving', async () => {
     receiver = new WebhookReceiver()
     serve({

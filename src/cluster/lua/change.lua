@@ -101,6 +101,18 @@ for _, w in ipairs(c.writes) do
       if was == 1 and m.o == 0 then table.insert(lines, about(w.line, m)) end
       dropped, droppedOnline = out.s, out.o
     end
+  elseif op == 'away' then
+    local m = member(key)
+    local all = m and holders(m)
+    local i = all and find(all, w.session)
+    if i and all[i].n == origin and all[i].o == 1 then
+      local was = m.o
+      all[i].o, all[i].d = 0, w['until']
+      settle(m, all)
+      redis.call('HSET', M, key, cjson.encode(m))
+      redis.call('ZADD', G, 'LT', w['until'], key)
+      if was == 1 and m.o == 0 then table.insert(lines, about(w.line, m)) end
+    end
   elseif op == 'ban' then
     redis.call('HSET', B, key, w.value)
   elseif op == 'banSession' then
