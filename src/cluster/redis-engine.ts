@@ -21,16 +21,14 @@ import type {
   RoomEngine,
   RoomInfo,
   RoomSnapshot,
-  Write,
 } from '../chat/engine.ts'
 import { type ChatEvents, noEvents } from '../chat/events.ts'
 import { formatId } from '../domain/history.ts'
-import { userKey } from '../domain/names.ts'
 import type { Logger } from '../domain/ports.ts'
 import { type Ban, inForce, type RoomView } from '../domain/room.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import type { MessageId, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
-import { COUNT_MARK, ID_MARK, scriptNotes, scriptWrites } from './change-args.ts'
+import { COUNT_MARK, ID_MARK } from './change-args.ts'
 import {
   holdersOf,
   isChangeJson,
@@ -43,6 +41,7 @@ import {
 } from './cluster-rooms.ts'
 import type { NodeParts } from './node-parts.ts'
 import { readMarksOf } from './read-markers-redis.ts'
+import { RedisChanges, sessionRecordTtlMs } from './redis-change.ts'
 import type { RedisEngineHost } from './redis-engine-host.ts'
 
 /** A room as the rules see it, with its registry entry. */
@@ -62,29 +61,16 @@ function infoOf(meta: RoomMeta): RedisRoom {
   }
 }
 
-/** The script's answer: code, seq, count, dropped session and online, then the joiner's view. */
-/** A change's write that makes a holder away for its grace. */
-type AwayWrite = Extract<Write, { op: 'away' }>
-
-type ChangeReply = [
-  string,
-  number,
-  number | string,
-  string,
-  number,
-  string[] | undefined,
-  string[] | undefined,
-  string | undefined,
-  /** For a joiner: the room's read markers, as HGETALL's flat list. */
-  string[] | undefined,
-]
-
 export class RedisEngine implements RoomEngine {
+  private readonly changes: RedisChanges
+
   constructor(
     private readonly parts: NodeParts,
     private readonly host: RedisEngineHost,
     readonly events: ChatEvents = noEvents,
-  ) {}
+  ) {
+    this.changes = new RedisChanges(parts, host)
+  }
 
   get logger(): Logger {
     return this.parts.logger
@@ -92,7 +78,7 @@ export class RedisEngine implements RoomEngine {
 
   /** How long the record of a session that went away is kept: its grace, and a second. */
   get recordTtlMs(): number {
-    return this.parts.config.resumeGraceMs + 1000
+    return sessionRecordTtlMs(this.parts.config)
   }
 
   async post(room: RoomId, message: Post): Promise<PostOutcome> {
@@ -289,127 +275,12 @@ export class RedisEngine implements RoomEngine {
     return out
   }
 
-  async change(room: RoomId, change: Change): Promise<Outcome> {
-    const { link, keys, config } = this.parts
-    const k = keys.room(room)
-    const { now, target } = change
-    const writes = scriptWrites(room, change.writes, config.nodeId)
-    const notes = scriptNotes(room, change.notes, now, change.quiet === true)
-    const put = change.writes.find((w) => w.op === 'putMember' || w.op === 'hold')
-    const ticket = put ? await this.host.beforeJoin(room) : undefined
-    let out: ChangeReply
-    try {
-      out = (await link.script('applyChange', roomKeyArgs(k), [
-        JSON.stringify({
-          guards: change.guards,
-          writes,
-          notes,
-          target: target ? `${target.key}\t${target.how}\t${target.by}\t${target.until}` : '',
-          view: put?.key ?? '',
-        }),
-        config.historyLimit,
-        now,
-        k.channel,
-        config.nodeId,
-      ])) as ChangeReply
-    } catch (e) {
-      if (put) this.host.afterJoin(ticket, undefined)
-      throw e
-    }
-    const [code, seq, count, dropped, droppedOnline, members, history, muteEnd, marks] = out
-    if (put) {
-      const greet = change.greet
-      // A new holder of a membership takes the member's name and rights.
-      const member =
-        put.op === 'putMember'
-          ? put
-          : (members ?? [])
-              .map((raw) => JSON.parse(raw) as StoredMember)
-              .map((m) => ({ username: m.u, moderator: m.m === 1 }))
-              .find((m) => userKey(m.username) === put.key)
-      this.host.afterJoin(
-        ticket,
-        code !== 'ok' || !member
-          ? undefined
-          : {
-              hash: put.session as string,
-              key: put.key,
-              username: member.username,
-              moderator: member.moderator,
-              seq,
-              mutedUntil: Number(muteEnd) || 0,
-              greet: () =>
-                greet?.({
-                  users: JSON.stringify(usersOf(members ?? [])),
-                  history: messagesJson(history ?? []),
-                  read: readMarksOf(members ?? [], marks),
-                }),
-            },
-      )
-    }
-    if (code !== 'ok') return { failed: code }
-    if (change.writes.some((w) => w.op === 'deleteRoom')) {
-      await this.purge(room, (members ?? []) as string[])
-      return { seq }
-    }
-    if (count === 0) this.host.track(this.expireEmpty(room))
-    const away = change.writes.find((w): w is AwayWrite => w.op === 'away')
-    // The janitor looks at the room again when the grace ends.
-    if (away) await link.call(() => link.cmd.zadd(keys.due, 'LT', away.until, room))
-    // Who left: every session that held a dropped member (`hash|online`), or the one that let go.
-    const left: [string, number][] = change.writes.some((w) => w.op === 'dropMember')
-      ? ((members ?? []) as string[]).map((entry) => {
-          const [hash = '', online] = entry.split('|')
-          return [hash, Number(online)]
-        })
-      : dropped !== ''
-        ? [[dropped, droppedOnline]]
-        : []
-    for (const [hash, online] of left) {
-      if (target?.how === 'banned' || target?.how === 'kicked')
-        await this.forgetRoom(hash, room, online === 1 ? undefined : target.how)
-      // The drop went out with the first note: what the room sent before it reaches them.
-      else await this.host.dropHere(room, hash, seq - change.notes.length)
-    }
-    return { seq }
-  }
-
-  /**
-   * The rest of a room's deletion: the sessions that were in it (`hash|online`) forget it,
-   * those away to be told on resume, then its keys and its registry entry go.
-   */
-  private async purge(room: RoomId, gone: string[]): Promise<void> {
-    const { link, keys } = this.parts
-    for (const entry of gone) {
-      const [hash = '', online] = entry.split('|')
-      await this.forgetRoom(hash, room, online === '1' ? undefined : 'deleted')
-    }
-    const k = keys.room(room)
-    await link.call(() => link.cmd.hdel(keys.registry, room))
-    await link.script('purge', roomKeyArgs(k), [k.channel])
+  /** Applies a guarded change to one room, all or nothing (src/cluster/redis-change.ts). */
+  change(room: RoomId, change: Change): Promise<Outcome> {
+    return this.changes.apply(room, change)
   }
 
   forget(room: RoomId, _key: string, session: unknown): Promise<void> {
     return this.host.dropHere(room, session as string, 0)
-  }
-
-  /** The room is empty now: its deletion is due ROOM_EMPTY_TTL_MS from now (the janitor checks). */
-  async expireEmpty(room: RoomId): Promise<void> {
-    const { link, keys, clock, config } = this.parts
-    const at = clock.now() + config.roomEmptyTtlMs
-    await link.call(() => link.cmd.zadd(keys.due, 'LT', at, room)).catch(() => {})
-  }
-
-  /**
-   * The session `hash` is no longer in `room`; when it is away (`how` given), it is told
-   * why on resume.
-   */
-  private async forgetRoom(hash: string, room: RoomId, how: string | undefined): Promise<void> {
-    const { link, keys } = this.parts
-    const record = keys.session(hash)
-    await link.call(() => link.cmd.hdel(record, room))
-    if (how === undefined) return
-    await link.call(() => link.cmd.hset(record, `!${room}`, how))
-    await link.call(() => link.cmd.pexpire(record, this.recordTtlMs, 'LT'))
   }
 }
