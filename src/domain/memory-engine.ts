@@ -10,7 +10,6 @@ import type {
   AmendOutcome,
   Change,
   Creatable,
-  Guard,
   MemberRecord,
   MessageRecord,
   NewRoom,
@@ -33,6 +32,7 @@ import {
   withUserId,
 } from '../protocol/frames.ts'
 import type { Clock } from './clock.ts'
+import { banOf, heldBy, holderOf, holds, identityBanned } from './memory-guards.ts'
 import { changeMessage, messageRecord } from './message-changes.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import { roomReadMarks } from './read-markers-memory.ts'
@@ -345,73 +345,5 @@ export class MemoryEngine implements RoomEngine {
     const member = room.members.get(target.key)
     if (member && target.how === 'muted')
       for (const held of member.group) this.host.stopTyping(held)
-  }
-}
-
-/** The ban record a `ban` write makes. */
-function banOf(w: { username: string; by: string; at: number; until?: number }): Ban {
-  const ban: Ban = { username: w.username, by: w.by, at: w.at }
-  if (w.until !== undefined) ban.until = w.until
-  return ban
-}
-
-/** Whether the name `key` or the session `identity` is under a ban in force at `now`. */
-function identityBanned(room: Room, key: string, identity: unknown, now: number): boolean {
-  if (inForce(room.bans.get(key), now)) return true
-  const under = room.bannedClients.get(identity)
-  return under !== undefined && inForce(room.bans.get(under), now)
-}
-
-/** The holder of `member`'s membership that is `session`, if it holds it. */
-function holderOf(member: Member | undefined, session: unknown): Member | undefined {
-  return member?.group.find((m) => m.client === session)
-}
-
-function heldBy(member: Member | undefined, session: unknown): boolean {
-  return holderOf(member, session) !== undefined
-}
-
-function holds(room: Room, guard: Guard, now: number): boolean {
-  switch (guard.is) {
-    case 'member':
-      return heldBy(room.members.get(guard.key), guard.session)
-    case 'moderator':
-      return room.members.get(guard.key)?.moderator === true
-    case 'present':
-      return room.members.has(guard.key)
-    case 'same': {
-      const m = room.members.get(guard.key)
-      return guard.session === null ? m === undefined : heldBy(m, guard.session)
-    }
-    case 'banned':
-      return inForce(room.bans.get(guard.key), now)
-    case 'muted':
-      return room.mutes.has(guard.key)
-    case 'live':
-      return true
-    case 'away':
-      return holderOf(room.members.get(guard.key), guard.session)?.client.peer === undefined
-    case 'shared': {
-      const m = room.members.get(guard.key)
-      return heldBy(m, guard.session) && (m?.group.length ?? 0) > 1
-    }
-    case 'alone': {
-      const m = room.members.get(guard.key)
-      return heldBy(m, guard.session) && m?.group.length === 1
-    }
-    case 'sameUser': {
-      const user = room.members.get(guard.key)?.client.user
-      return user !== undefined && user.id === guard.userId
-    }
-    case 'notBanned':
-      return !identityBanned(room, guard.key, guard.identity, now)
-    case 'notHeldBy':
-      return !heldBy(room.members.get(guard.key), guard.session)
-    case 'absent':
-      return !room.members.has(guard.key)
-    case 'seat':
-      return room.members.size < guard.max
-    case 'emptySince':
-      return room.members.size === 0 && room.emptiedAt !== undefined && room.emptiedAt <= guard.at
   }
 }
