@@ -29,8 +29,8 @@ import { WebhookSender } from './webhooks/webhook-sender.ts'
  * handler runs (measured, Bun 1.4.5), and for a chunked body it replaces the handler's
  * answer with that bare 413. So it cannot carry MAX_BODY_BYTES and the error body both:
  * it stays a backstop, and MAX_BODY_BYTES is enforced by the Content-Length check in
- * REST parse hook (http.ts) and its counting body reader (8 × 20 MB bodies refused that way
- * left the RSS flat: an unread body is not buffered).
+ * REST parse hook (body-parser.ts) and its counting body reader (8 × 20 MB bodies refused that
+ * way left the RSS flat: an unread body is not buffered).
  */
 export const BODY_BACKSTOP_BYTES = 128 * 1024 * 1024
 

@@ -8,7 +8,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia, t } from 'elysia'
 import type { ChatStore } from '../domain/chat-store.ts'
 import { ChatError } from '../protocol/errors.ts'
-import { bodyParser, CreatedRoomSchema, ErrorSchema, MembersField, MessageSchema } from './http.ts'
+import { bodyParser } from './body-parser.ts'
+import { CreatedRoomSchema, ErrorSchema, MembersField, MessageSchema } from './rest-schemas.ts'
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()

@@ -6,8 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia, t } from 'elysia'
 import type { ServerMetrics } from '../metrics.ts'
 import { ChatError } from '../protocol/errors.ts'
-import { ErrorSchema } from './http.ts'
 import { securedBy } from './openapi.ts'
+import { ErrorSchema } from './rest-schemas.ts'
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest()

@@ -1,7 +1,8 @@
 /**
  * The chat page's controller: one ChatClient (page-client.ts, with the sign-in), the public
  * room list, the join and create forms (entry-forms.ts), a RoomView per joined room, the
- * composer (composer.ts), and the status and alert regions.
+ * requests its controls make (room-requests.ts), the composer (composer.ts), and the status and
+ * alert regions.
  * The accessible names used here are the page's contract (README, "The chat page").
  */
 import type { ChatClient, ConnectionState, JoinedFrame } from '../client/index.ts'
@@ -9,10 +10,11 @@ import { Composer } from './composer.ts'
 import { byId } from './dom.ts'
 import { EntryForms } from './entry-forms.ts'
 import { PageClient } from './page-client.ts'
-import { asRequestError, type ErrorContext, plainError } from './plain-errors.ts'
+import { asRequestError, plainError } from './plain-errors.ts'
 import { ReadSender } from './read-marks.ts'
 import { listenToRooms } from './room-events.ts'
 import { RoomList } from './room-list.ts'
+import { RoomRequests } from './room-requests.ts'
 import { isDirect, RoomView } from './room-view.ts'
 import { type AuthMode, PageSignIn } from './sign-in.ts'
 
@@ -44,7 +46,7 @@ export class ChatPage {
       },
       openDirect: (room, userId, name) => {
         if (this.views.has(room)) this.select(room)
-        else void this.openDirect(userId, name)
+        else void this.requests.openDirect(userId, name)
       },
       named: (room) => this.setName(room.id, room.name),
       joined: (id) => this.views.has(id),
@@ -61,6 +63,18 @@ export class ChatPage {
     nameOf: (room, fallback) => this.nameOf(room, fallback),
     entered: (joined) => this.entered(joined),
     fail: (text, focus) => this.fail(text, focus),
+    clearError: () => this.clearError(),
+  })
+  private readonly requests = new RoomRequests({
+    client: () => this.client,
+    connected: () => this.connection.connected(),
+    view: (room) => this.views.get(room),
+    rooms: this.rooms,
+    nameOf: (room, fallback) => this.nameOf(room, fallback),
+    setName: (room, name) => this.setName(room, name),
+    select: (room) => this.select(room),
+    entered: (joined) => this.entered(joined),
+    fail: (text) => this.fail(text),
     clearError: () => this.clearError(),
   })
   private readonly alert = byId('alert', HTMLDivElement)
@@ -134,7 +148,7 @@ export class ChatPage {
     client.on('state', (state) => this.onState(state))
     client.on('authenticated', (f) => {
       this.connection.signIn.signedIn(f.user.name)
-      void this.listDirects(client)
+      void this.requests.listDirects(client)
     })
     client.on('joined', (f) => {
       if (isDirect(f.room)) {
@@ -211,16 +225,17 @@ export class ChatPage {
     if (view) return view
     view = new RoomView(room, this.nameOf(room), {
       select: () => this.select(room),
-      leave: () => void this.leave(room),
-      kick: (name) => void this.moderate('kick', room, name),
-      ban: (name) => void this.moderate('ban', room, name),
-      loadOlder: () => void this.loadOlder(room),
+      leave: () => void this.requests.leave(room),
+      kick: (name) => void this.requests.moderate('kick', room, name),
+      ban: (name) => void this.requests.moderate('ban', room, name),
+      loadOlder: () => void this.requests.loadOlder(room),
       reply: (m) => this.composer.replyTo(room, m),
-      edit: (id, content) => this.amend(room, 'edit', () => this.client?.edit(room, id, content)),
-      remove: (id) => void this.amend(room, 'delete', () => this.client?.delete(room, id)),
+      edit: (id, content) =>
+        this.requests.amend(room, 'edit', () => this.client?.edit(room, id, content)),
+      remove: (id) => void this.requests.amend(room, 'delete', () => this.client?.delete(room, id)),
       react: (id, emoji, on) =>
-        void this.amend(room, 'react', () => this.client?.react(room, id, emoji, on)),
-      direct: (user) => void this.openDirect(user.user_id ?? '', user.username),
+        void this.requests.amend(room, 'react', () => this.client?.react(room, id, emoji, on)),
+      direct: (user) => void this.requests.openDirect(user.user_id ?? '', user.username),
     })
     this.views.set(room, view)
     this.tabs.append(view.tab)
@@ -286,99 +301,6 @@ export class ChatPage {
       this.select(id)
       this.views.get(id)?.tab.focus()
     })
-  }
-
-  private async leave(room: string): Promise<void> {
-    this.clearError()
-    try {
-      await this.client?.leave(room)
-    } catch (error) {
-      const e = asRequestError(error)
-      this.fail(plainError(e.code, e.message, { room: this.nameOf(room), action: 'leave' }))
-    }
-  }
-
-  /** An edit, a delete or a reaction; resolves whether the server took it. */
-  private async amend(
-    room: string,
-    action: 'edit' | 'delete' | 'react',
-    request: () => Promise<unknown> | undefined,
-  ): Promise<boolean> {
-    this.clearError()
-    try {
-      await request()
-      return true
-    } catch (error) {
-      const e = asRequestError(error)
-      this.fail(plainError(e.code, e.message, { room: this.nameOf(room), action }))
-      return false
-    }
-  }
-
-  /** The signed-in user's direct rooms, in the room list (named by user id until known). */
-  private async listDirects(client: ChatClient): Promise<void> {
-    try {
-      for (const d of await client.directs()) {
-        this.rooms.addDirect(d.room, d.user_id, this.nameOf(d.room, d.user_id))
-      }
-    } catch {
-      // Not listed now: a direct frame or a Message button still adds them.
-    }
-  }
-
-  /** Opens (or shows) the direct conversation with the signed-in user `userId`. */
-  private async openDirect(userId: string, name: string): Promise<void> {
-    this.clearError()
-    const known = this.rooms.directFor(userId)
-    if (known && this.views.has(known)) {
-      this.select(known)
-      return
-    }
-    try {
-      const client = await this.connection.connected()
-      const joined = await client.direct(userId)
-      this.setName(joined.room, name)
-      this.rooms.addDirect(joined.room, userId, name)
-      this.entered(joined)
-    } catch (error) {
-      const e = asRequestError(error)
-      this.fail(plainError(e.code, e.message, { username: name, action: 'direct' }))
-    }
-  }
-
-  private async moderate(action: 'kick' | 'ban', room: string, username: string): Promise<void> {
-    this.clearError()
-    try {
-      await this.client?.[action](room, username)
-    } catch (error) {
-      const e = asRequestError(error)
-      const ctx: ErrorContext = { room: this.nameOf(room), username, action: 'moderate' }
-      this.fail(plainError(e.code, e.message, ctx))
-    }
-  }
-
-  private async loadOlder(room: string): Promise<void> {
-    const view = this.views.get(room)
-    const client = this.client
-    if (!view || !client || view.loadingOlder || view.hasMore === false) return
-    const before = view.oldestId
-    if (before === undefined) {
-      view.hasMore = false
-      view.renderOlder()
-      return
-    }
-    view.loadingOlder = true
-    view.renderOlder()
-    try {
-      const page = await client.history(room, { before, limit: 50 })
-      view.loadingOlder = false
-      view.addOlder(page.messages, page.has_more)
-    } catch (error) {
-      view.loadingOlder = false
-      view.renderOlder()
-      const e = asRequestError(error)
-      this.fail(plainError(e.code, e.message, { room: view.name, action: 'history' }))
-    }
   }
 
   /**
