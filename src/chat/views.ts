@@ -5,12 +5,18 @@
  * its bans (the moderator token only).
  */
 import type { Ban, RoomView } from '../domain/room.ts'
-import { ROOM_PAGE_DEFAULT, type RoomCredentials, sortRoomsPage } from '../domain/rules.ts'
+import {
+  type CreateRoomInput,
+  ROOM_PAGE_DEFAULT,
+  type RoomCredentials,
+  sortRoomsPage,
+} from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, UserView } from '../protocol/frames.ts'
 import { isDirectRoom } from './direct-ids.ts'
 import type { Page, RoomEngine, RoomInfo } from './engine.ts'
+import { type CreationContext, createRoom } from './rooms.ts'
 
 /** Public rooms, sorted by id, whose name holds `q`, one page after `cursor`. */
 export async function listRooms(
@@ -99,4 +105,57 @@ async function authorize(
   }
   if (!(await engine.checkPassword(room, credentials.password, [bucket], address)))
     throw new ChatError('not_authorized', 'Wrong password')
+}
+
+/**
+ * A store's REST views and room creation, the same over either engine: RoomStore and
+ * ClusterStore extend it and say where their engine, wrong-password buckets and creation
+ * context are.
+ */
+export abstract class StoreViews {
+  protected abstract readonly engine: RoomEngine
+  /** The per-address wrong-password bucket of a REST caller. */
+  protected abstract passwordBucket(address: string): TokenBucket
+  /** What creating a room needs besides the engine (src/chat/rooms.ts). */
+  protected abstract creationContext(): CreationContext
+
+  /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
+  listRooms(
+    q: string | undefined,
+    limit?: number,
+    cursor?: string,
+  ): Promise<{ rooms: RoomView[]; next_cursor: string | null }> {
+    return listRooms(this.engine, q, limit, cursor)
+  }
+
+  /** A room's REST view; the user list only for public rooms. */
+  roomDetails(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
+    return roomDetails(this.engine, id)
+  }
+
+  /** A page of a room's history for REST; private rooms need the password or the moderator token. */
+  messagesFor(
+    id: RoomId,
+    credentials: RoomCredentials,
+    address: string,
+    before?: string,
+    limit?: number,
+  ): Promise<Page> {
+    const bucket = this.passwordBucket(address)
+    return messagesFor(this.engine, id, credentials, address, bucket, before, limit)
+  }
+
+  /** The bans of a room; only with its moderator token. */
+  bansOf(id: RoomId, token: string | undefined): Promise<{ bans: Ban[] }> {
+    return bansOf(this.engine, id, token)
+  }
+
+  /** `POST /rooms`: creates a room, with its moderator token. */
+  async createRoomView(
+    input: CreateRoomInput,
+    address: string,
+  ): Promise<RoomView & { moderator_token: string }> {
+    const { view, token } = await createRoom(this.engine, this.creationContext(), input, address)
+    return { ...view, moderator_token: token }
+  }
 }

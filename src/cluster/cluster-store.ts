@@ -12,10 +12,10 @@ import { deleteEmptyRoom } from '../chat/empty-rooms.ts'
 import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace } from '../chat/membership.ts'
 import { PresenceBatcher } from '../chat/presence.ts'
-import { type CreationContext, createRoom } from '../chat/rooms.ts'
+import type { CreationContext } from '../chat/rooms.ts'
 import { ServerApi } from '../chat/server-api.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
-import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
+import { StoreViews } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import type { ChatStore, HealthView } from '../domain/chat-store.ts'
 import { type Clock, systemClock } from '../domain/clock.ts'
@@ -30,16 +30,10 @@ import {
   type RoomSink,
 } from '../domain/ports.ts'
 import type { RoomView } from '../domain/room.ts'
-import type { CreateRoomInput, RoomCredentials } from '../domain/rules.ts'
+import type { CreateRoomInput } from '../domain/rules.ts'
+import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type {
-  Action,
-  AuthFrame,
-  ResumeFrame,
-  RoomId,
-  StoredMessage,
-  UserView,
-} from '../protocol/frames.ts'
+import type { Action, AuthFrame, ResumeFrame, UserView } from '../protocol/frames.ts'
 import { ClusterFrames } from './cluster-frames.ts'
 import { ClusterResume } from './cluster-resume.ts'
 import { ClusterRooms, usersOf } from './cluster-rooms.ts'
@@ -77,7 +71,7 @@ const noClusterMetrics: LinkMetrics & Metrics = {
   redisMessageReceived: () => {},
 }
 
-export class ClusterStore implements ChatStore {
+export class ClusterStore extends StoreViews implements ChatStore {
   private readonly keys: Keys
   private readonly link: RedisLink
   private readonly rooms: ClusterRooms
@@ -92,7 +86,7 @@ export class ClusterStore implements ChatStore {
   private readonly presence: PresenceBatcher
   private readonly delivery: Delivery
   private readonly records: SessionRecords
-  private readonly engine: RedisEngine
+  protected readonly engine: RedisEngine
   private readonly repair: Repair
   private readonly resumer: ClusterResume
   /** The chat frames' handlers (the WS transport calls them). */
@@ -108,6 +102,7 @@ export class ClusterStore implements ChatStore {
     private readonly config: Config,
     deps: ClusterStoreDeps,
   ) {
+    super()
     if (!config.redisUrl) throw new Error('ClusterStore needs REDIS_URL')
     this.clock = deps.clock
     this.logger = deps.logger
@@ -213,7 +208,7 @@ export class ClusterStore implements ChatStore {
     this.api = new ServerApi(
       this.engine,
       new RedisIdempotency(this.link, this.keys),
-      () => this.creation(),
+      () => this.creationContext(),
       deps.clock,
       config.maxContentChars,
       this.users,
@@ -243,7 +238,7 @@ export class ClusterStore implements ChatStore {
         watchUnjoined: (client) => this.conns.watchUnjoined(client),
         clearUnjoined: (client) => this.conns.clearUnjoined(client),
         sessionByHash: (hash) => this.conns.sessions.get(hash),
-        creation: () => this.creation(),
+        creation: () => this.creationContext(),
         directs: this.directBook,
       },
       this.engine,
@@ -307,8 +302,6 @@ export class ClusterStore implements ChatStore {
     if (!this.link.isUp || !this.repair.registered) throw new ChatError('unavailable')
   }
 
-  // ── Frames (cluster-frames.ts) ───────────────────────────────────────────────
-
   // ── Sign-in (src/chat/sign-in.ts) and resume ─────────────────────────────────
 
   /** `auth`: signs the connection in with the app's token, or refreshes its sign-in. */
@@ -332,21 +325,20 @@ export class ClusterStore implements ChatStore {
 
   // ── REST views ───────────────────────────────────────────────────────────────
 
-  listRooms(q: string | undefined, limit?: number, cursor?: string) {
-    return listRooms(this.engine, q, limit, cursor)
-  }
-
-  async createRoomView(
+  override async createRoomView(
     input: CreateRoomInput,
     address: string,
   ): Promise<RoomView & { moderator_token: string }> {
     if (!this.link.isUp) throw new ChatError('unavailable')
-    const { view, token } = await createRoom(this.engine, this.creation(), input, address)
-    return { ...view, moderator_token: token }
+    return super.createRoomView(input, address)
+  }
+
+  protected passwordBucket(address: string): TokenBucket {
+    return this.guard.passwordBucket(address)
   }
 
   /** What room creation needs besides the engine (for REST here, and the `create` frame). */
-  creation(): CreationContext {
+  protected creationContext(): CreationContext {
     return {
       config: this.config,
       guard: this.guard,
@@ -355,25 +347,6 @@ export class ClusterStore implements ChatStore {
       isDraining: () => this.draining,
       now: () => this.clock.now(),
     }
-  }
-
-  roomDetails(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
-    return roomDetails(this.engine, id)
-  }
-
-  messagesFor(
-    id: RoomId,
-    credentials: RoomCredentials,
-    address: string,
-    before?: string,
-    limit?: number,
-  ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
-    const bucket = this.guard.passwordBucket(address)
-    return messagesFor(this.engine, id, credentials, address, bucket, before, limit)
-  }
-
-  bansOf(id: RoomId, token: string | undefined) {
-    return bansOf(this.engine, id, token)
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────────

@@ -4,21 +4,14 @@ import { deleteEmptyRoom } from '../chat/empty-rooms.ts'
 import type { ChatEvents } from '../chat/events.ts'
 import { expireGrace, goAway } from '../chat/membership.ts'
 import { ReadMarkers, readState } from '../chat/read-markers.ts'
-import { type CreationContext, createRoom, defaultRooms } from '../chat/rooms.ts'
+import { type CreationContext, defaultRooms } from '../chat/rooms.ts'
 import { ServerApi } from '../chat/server-api.ts'
 import { SignIns, type Verifier } from '../chat/sign-in.ts'
 import { disconnectHere, MemoryBlocks } from '../chat/users.ts'
-import { bansOf, listRooms, messagesFor, roomDetails } from '../chat/views.ts'
+import { StoreViews } from '../chat/views.ts'
 import type { Config } from '../config.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type {
-  Action,
-  AuthFrame,
-  ResumeFrame,
-  RoomId,
-  StoredMessage,
-  UserView,
-} from '../protocol/frames.ts'
+import type { Action, AuthFrame, ResumeFrame, RoomId, UserView } from '../protocol/frames.ts'
 import { Announcer } from './announcer.ts'
 import type { ChatStore, HealthView } from './chat-store.ts'
 import type { Clock } from './clock.ts'
@@ -39,10 +32,10 @@ import {
 } from './ports.ts'
 import { MemoryReadMarkers, roomReadMarks } from './read-markers-memory.ts'
 import type { Connection } from './room.ts'
-import { type Ban, Room, type RoomView, userView } from './room.ts'
-import type { CreateRoomInput, RoomCredentials } from './rules.ts'
+import { Room, userView } from './room.ts'
 import { selfCheck } from './self-check.ts'
 import { Sessions } from './sessions.ts'
+import type { TokenBucket } from './token-bucket.ts'
 
 export { CLOSE, type CreateRoomInput, type RoomCredentials } from './rules.ts'
 
@@ -68,7 +61,7 @@ export interface RoomStoreDeps {
  * membership.ts, the empty-room timers in empty-rooms.ts and the invariant check in
  * self-check.ts.
  */
-export class RoomStore implements ChatStore {
+export class RoomStore extends StoreViews implements ChatStore {
   private readonly rooms = new Map<RoomId, Room>()
   private readonly clock: Clock
   private readonly sink: RoomSink
@@ -77,7 +70,7 @@ export class RoomStore implements ChatStore {
   private readonly metrics: Metrics
   readonly guard: Guard
   private readonly announce: Announcer
-  private readonly engine: MemoryEngine
+  protected readonly engine: MemoryEngine
   private readonly creation: CreationContext
   private readonly sessions: Sessions
   private readonly emptyRooms: EmptyRooms
@@ -94,6 +87,7 @@ export class RoomStore implements ChatStore {
     private readonly config: Config,
     deps: RoomStoreDeps,
   ) {
+    super()
     this.clock = deps.clock
     this.sink = deps.sink
     this.hasher = deps.hasher
@@ -268,15 +262,6 @@ export class RoomStore implements ChatStore {
 
   // ── Rooms ────────────────────────────────────────────────────────────────────
 
-  /** `POST /rooms`: creates a room and returns its view with the moderator token. */
-  async createRoomView(
-    input: CreateRoomInput,
-    address: string,
-  ): Promise<RoomView & { moderator_token: string }> {
-    const { view, token } = await createRoom(this.engine, this.creation, input, address)
-    return { ...view, moderator_token: token }
-  }
-
   /** The room with this id; also accepts a name that slugs to the id. Throws `room_not_found`. */
   room(id: RoomId): Room {
     const room = this.rooms.get(id) ?? this.rooms.get(slugify(id))
@@ -286,35 +271,12 @@ export class RoomStore implements ChatStore {
 
   // ── REST views (src/chat/views.ts) ───────────────────────────────────────────
 
-  /** Public rooms, sorted by id, filtered by a name substring, one page after `cursor`. */
-  listRooms(
-    q: string | undefined,
-    limit?: number,
-    cursor?: string,
-  ): Promise<{ rooms: RoomView[]; next_cursor: string | null }> {
-    return listRooms(this.engine, q, limit, cursor)
+  protected passwordBucket(address: string): TokenBucket {
+    return this.guard.passwordBucket(address)
   }
 
-  /** A room's REST view; the user list only for public rooms. */
-  roomDetails(id: RoomId): Promise<RoomView & { users?: UserView[] }> {
-    return roomDetails(this.engine, id)
-  }
-
-  /** A page of a room's history for REST; private rooms need the password or the moderator token. */
-  messagesFor(
-    id: RoomId,
-    credentials: RoomCredentials,
-    address: string,
-    before?: string,
-    limit?: number,
-  ): Promise<{ messages: StoredMessage[]; has_more: boolean }> {
-    const bucket = this.guard.passwordBucket(address)
-    return messagesFor(this.engine, id, credentials, address, bucket, before, limit)
-  }
-
-  /** The bans of a room; only with its moderator token. */
-  bansOf(id: RoomId, token: string | undefined): Promise<{ bans: Ban[] }> {
-    return bansOf(this.engine, id, token)
+  protected creationContext(): CreationContext {
+    return this.creation
   }
 
   // ── Sign-in (src/chat/sign-in.ts) ────────────────────────────────────────────
