@@ -9,6 +9,7 @@
  */
 
 import type { ServerApi } from '../chat/server-api.ts'
+import type { StoreViews } from '../chat/views.ts'
 import type {
   Action,
   AmendFrame,
@@ -25,12 +26,8 @@ import type {
   Ref,
   ResumeFrame,
   RoomId,
-  StoredMessage,
-  UserView,
 } from '../protocol/frames.ts'
 import type { Peer } from './ports.ts'
-import type { RoomView } from './room.ts'
-import type { CreateRoomInput, RoomCredentials } from './rules.ts'
 
 /** A connection as the transports hold it; each store keeps its own state behind it. */
 export interface ConnectionHandle {
@@ -77,7 +74,15 @@ export interface HealthView {
 
 type Maybe<T> = T | Promise<T>
 
-export interface ChatStore {
+/**
+ * What the transports call. The REST views and REST room creation are StoreViews'
+ * (src/chat/views.ts), the same in both stores.
+ */
+export interface ChatStore
+  extends Pick<
+    StoreViews,
+    'listRooms' | 'createRoomView' | 'roomDetails' | 'messagesFor' | 'bansOf'
+  > {
   readonly isDraining: boolean
   health(): Maybe<HealthView>
 
@@ -97,30 +102,6 @@ export interface ChatStore {
   /** The handlers of the chat frames (memory-frames.ts, cluster-frames.ts). */
   readonly frames: FrameHandlers<ConnectionHandle>
   resume(conn: ConnectionHandle, frame: ResumeFrame): Maybe<void>
-
-  // REST views
-  listRooms(
-    q: string | undefined,
-    limit?: number,
-    cursor?: string,
-  ): Maybe<{ rooms: RoomView[]; next_cursor: string | null }>
-  /** Creates a room for `POST /rooms`: its view and the moderator token, shown only here. */
-  createRoomView(
-    input: CreateRoomInput,
-    address: string,
-  ): Promise<RoomView & { moderator_token: string }>
-  roomDetails(id: RoomId): Maybe<RoomView & { users?: UserView[] }>
-  messagesFor(
-    id: RoomId,
-    credentials: RoomCredentials,
-    address: string,
-    before?: string,
-    limit?: number,
-  ): Promise<{ messages: StoredMessage[]; has_more: boolean }>
-  bansOf(
-    id: RoomId,
-    token: string | undefined,
-  ): Maybe<{ bans: { username: string; by: string; at: number }[] }>
 
   /** The server API (src/chat/server-api.ts; /api/… with API_KEY). */
   readonly api: ServerApi
