@@ -138,7 +138,10 @@ export function createApp(config: Config, deps: AppDeps = {}) {
       : undefined
   metrics.webhooks = webhooks
   const events: ChatEvents = webhooks
-    ? { emit: (type, data) => void webhooks.enqueue(type, data) }
+    ? {
+        wants: (type) => webhooks.wants(type),
+        emit: (type, data) => void webhooks.enqueue(type, data),
+      }
     : noEvents
   const storeDeps = { clock, hasher, logger, metrics, sink, verifier, events }
   const store: ChatStore = config.redisUrl

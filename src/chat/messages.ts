@@ -59,6 +59,8 @@ function posted(engine: RoomEngine, member: Poster, message: Post, outcome: Post
     throw new ChatError('not_authorized', 'You have not joined this room')
   if (outcome === 'no_reply')
     throw new ChatError('message_not_found', 'The message replied to is not kept in this room')
+  // Nobody listens without webhooks (or with webhooks for other events): build nothing.
+  if (!engine.events.wants('message.created')) return
   const stored: StoredMessage = {
     id: outcome.posted,
     type: 'text',
