@@ -2,7 +2,7 @@ import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import { TokenVerifier } from './auth/tokens.ts'
 import { type ChatEvents, noEvents } from './chat/events.ts'
-import { ClusterStore } from './cluster/cluster-store.ts'
+import type { ClusterStore } from './cluster/cluster-store.ts'
 import type { Config } from './config.ts'
 import type { ChatStore } from './domain/chat-store.ts'
 import { type Clock, systemClock } from './domain/clock.ts'
@@ -64,6 +64,18 @@ export interface AppDeps {
   clock?: Clock
   hasher?: PasswordHasher
   logger?: Logger
+  /** The Redis engine's store, needed with REDIS_URL: `await loadClusterStore(config)`. */
+  ClusterStore?: typeof ClusterStore
+}
+
+/**
+ * The Redis engine's store class when REDIS_URL is set, else undefined. The cluster's
+ * modules (and ioredis) are loaded only here, so that a node on the memory engine does
+ * not hold them.
+ */
+export async function loadClusterStore(config: Config): Promise<typeof ClusterStore | undefined> {
+  if (config.redisUrl === undefined) return undefined
+  return (await import('./cluster/cluster-store.ts')).ClusterStore
 }
 
 /** Short text for an Elysia validation error: the first failing field and why. */
@@ -81,6 +93,13 @@ function validationMessage(error: unknown): string {
 export function idleTimeoutSeconds(heartbeatTimeoutMs: number): number {
   if (heartbeatTimeoutMs === 0) return 0
   return Math.min(960, Math.max(1, Math.ceil(heartbeatTimeoutMs / 1000)))
+}
+
+/** The store class for REDIS_URL; a caller that did not load it is a programming error. */
+function clusterStore(deps: AppDeps): typeof ClusterStore {
+  if (!deps.ClusterStore)
+    throw new Error('REDIS_URL is set: pass `await loadClusterStore(config)` as deps.ClusterStore')
+  return deps.ClusterStore
 }
 
 /**
@@ -138,11 +157,14 @@ export function createApp(config: Config, deps: AppDeps = {}) {
       : undefined
   metrics.webhooks = webhooks
   const events: ChatEvents = webhooks
-    ? { emit: (type, data) => void webhooks.enqueue(type, data) }
+    ? {
+        wants: (type) => webhooks.wants(type),
+        emit: (type, data) => void webhooks.enqueue(type, data),
+      }
     : noEvents
   const storeDeps = { clock, hasher, logger, metrics, sink, verifier, events }
   const store: ChatStore = config.redisUrl
-    ? new ClusterStore(config, storeDeps)
+    ? new (clusterStore(deps))(config, storeDeps)
     : new RoomStore(config, storeDeps)
 
   /** The caller's address for per-address limits: the socket's peer, or behind a trusted proxy the first X-Forwarded-For entry. */

@@ -2,7 +2,7 @@
  * Entry point: reads the config (flags and environment; see `--help`), starts the server, and shuts it down gracefully on
  * SIGTERM or SIGINT (tell clients, close them with 1001, exit 0 within SHUTDOWN_TIMEOUT_MS).
  */
-import { createApp } from './app.ts'
+import { createApp, loadClusterStore } from './app.ts'
 import { healthCheck, readCommandLine, serverUrl, writeAddressFile } from './cli.ts'
 
 /** How long /health keeps answering "draining" before the listener closes. */
@@ -11,7 +11,7 @@ const MIN_DRAIN_MS = 500
 const { mode, config } = readCommandLine(Bun.argv.slice(2), Bun.env)
 if (mode === 'health-check') process.exit(await healthCheck(config))
 
-const { app, store, logger } = createApp(config)
+const { app, store, logger } = createApp(config, { ClusterStore: await loadClusterStore(config) })
 app.listen({ port: config.port, hostname: config.host })
 const port = app.server?.port
 logger.info('listening', { url: `http://${config.host}:${port}`, port })

@@ -10,10 +10,12 @@ export type ChatEventType = WebhookEventType
 
 /** Where the rules send their events; `noEvents` when there are no webhooks. */
 export interface ChatEvents {
+  /** Whether an event of `type` goes anywhere: a rule builds an event's data only then. */
+  wants(type: ChatEventType): boolean
   emit(type: ChatEventType, data: Record<string, unknown>): void
 }
 
-export const noEvents: ChatEvents = { emit: () => {} }
+export const noEvents: ChatEvents = { wants: () => false, emit: () => {} }
 
 /**
  * Why a member left: `left` (a leave, or a drop without grace), `expired` (grace), removed

@@ -7,7 +7,7 @@ import { formatId, parseId } from '../domain/history.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { HistoryFrame, RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
-import type { Maybe, PostOutcome, RoomEngine, SessionHandle } from './engine.ts'
+import type { Maybe, Post, PostOutcome, RoomEngine, SessionHandle } from './engine.ts'
 
 /** A member posting, as their node knows them. */
 export interface Poster {
@@ -38,7 +38,7 @@ export function post(
   if (replyTo !== undefined && parseId(replyTo) === undefined)
     throw new ChatError('message_not_found', `No message "${replyTo.slice(0, 40)}" in this room`)
   stopTyping()
-  const message = {
+  const message: Post = {
     key: member.key,
     session: member.session,
     username: member.username,
@@ -48,25 +48,30 @@ export function post(
     replyTo: replyTo === undefined ? undefined : formatId(parseId(replyTo) as number),
   }
   const out = engine.post(member.room, message)
-  const posted = (outcome: PostOutcome): void => {
-    if (outcome === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
-    if (outcome === 'not_member')
-      throw new ChatError('not_authorized', 'You have not joined this room')
-    if (outcome === 'no_reply')
-      throw new ChatError('message_not_found', 'The message replied to is not kept in this room')
-    const stored: StoredMessage = {
-      id: outcome.posted,
-      type: 'text',
-      sender: member.username,
-      content,
-      timestamp: now,
-      room_id: member.room,
-    }
-    if (member.userId !== undefined) stored.user_id = member.userId
-    if (message.replyTo !== undefined) stored.reply_to = message.replyTo
-    engine.events.emit('message.created', { room: member.room, message: stored })
+  if (out instanceof Promise) return out.then((outcome) => posted(engine, member, message, outcome))
+  posted(engine, member, message, out)
+}
+
+/** What `post` does once the engine answered: an error for a refusal, else the event. */
+function posted(engine: RoomEngine, member: Poster, message: Post, outcome: PostOutcome): void {
+  if (outcome === 'muted') throw new ChatError('not_authorized', 'You are muted in this room')
+  if (outcome === 'not_member')
+    throw new ChatError('not_authorized', 'You have not joined this room')
+  if (outcome === 'no_reply')
+    throw new ChatError('message_not_found', 'The message replied to is not kept in this room')
+  // Nobody listens without webhooks (or with webhooks for other events): build nothing.
+  if (!engine.events.wants('message.created')) return
+  const stored: StoredMessage = {
+    id: outcome.posted,
+    type: 'text',
+    sender: member.username,
+    content: message.content,
+    timestamp: message.now,
+    room_id: member.room,
   }
-  return out instanceof Promise ? out.then(posted) : posted(out)
+  if (member.userId !== undefined) stored.user_id = member.userId
+  if (message.replyTo !== undefined) stored.reply_to = message.replyTo
+  engine.events.emit('message.created', { room: member.room, message: stored })
 }
 
 /**

@@ -97,6 +97,11 @@ export class WebhookSender {
     return this.currentState
   }
 
+  /** Whether events of `type` are sent (WEBHOOK_EVENTS); others are ignored by `enqueue`. */
+  wants(type: WebhookEventType): boolean {
+    return this.events.has(type)
+  }
+
   /**
    * Queues an event; true when it was queued. An event whose type is not in `events` is
    * ignored (false, not a drop). When `queueLimit` events are pending, or after a 410 or

@@ -1,4 +1,5 @@
 import { type AppDeps, createApp } from '../../src/app.ts'
+import { ClusterStore } from '../../src/cluster/cluster-store.ts'
 import { type Config, defaultConfig } from '../../src/config.ts'
 import type { PasswordHasher } from '../../src/domain/ports.ts'
 import { engineSettings } from './engine.ts'
@@ -42,7 +43,7 @@ export interface TestServer {
 export function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): TestServer {
   const logger = new RecordingLogger()
   const config = testConfig(overrides)
-  const { app, store } = createApp(config, { hasher: fastHasher, logger, ...deps })
+  const { app, store } = createApp(config, { hasher: fastHasher, logger, ClusterStore, ...deps })
   app.listen({ port: 0, hostname: '127.0.0.1' })
   const port = app.server?.port
   if (!port) throw new Error('server did not start')
