@@ -1,24 +1,23 @@
 /**
- * `resume` on a cluster node: the session may have lived on any node. Its record in Redis
- * names its rooms; each is claimed for this connection (the claim script), and the node
- * that still held the session closes its old connection.
+ * The Redis engine's half of `resume` (the rules are src/chat/resume.ts): the session may
+ * have lived on any node. Its record in Redis names its rooms; each is claimed for this
+ * connection (the claim script), and the node that still held the session closes its old
+ * connection.
  */
 
 import { readState } from '../chat/read-markers.ts'
 import {
   type AwayReason,
-  awayError,
-  checkResumable,
-  checkSomethingToResume,
-  resumedRoom,
-  unknownSession,
+  type Claim,
+  type ClaimedRoom,
+  type ResumePort,
+  resume,
 } from '../chat/resume.ts'
 import { userIdentity } from '../chat/sign-in.ts'
 import { userKey } from '../domain/names.ts'
 import {
   isChange,
   type LogEntry,
-  type Ref,
   type ResumeFrame,
   type StoredMessage,
 } from '../protocol/frames.ts'
@@ -44,7 +43,6 @@ export interface ClusterResumeHost {
   checkResume(user: string | undefined, fresh: LocalSession): void
 }
 
-/** What the claim script returns. */
 /**
  * claim.lua's answer: ok, hold was online, its node, name, moderator, seq, members, history,
  * mute end, member was online, read markers (HGETALL's flat list).
@@ -63,6 +61,12 @@ type ClaimOut = [
   string[],
 ]
 
+/** A room claimed for the resuming session, with its feed on this node and the member as claimed. */
+interface ClaimedFeed extends ClaimedRoom {
+  readonly feed: RoomFeed
+  readonly member: LocalMember
+}
+
 export class ClusterResume {
   constructor(
     private readonly parts: NodeParts,
@@ -72,17 +76,63 @@ export class ClusterResume {
 
   /** `resume` for `fresh`, the session of `conn` (rate limits and Redis already checked). */
   async resume(conn: ClusterConnection, fresh: LocalSession, frame: ResumeFrame): Promise<void> {
-    checkResumable(conn.resumed, fresh.rooms.size)
-    const old = sessionHash(frame.session)
-    if (old === fresh.hash) throw unknownSession()
-    const record = await this.parts.link.call(() =>
-      this.parts.link.cmd.hgetall(this.parts.keys.session(old)),
+    await resume(this.port(conn, fresh), conn, fresh.rooms.size, frame, (user) =>
+      this.host.checkResume(user, fresh),
     )
+  }
+
+  private port(conn: ClusterConnection, fresh: LocalSession): ResumePort<ClaimedFeed> {
+    /** The session's record in Redis, read by `find` (its room fields, `_id`, `:user`, and a `!` field per room lost). */
+    let record: Record<string, string> = {}
+    return {
+      find: async (token) => {
+        const old = sessionHash(token)
+        if (old === fresh.hash) return undefined
+        record = await this.parts.link.call(() =>
+          this.parts.link.cmd.hgetall(this.parts.keys.session(old)),
+        )
+        const fields = Object.keys(record)
+        if (fields.length === 0) return undefined
+        const lost = fields.filter((f) => f.startsWith('!')).length
+        const rooms = fields.filter((f) => !f.startsWith('!') && f !== '_id' && f !== ':user')
+        return { user: record[':user'], rooms: rooms.length, lost }
+      },
+      claim: (token) => this.claim(fresh, sessionHash(token), record),
+      live: (claim) => {
+        if (this.host.stillLive(conn, fresh)) return true
+        for (const { feed } of claim.rooms) this.delivery.release(feed)
+        return false
+      },
+      send: (f) => fresh.peer?.send(f),
+      enter: ({ feed, member }, announce) => {
+        this.delivery.addLocal(fresh, member)
+        // Back online: the script told the other nodes; this node tells its own members,
+        // before the resumer is subscribed (they see no presence frame about themselves).
+        if (announce)
+          this.delivery.publishLocal(
+            feed.room,
+            presenceJson(feed.room, member.username, 'online', member.userId),
+          )
+      },
+      admitted: ({ feed, kept }) => this.delivery.admit(feed, fresh, kept.lastSeq),
+      resumed: (recovered) => this.host.resumed(recovered),
+      settled: (rooms) => {
+        if (rooms > 0) this.host.clearUnjoined(fresh)
+      },
+    }
+  }
+
+  /**
+   * Claims each room of the session `old` (its `record`) for `fresh`, has the node that
+   * still held it close its old connection, and renames the record.
+   */
+  private async claim(
+    fresh: LocalSession,
+    old: string,
+    record: Record<string, string>,
+  ): Promise<Claim<ClaimedFeed>> {
     const entries = Object.entries(record)
-    if (entries.length === 0) throw unknownSession()
-    this.host.checkResume(record[':user'], fresh)
-    conn.resumed = true
-    const claimed: { feed: RoomFeed; out: ClaimOut }[] = []
+    const rooms: ClaimedFeed[] = []
     const takeovers = new Set<string>()
     fresh.banId = record._id ?? old
     for (const [room, key] of entries) {
@@ -107,11 +157,13 @@ export class ClusterResume {
         continue
       }
       if (out[1] === 1) takeovers.add(out[2])
-      claimed.push({ feed, out })
+      rooms.push(this.claimed(fresh, feed, out))
     }
-    const removed = entries.filter(([room]) => room.startsWith('!'))
-    if (claimed.length === 0 && removed.length === 0) conn.resumed = false
-    checkSomethingToResume(claimed.length, removed.length)
+    const lost = entries
+      .filter(([room]) => room.startsWith('!'))
+      .map(([room, how]) => [room.slice(1), how as AwayReason] as const)
+    // Nothing claimed and nothing to tell: the rules refuse the resume, the record stays.
+    if (rooms.length === 0 && lost.length === 0) return { rooms, lost }
     for (const node of takeovers) {
       // Here: at once, so the old connection's typing ends before the resumer is subscribed.
       if (node === this.parts.config.nodeId) this.host.takenOver(old)
@@ -123,32 +175,18 @@ export class ClusterResume {
           .catch(() => {})
     }
     const next: Record<string, string> = {}
-    for (const { feed, out } of claimed) next[feed.room] = userKey(out[3])
+    for (const { feed, member } of rooms) next[feed.room] = member.key
     if (fresh.banId !== fresh.hash) next._id = fresh.banId
     if (fresh.user) next[':user'] = userIdentity(fresh.user)
     const rename = this.parts.link.cmd.multi().del(this.parts.keys.session(old))
-    if (claimed.length > 0) rename.hset(this.parts.keys.session(fresh.hash), next)
+    if (rooms.length > 0) rename.hset(this.parts.keys.session(fresh.hash), next)
     await this.parts.link.call(() => rename.exec()).catch(() => {})
-    if (!this.host.stillLive(conn, fresh)) {
-      for (const { feed } of claimed) this.delivery.release(feed)
-      return
-    }
-    for (const [room, how] of removed)
-      fresh.peer?.send(awayError(room.slice(1), how as AwayReason, frame.ref))
-    for (const { feed, out } of claimed) {
-      this.resumeRoom(fresh, feed, out, frame.last_ids?.[feed.room], frame.ref)
-    }
-    if (fresh.rooms.size > 0) this.host.clearUnjoined(fresh)
+    return { rooms, lost }
   }
 
-  private resumeRoom(
-    client: LocalSession,
-    feed: RoomFeed,
-    out: ClaimOut,
-    lastId: string | undefined,
-    ref: Ref | undefined,
-  ): void {
-    const [, , , username, moderator, seq, members, history, muteEnd, , marks] = out
+  /** The room as the claim script left it, for `resumed`. */
+  private claimed(client: LocalSession, feed: RoomFeed, out: ClaimOut): ClaimedFeed {
+    const [, , , username, moderator, seq, members, history, muteEnd, memberOnline, marks] = out
     const member: LocalMember = {
       room: feed.room,
       username,
@@ -160,14 +198,6 @@ export class ClusterResume {
       lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
       mutedUntil: Number(muteEnd) || 0,
     }
-    this.delivery.addLocal(client, member)
-    // Back online: the script told the other nodes; this node tells its own members, before
-    // the resumer is subscribed (they see no presence frame about themselves).
-    if (out[9] === 0)
-      this.delivery.publishLocal(
-        feed.room,
-        presenceJson(feed.room, username, 'online', member.userId),
-      )
     const kept = history.map((h) => JSON.parse(h) as LogEntry)
     const read = readState(
       readMarksOf(members, marks),
@@ -176,15 +206,16 @@ export class ClusterResume {
       kept.filter((e): e is StoredMessage => !isChange(e)),
       this.parts.config.readMarkersMaxMembers,
     )
-    const { frames, recovered } = resumedRoom(
-      { room: feed.room, username, moderator: member.moderator, users: usersOf(members) },
-      { history: kept, lastSeq: seq },
-      lastId,
-      ref,
+    return {
+      feed,
+      member,
+      room: feed.room,
+      username,
+      moderator: member.moderator,
+      wasOnline: memberOnline === 1,
+      users: usersOf(members),
+      kept: { history: kept, lastSeq: seq },
       read,
-    )
-    for (const f of frames) client.peer?.send(f)
-    this.host.resumed(recovered)
-    this.delivery.admit(feed, client, seq)
+    }
   }
 }

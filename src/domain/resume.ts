@@ -1,16 +1,16 @@
-import {
-  awayError,
-  checkResumable,
-  checkSomethingToResume,
-  resumedRoom,
-  unknownSession,
-} from '../chat/resume.ts'
+/**
+ * The memory store's half of `resume` (the rules are src/chat/resume.ts): the session named
+ * by the token is an object of this process, and it moves whole to the resuming connection
+ * (its rooms, its rate limits, its ban identity); the connection's own fresh session is dropped.
+ */
+import type { Maybe } from '../chat/engine.ts'
+import { type ClaimedRoom, type ResumePort, resume } from '../chat/resume.ts'
 import { type SignIns, userIdentity } from '../chat/sign-in.ts'
 import type { ReadState, ResumeFrame } from '../protocol/frames.ts'
-import type { Connection, Member, Session } from './room.ts'
+import { type Connection, isOnline, type Member, type Session } from './room.ts'
 import { CLOSE } from './rules.ts'
 
-/** What a resume needs of the store's sessions and connections; RoomStore provides it. */
+/** What a resume needs of the store's sessions and connections; Sessions provides it. */
 export interface ResumeHost {
   /** Live and away sessions by their token. */
   readonly sessions: Map<string, Session>
@@ -33,67 +33,87 @@ export interface ResumeHost {
   readState(member: Member): ReadState
 }
 
-/**
- * `resume`: this connection takes over the session named by the token (its own fresh
- * session `fresh` is dropped). For each room the client gets `resumed`, then every message
- * after its `last_ids` entry, in order, before anything new; `recovered: false` where
- * some fell out of the kept history. The token is spent: next time the client uses the
- * session of this connection's `welcome`.
- */
+/** A room of the resumed session, with its membership here. */
+interface HeldRoom extends ClaimedRoom {
+  readonly member: Member
+}
+
+/** `resume` for `conn`, whose own session is `fresh` (see src/chat/resume.ts); synchronous. */
 export function resumeSession(
   host: ResumeHost,
   conn: Connection,
   fresh: Session,
   frame: ResumeFrame,
-): void {
-  checkResumable(conn.resumed, fresh.rooms.size)
-  const old = host.sessions.get(frame.session)
-  if (!old || old === fresh) throw unknownSession()
-  checkSomethingToResume(old.rooms.size, old.removedWhileAway?.size ?? 0)
-  host.signIns.checkResume(old.user && userIdentity(old.user), fresh)
-  conn.resumed = true
-  // A session whose old connection still looks open (a half-dead socket) is taken over.
-  const takeover = old.peer !== undefined
-  if (old.peer) {
-    for (const member of old.rooms.values()) host.stopTyping(member)
-    const previous = old.peer
-    old.peer = undefined
-    for (const c of host.connections) if (c.client === old) c.client = undefined
-    previous.close(CLOSE.replaced, 'Session resumed on another connection')
+): Maybe<void> {
+  return resume(resumePort(host, conn, fresh), conn, fresh.rooms.size, frame, (user) =>
+    host.signIns.checkResume(user, fresh),
+  )
+}
+
+function resumePort(host: ResumeHost, conn: Connection, fresh: Session): ResumePort<HeldRoom> {
+  const named = (token: string): Session | undefined => {
+    const old = host.sessions.get(token)
+    return old === fresh ? undefined : old
   }
-  host.clearGrace(old)
-  host.sessions.delete(old.session)
-  host.signIns.transfer(fresh, old)
-  host.forget(fresh)
-  old.session = fresh.session
-  host.sessions.set(old.session, old)
-  old.peer = conn.peer
-  conn.client = old
-  for (const [roomId, how] of old.removedWhileAway ?? [])
-    conn.peer.send(awayError(roomId, how, frame.ref))
-  old.removedWhileAway = undefined
-  for (const member of old.rooms.values()) {
-    const room = member.room
-    room.statusChanged()
-    conn.peer.subscribe(room.id)
-    // The others saw an offline user come back; after a takeover, or while another tab or
-    // device of the user was there, they saw no change.
-    const others = member.group.some((m) => m !== member && m.client.peer !== undefined)
-    if (!takeover && !others) host.presence(member)
-    const { frames, recovered } = resumedRoom(
-      {
-        room: room.id,
-        username: member.username,
-        moderator: member.moderator,
-        users: room.users(),
-      },
-      { history: room.history.all(), lastSeq: room.history.lastSeq },
-      frame.last_ids?.[room.id],
-      frame.ref,
-      host.readState(member),
-    )
-    for (const f of frames) conn.peer.send(f)
-    host.resumed(recovered)
+  return {
+    find: (token) => {
+      const old = named(token)
+      return (
+        old && {
+          user: old.user && userIdentity(old.user),
+          rooms: old.rooms.size,
+          lost: old.removedWhileAway?.size ?? 0,
+        }
+      )
+    },
+    claim: (token) => {
+      const old = named(token) as Session
+      // As the rooms saw them before: online if this hold still looked connected or another was.
+      const wasOnline = new Map([...old.rooms.values()].map((m) => [m, isOnline(m)]))
+      if (old.peer) {
+        // A half-dead socket that still looks open: taken over.
+        for (const member of old.rooms.values()) host.stopTyping(member)
+        const previous = old.peer
+        old.peer = undefined
+        for (const c of host.connections) if (c.client === old) c.client = undefined
+        previous.close(CLOSE.replaced, 'Session resumed on another connection')
+      }
+      host.clearGrace(old)
+      host.sessions.delete(old.session)
+      host.signIns.transfer(fresh, old)
+      host.forget(fresh)
+      old.session = fresh.session
+      host.sessions.set(old.session, old)
+      old.peer = conn.peer
+      conn.client = old
+      const lost = [...(old.removedWhileAway ?? [])]
+      old.removedWhileAway = undefined
+      const rooms = [...old.rooms.values()].map((member): HeldRoom => {
+        const room = member.room
+        room.statusChanged()
+        return {
+          member,
+          room: room.id,
+          username: member.username,
+          moderator: member.moderator,
+          wasOnline: wasOnline.get(member) ?? false,
+          users: room.users(),
+          kept: { history: room.history.all(), lastSeq: room.history.lastSeq },
+          read: host.readState(member),
+        }
+      })
+      return { rooms, lost }
+    },
+    live: () => true,
+    send: (frame) => conn.peer.send(frame),
+    enter: (room, announce) => {
+      conn.peer.subscribe(room.room)
+      if (announce) host.presence(room.member)
+    },
+    admitted: () => {},
+    resumed: (recovered) => host.resumed(recovered),
+    settled: (rooms) => {
+      if (rooms === 0 && conn.client) host.watchUnjoined(conn.client)
+    },
   }
-  if (old.rooms.size === 0) host.watchUnjoined(old)
 }

@@ -466,4 +466,25 @@ describe('resume of a signed-in session', () => {
       username: 'Alice',
     })
   })
+
+  it('a signed-in session with no room left is unknown, to its own user and to another', async () => {
+    serve()
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
+    await alice.join('general', 'x')
+    await alice.request({ action: 'leave', room: 'general' }, ['left'])
+    const session = alice.session
+    alice.close()
+    await alice.closed
+    for (const claims of [
+      { sub: 'u2', name: 'Eve' },
+      { sub: 'u1', name: 'Alice' },
+    ]) {
+      const other = await signedIn(claims)
+      expect(await other.request({ action: 'resume', session }, ['resumed'])).toMatchObject({
+        type: 'error',
+        code: 'not_authorized',
+        message: 'Unknown or expired session',
+      })
+    }
+  })
 })
