@@ -39,8 +39,11 @@ export interface Joiner {
   /** The signed-in user (AUTH_MODE), if any. */
   readonly user: Identity | undefined
   readonly address: string
-  /** The session's and the address's own wrong-password buckets. */
-  readonly passwordBuckets: TokenBucket[]
+  /**
+   * The session's and the address's own wrong-password buckets. Asked for only when a
+   * password is checked: made on first use, they cost a join without one nothing.
+   */
+  passwordBuckets(): TokenBucket[]
   /** The member this session already is in `room`, if any. */
   memberOf(room: RoomId): { key: string; username: string; moderator: boolean } | undefined
   /** The connection still serves this session (it did not close while we waited). */
@@ -121,7 +124,7 @@ export async function join(
   } else if (room.isPrivate && !granted) {
     if (frame.password === undefined)
       throw new ChatError('not_authorized', 'This room needs a password')
-    const ok = await engine.checkPassword(room, frame.password, who.passwordBuckets, who.address)
+    const ok = await engine.checkPassword(room, frame.password, who.passwordBuckets(), who.address)
     if (!ok) throw new ChatError('not_authorized', 'Wrong password')
     if (!who.live()) return
   }

@@ -147,7 +147,10 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
       identity: banIdentity(client, client.banId),
       user: client.user,
       address: client.address,
-      passwordBuckets: [client.passwordAttempts, this.host.guard.passwordBucket(client.address)],
+      passwordBuckets: () => [
+        client.passwordAttempts,
+        this.host.guard.passwordBucket(client.address),
+      ],
       memberOf: (room) => client.rooms.get(room),
       live: () => this.host.stillLive(conn, client),
       reply: (json) => client.peer?.sendJson(json),

@@ -137,7 +137,7 @@ export class MemoryFrames implements FrameHandlers<Connection> {
       identity: banIdentity(client, client),
       user: client.user,
       address: client.address,
-      passwordBuckets: [client.passwordAttempts, this.guard.passwordBucket(client.address)],
+      passwordBuckets: () => [client.passwordAttempts, this.guard.passwordBucket(client.address)],
       memberOf: (room) => client.rooms.get(room),
       live: () => conn.client === client && client.peer === conn.peer,
       reply: (json) => client.peer?.sendJson(json),
