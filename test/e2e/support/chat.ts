@@ -33,6 +33,15 @@ export const message = (page: Page, content: string): Locator =>
     .getByRole('listitem')
     .filter({ has: page.getByText(content, { exact: true }) })
 
+/**
+ * Whether `locator`'s element has the focus, asked in one query. `locator.evaluate` finds
+ * the element and runs on it in a second round trip: an item drawn again in between (a late
+ * read marker or reaction; the page moves the focus to the new item's same control) would be
+ * checked on its old, detached copy, which has no focus.
+ */
+export const hasFocus = async (locator: Locator): Promise<boolean> =>
+  (await locator.and(locator.page().locator(':focus')).count()) === 1
+
 /** Opens the page and types the username. */
 export async function open(page: Page, url: string, name: string): Promise<void> {
   await page.goto(url)
