@@ -9,16 +9,16 @@ import { userKey } from '../domain/names.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { AmendFrame, ChangeFrame, MessageId } from '../protocol/frames.ts'
+import type { RoomEngine } from './engine.ts'
+import type { Poster } from './messages.ts'
 import {
   type Amendment,
   type AmendOutcome,
   type Maybe,
   type MemberRecord,
   type MessageRecord,
-  type RoomEngine,
   then,
-} from './engine.ts'
-import type { Poster } from './messages.ts'
+} from './records.ts'
 
 /** Most distinct emoji one message may carry. */
 export const MAX_REACTIONS = 20

@@ -10,8 +10,9 @@ import { NOTES } from '../domain/notes.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { ModerationFrame, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
-import type { Maybe, RoomEngine } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
 import { moderate, serverActor } from './moderation.ts'
+import type { Maybe } from './records.ts'
 
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000

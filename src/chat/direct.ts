@@ -18,8 +18,9 @@ import type {
   UserId,
 } from '../protocol/frames.ts'
 import { directPair, directRoomId } from './direct-ids.ts'
-import type { Maybe, RoomEngine } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
 import type { Joiner } from './membership.ts'
+import type { Maybe } from './records.ts'
 import type { CreationContext } from './rooms.ts'
 
 /** The same bound as the server API's user ids. */

@@ -6,7 +6,8 @@
  * and checked inside the deletion's atomic step, so a join racing it wins or loses whole.
  */
 import type { RoomId } from '../protocol/frames.ts'
-import { type Maybe, type RoomEngine, then } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
+import { type Maybe, then } from './records.ts'
 
 /**
  * When an empty room's deletion is due (ms), or undefined: never for a permanent room, nor

@@ -16,10 +16,12 @@ import {
   type RoomId,
   type ServerFrame,
 } from '../protocol/frames.ts'
+import type { Guard } from './change.ts'
 import { isDirectRoom, otherUser } from './direct-ids.ts'
-import type { Guard, Maybe, RoomEngine, RoomInfo, RoomSnapshot, SessionHandle } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
 import { type LeaveReason, memberData } from './events.ts'
 import { readStateJson } from './read-markers.ts'
+import type { Maybe, RoomInfo, RoomSnapshot, SessionHandle } from './records.ts'
 
 /** A member of a room, as the node that holds them knows them. */
 export interface Held {

@@ -7,7 +7,8 @@ import { formatId, parseId } from '../domain/history.ts'
 import { checkContent } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { HistoryFrame, RoomId, ServerFrame, StoredMessage } from '../protocol/frames.ts'
-import type { Maybe, Post, PostOutcome, RoomEngine, SessionHandle } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
+import type { Maybe, Post, PostOutcome, SessionHandle } from './records.ts'
 
 /** A member posting, as their node knows them. */
 export interface Poster {

@@ -14,8 +14,10 @@ import {
   type ServerFrame,
   withUserId,
 } from '../protocol/frames.ts'
-import type { Change, Guard, MemberRecord, RoomEngine, SessionHandle, Write } from './engine.ts'
+import type { Change, Guard, Write } from './change.ts'
+import type { RoomEngine } from './engine.ts'
 import { memberData } from './events.ts'
+import type { MemberRecord, SessionHandle } from './records.ts'
 import { userIdOf } from './sign-in.ts'
 
 /** The moderator, as their own node knows them. */

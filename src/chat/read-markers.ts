@@ -24,7 +24,7 @@ import {
   type StoredMessage,
   withUserId,
 } from '../protocol/frames.ts'
-import type { Maybe, ReadMarks, SessionHandle } from './engine.ts'
+import type { Maybe, ReadMarks, SessionHandle } from './records.ts'
 
 /** At most one `read` frame per member per room in this long (the issue's "one per second"). */
 export const READ_WINDOW_MS = 1000

@@ -20,7 +20,7 @@ import type {
   ServerFrame,
   UserView,
 } from '../protocol/frames.ts'
-import { type Maybe, then } from './engine.ts'
+import { type Maybe, then } from './records.ts'
 
 /** Why a session that was away lost a room. */
 export type AwayReason = 'banned' | 'kicked' | 'deleted'

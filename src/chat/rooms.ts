@@ -11,7 +11,8 @@ import type { RoomView } from '../domain/room.ts'
 import { type CreateRoomInput, randomToken, validateCreateInput } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
-import type { Creatable, NewRoom, RoomEngine, RoomInfo } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
+import type { Creatable, NewRoom, RoomInfo } from './records.ts'
 
 /** What room creation needs besides the engine. */
 export interface CreationContext {

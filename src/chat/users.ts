@@ -7,7 +7,7 @@ import type { Clock } from '../domain/clock.ts'
 import type { Peer } from '../domain/ports.ts'
 import { CLOSE } from '../domain/rules.ts'
 import { ChatError } from '../protocol/errors.ts'
-import type { Maybe } from './engine.ts'
+import type { Maybe } from './records.ts'
 
 /** Where blocks are kept and connections found: one process, or every node of a cluster. */
 export interface UserControl {

@@ -15,7 +15,8 @@ import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import type { RoomId, UserView } from '../protocol/frames.ts'
 import { isDirectRoom } from './direct-ids.ts'
-import type { Page, RoomEngine, RoomInfo } from './engine.ts'
+import type { RoomEngine } from './engine.ts'
+import type { Page, RoomInfo } from './records.ts'
 import { type CreationContext, createRoom } from './rooms.ts'
 
 /** Public rooms, sorted by id, whose name holds `q`, one page after `cursor`. */

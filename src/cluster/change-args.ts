@@ -4,7 +4,7 @@
  * built here, with the byte 0x01 where the script puts the id it assigns and 0x02 where it
  * puts a member's user id.
  */
-import type { PostedNote, Write } from '../chat/engine.ts'
+import type { PostedNote, Write } from '../chat/change.ts'
 import type { Ban } from '../domain/room.ts'
 import {
   type RoomId,

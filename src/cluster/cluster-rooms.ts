@@ -4,7 +4,7 @@
  * Everything here is the same on every node, because it is all read from Redis.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Creatable, NewRoom } from '../chat/engine.ts'
+import type { Creatable, NewRoom } from '../chat/records.ts'
 import type { Config } from '../config.ts'
 import type { Guard } from '../domain/guard.ts'
 import { parseId } from '../domain/history.ts'

@@ -5,8 +5,9 @@
  * window. A marker remembers its owner (`user:<id>`, or the anonymous session's ban
  * identity), so whoever takes a name that someone else left starts with no marker.
  */
-import type { ReadMarks } from '../chat/engine.ts'
+
 import type { FlushOutcome, Mark, MarkOutcome, ReadMarkerStore } from '../chat/read-markers.ts'
+import type { ReadMarks } from '../chat/records.ts'
 import { userKey } from '../domain/names.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { StoredMember } from './cluster-rooms.ts'

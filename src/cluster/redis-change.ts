@@ -5,7 +5,7 @@
  * the janitor looks at).
  */
 
-import type { Change, Outcome, Write } from '../chat/engine.ts'
+import type { Change, Outcome, Write } from '../chat/change.ts'
 import { userKey } from '../domain/names.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import { scriptNotes, scriptWrites } from './change-args.ts'

@@ -5,24 +5,23 @@
  * the script puts the id it assigns.
  */
 
+import type { Change, Outcome } from '../chat/change.ts'
+import type { RoomEngine } from '../chat/engine.ts'
+import { type ChatEvents, noEvents } from '../chat/events.ts'
 import type {
   Admission,
   Amendment,
   AmendOutcome,
-  Change,
   Creatable,
   MemberRecord,
   MessageRecord,
   NewRoom,
-  Outcome,
   Page,
   Post,
   PostOutcome,
-  RoomEngine,
   RoomInfo,
   RoomSnapshot,
-} from '../chat/engine.ts'
-import { type ChatEvents, noEvents } from '../chat/events.ts'
+} from '../chat/records.ts'
 import { formatId } from '../domain/history.ts'
 import type { Logger } from '../domain/ports.ts'
 import { type Ban, inForce, type RoomView } from '../domain/room.ts'

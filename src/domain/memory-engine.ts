@@ -4,25 +4,23 @@
  * session handle is its Session.
  */
 
+import type { Change, Outcome, Target } from '../chat/change.ts'
+import type { RoomEngine } from '../chat/engine.ts'
+import { type ChatEvents, noEvents } from '../chat/events.ts'
 import type {
   Admission,
   Amendment,
   AmendOutcome,
-  Change,
   Creatable,
   MemberRecord,
   MessageRecord,
   NewRoom,
-  Outcome,
   Page,
   Post,
   PostOutcome,
-  RoomEngine,
   RoomInfo,
   RoomSnapshot,
-  Target,
-} from '../chat/engine.ts'
-import { type ChatEvents, noEvents } from '../chat/events.ts'
+} from '../chat/records.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import {
   type MessageId,

@@ -1,9 +1,9 @@
 /**
- * The guards of a change on the memory engine (src/chat/engine.ts's Guard), read from the
+ * The guards of a change on the memory engine (src/chat/change.ts's Guard), read from the
  * room's own objects, and the small lookups the engine shares with them.
  */
 
-import type { Guard } from '../chat/engine.ts'
+import type { Guard } from '../chat/change.ts'
 import { type Ban, inForce, type Member, type Room } from './room.ts'
 
 /** The ban record a `ban` write makes. */
@@ -30,7 +30,7 @@ export function heldBy(member: Member | undefined, session: unknown): boolean {
   return holderOf(member, session) !== undefined
 }
 
-/** Whether the guard holds in `room` at `now` (src/chat/engine.ts's Guard). */
+/** Whether the guard holds in `room` at `now` (src/chat/change.ts's Guard). */
 export function holds(room: Room, guard: Guard, now: number): boolean {
   switch (guard.is) {
     case 'member':

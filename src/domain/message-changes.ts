@@ -2,7 +2,7 @@
  * The memory engine's changes to kept messages (src/chat/engine.ts, Amendment): the message
  * rewritten in its latest state in the room's history, the change logged after it.
  */
-import type { Amendment, MessageRecord } from '../chat/engine.ts'
+import type { Amendment, MessageRecord } from '../chat/records.ts'
 import type { ChangeFrame, MessageId, StoredMessage } from '../protocol/frames.ts'
 import type { Room } from './room.ts'
 

@@ -4,7 +4,7 @@
  * (the member's ban identity: the signed-in user, or the anonymous session), so whoever
  * takes a name that someone else left starts with no marker.
  */
-import type { ReadMarks } from '../chat/engine.ts'
+
 import {
   type FlushOutcome,
   type Mark,
@@ -12,6 +12,7 @@ import {
   type ReadMarkerStore,
   windowed,
 } from '../chat/read-markers.ts'
+import type { ReadMarks } from '../chat/records.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { Member, Room } from './room.ts'

@@ -3,7 +3,7 @@
  * by the token is an object of this process, and it moves whole to the resuming connection
  * (its rooms, its rate limits, its ban identity); the connection's own fresh session is dropped.
  */
-import type { Maybe } from '../chat/engine.ts'
+import type { Maybe } from '../chat/records.ts'
 import { type ClaimedRoom, type ResumePort, resume } from '../chat/resume.ts'
 import { type SignIns, userIdentity } from '../chat/sign-in.ts'
 import type { ReadState, ResumeFrame } from '../protocol/frames.ts'
