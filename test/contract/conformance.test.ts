@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import packageJson from '../../package.json'
 import { type ChildServer, startChild } from '../support/child.ts'
 import { RedisServer } from '../support/cluster.ts'
+import { runProcess } from '../support/run-process.ts'
 
 const root = join(import.meta.dir, '../..')
 const SECRET = 'conformance-secret-of-at-least-32-bytes'
@@ -60,16 +61,13 @@ interface Report {
 
 /** Runs `bun run conformance` with `args`; the suite bounds each check itself. */
 async function conformance(args: string[]): Promise<Report> {
-  const proc = Bun.spawn(['bun', 'run', 'conformance', ...args], {
+  const {
+    stdout: out,
+    stderr: err,
+    code,
+  } = await runProcess(['bun', 'run', 'conformance', ...args], {
     cwd: root,
-    stdout: 'pipe',
-    stderr: 'pipe',
   })
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
   const lines = out.split('\n')
   return {
     code,

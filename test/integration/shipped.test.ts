@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ChildServer, startChild } from '../support/child.ts'
 import { metric, parseMetrics } from '../support/metrics.ts'
+import { runProcess } from '../support/run-process.ts'
 import { TestClient } from '../support/ws-client.ts'
 
 const root = join(import.meta.dir, '../..')
@@ -11,10 +12,8 @@ const addressFile = join(tmpdir(), `chat-server-${process.pid}.address`)
 
 // One build for the file: `bun run build`, exactly as CI and the Dockerfile run it.
 beforeAll(async () => {
-  const build = Bun.spawn(['bun', 'run', 'build'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-  const [out, code] = await Promise.all([new Response(build.stdout).text(), build.exited])
-  if (code !== 0)
-    throw new Error(`bun run build failed: ${await new Response(build.stderr).text()}`)
+  const { stdout: out, stderr, code } = await runProcess(['bun', 'run', 'build'], { cwd: root })
+  if (code !== 0) throw new Error(`bun run build failed: ${stderr}`)
   // The build prints the executable's size.
   expect(out).toMatch(/dist\/chat-server: \d+\.\d MiB \(\d+ bytes\)/)
 }, 60_000)
@@ -24,18 +23,8 @@ afterAll(async () => {
   if (server && server.proc.exitCode === null) server.proc.kill('SIGKILL')
 })
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([executable, ...args], {
-    env: { ...Bun.env, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  return { stdout, stderr, code }
+function run(args: string[], env: Record<string, string> = {}) {
+  return runProcess([executable, ...args], { env: { ...Bun.env, ...env } })
 }
 
 describe('the compiled executable', () => {

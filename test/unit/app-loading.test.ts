@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { resolve } from 'node:path'
+import { runProcess } from '../support/run-process.ts'
 
 const ROOT = resolve(import.meta.dir, '../..')
 
@@ -17,17 +18,7 @@ async function loadedFiles(redisUrl: string | undefined): Promise<string[]> {
     if (!ClusterStore) createApp(config).metrics.close()
     process.stdout.write(JSON.stringify(Object.keys(require.cache)))
   `
-  const proc = Bun.spawn(['bun', '-e', script], {
-    cwd: ROOT,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
+  const { stdout: out, stderr: err, code } = await runProcess(['bun', '-e', script], { cwd: ROOT })
   expect(err).toBe('')
   expect(code).toBe(0)
   return JSON.parse(out) as string[]
