@@ -9,12 +9,18 @@ import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
 import type { RoomId, ServerFrame } from '../protocol/frames.ts'
 
-/** A member's typing state, kept on their member record. */
+/** A member's typing state, made at their first typing frame (most members never type). */
+export interface TypingState {
+  /** Shown as typing to the others until `timer` fires. */
+  typing: boolean
+  timer: TimerHandle | undefined
+  lastBroadcastAt: number
+}
+
+/** A member as typing sees them: their name and, once they have typed, their typing state. */
 export interface Typist {
   readonly username: string
-  typing: boolean
-  typingTimer: TimerHandle | undefined
-  lastTypingBroadcastAt: number
+  typingState: TypingState | undefined
 }
 
 export class Typing<T extends Typist> {
@@ -31,28 +37,33 @@ export class Typing<T extends Typist> {
     const now = this.clock.now()
     if (mutedUntil > now) return
     this.clear(typist)
-    typist.typingTimer = this.clock.setTimeout(() => {
-      typist.typingTimer = undefined
+    typist.typingState ??= { typing: false, timer: undefined, lastBroadcastAt: -Infinity }
+    const state = typist.typingState
+    state.timer = this.clock.setTimeout(() => {
+      state.timer = undefined
       this.stop(typist)
     }, this.config.typingTimeoutMs)
-    if (now - typist.lastTypingBroadcastAt < this.config.typingThrottleMs) return
-    typist.lastTypingBroadcastAt = now
-    typist.typing = true
+    if (now - state.lastBroadcastAt < this.config.typingThrottleMs) return
+    state.lastBroadcastAt = now
+    state.typing = true
     this.send(typist, true)
   }
 
   /** Ends the indicator, telling the others if it was showing. */
   stop(typist: T): void {
     this.clear(typist)
-    if (!typist.typing) return
-    typist.typing = false
+    const state = typist.typingState
+    if (!state?.typing) return
+    state.typing = false
     this.send(typist, false)
   }
 
   /** Cancels the timer without telling anyone (the member is being forgotten). */
   clear(typist: T): void {
-    if (typist.typingTimer !== undefined) this.clock.clearTimeout(typist.typingTimer)
-    typist.typingTimer = undefined
+    const state = typist.typingState
+    if (state?.timer === undefined) return
+    this.clock.clearTimeout(state.timer)
+    state.timer = undefined
   }
 
   private send(typist: T, active: boolean): void {

@@ -194,9 +194,7 @@ export class ClusterFrames implements FrameHandlers<ClusterConnection> {
       key,
       moderator,
       userId: client.user?.id,
-      typing: false,
-      typingTimer: undefined,
-      lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+      typingState: undefined,
       mutedUntil,
     }
     this.delivery.addLocal(client, member)

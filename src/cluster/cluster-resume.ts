@@ -193,9 +193,7 @@ export class ClusterResume {
       key: userKey(username),
       moderator: moderator === 1,
       userId: client.user?.id,
-      typing: false,
-      typingTimer: undefined,
-      lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+      typingState: undefined,
       mutedUntil: Number(muteEnd) || 0,
     }
     const kept = history.map((h) => JSON.parse(h) as LogEntry)

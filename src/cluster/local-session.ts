@@ -4,6 +4,7 @@
  * Who is in a room, on every node, lives in Redis.
  */
 import { RateLimited } from '../chat/limits.ts'
+import type { TypingState } from '../chat/typing.ts'
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
 import type { Peer } from '../domain/ports.ts'
@@ -16,9 +17,8 @@ export interface LocalMember {
   readonly moderator: boolean
   /** The signed-in user's id (AUTH_MODE), shown as `user_id`; undefined when anonymous. */
   readonly userId: string | undefined
-  typing: boolean
-  typingTimer: TimerHandle | undefined
-  lastTypingBroadcastAt: number
+  /** Made at their first typing frame (src/chat/typing.ts). */
+  typingState: TypingState | undefined
   /** When a mute given in this room ends (ms), as last heard from the room's stream. */
   mutedUntil: number
 }

@@ -170,9 +170,7 @@ function holder(
     moderator,
     // The join note comes right after the member is added; a second holder keeps the first's.
     joinSeq: group[0]?.joinSeq ?? room.history.nextSeq(),
-    typing: false,
-    typingTimer: undefined,
-    lastTypingBroadcastAt: Number.NEGATIVE_INFINITY,
+    typingState: undefined,
     group,
   }
   group.push(member)

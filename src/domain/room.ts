@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { RateLimited, type SessionLimits } from '../chat/limits.ts'
+import type { TypingState } from '../chat/typing.ts'
 import type { ChangeFrame, RoomId, StoredMessage, UserView } from '../protocol/frames.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import { formatId, History } from './history.ts'
@@ -18,10 +19,8 @@ export interface Member {
   readonly moderator: boolean
   /** The sequence number of the membership's join note (MemberRecord.joinSeq). */
   readonly joinSeq: number
-  /** Shown as typing to the others until `typingTimer` fires. */
-  typing: boolean
-  typingTimer: TimerHandle | undefined
-  lastTypingBroadcastAt: number
+  /** Made at their first typing frame (src/chat/typing.ts): most members never type. */
+  typingState: TypingState | undefined
   /**
    * The sessions that hold this membership, one Member each, this one among them (one for
    * an anonymous user; a signed-in user's tabs and devices share it). `room.members` files

@@ -28,9 +28,7 @@ function member(r: Room, username: string, online = true): Member {
     key: username.toLowerCase(),
     moderator: false,
     joinSeq: 1,
-    typing: false,
-    typingTimer: undefined,
-    lastTypingBroadcastAt: 0,
+    typingState: undefined,
     group: [],
   }
   m.group.push(m)
