@@ -200,10 +200,10 @@ export class ClusterStore extends StoreViews implements ChatStore {
       deps.events,
     )
     this.users = new RedisUsers(this.link, this.keys, config.nodeId, deps.clock, () =>
-      [...this.conns.connections].map((c) => c.client),
+      this.conns.live(),
     )
     this.directBook = new RedisDirectBook(this.link, this.keys, config.nodeId, () =>
-      [...this.conns.connections].map((c) => c.client),
+      this.conns.live(),
     )
     this.api = new ServerApi(
       this.engine,
@@ -266,7 +266,7 @@ export class ClusterStore extends StoreViews implements ChatStore {
       node: this.config.nodeId,
       uptime_s: Math.floor((this.clock.now() - this.startedAt) / 1000),
       rooms: this.janitor.roomCount,
-      connections: this.conns.connections.size,
+      connections: this.conns.openConnections(),
     }
   }
 
@@ -354,13 +354,13 @@ export class ClusterStore extends StoreViews implements ChatStore {
   drain(): void {
     this.draining = true
     sayGoodbye(
-      [...this.conns.connections].map((conn) => conn.peer),
+      this.conns.live().flatMap((client) => client.peer ?? []),
       this.config,
     )
   }
 
   openConnections(): number {
-    return this.conns.connections.size
+    return this.conns.openConnections()
   }
 
   sessionOf(conn: ClusterConnection): string | undefined {
@@ -374,7 +374,7 @@ export class ClusterStore extends StoreViews implements ChatStore {
     return {
       members,
       rooms: this.janitor.roomCount,
-      connections: this.conns.connections.size,
+      connections: this.conns.openConnections(),
       sessions: this.conns.sessions.size,
     }
   }

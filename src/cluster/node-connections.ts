@@ -35,9 +35,14 @@ export interface NodeConnectionsHost {
 }
 
 export class NodeConnections {
-  readonly connections = new Set<ClusterConnection>()
-  /** Live local sessions by their hash (for takeovers from other nodes). */
+  /**
+   * Live local sessions by their hash (for takeovers from other nodes): every connection
+   * that serves a session, found without a Set of connections (a hash-table entry per idle
+   * connection).
+   */
   readonly sessions = new Map<string, LocalSession>()
+  /** Open connections, counted. */
+  private open = 0
   private readonly unjoined: Unjoined
 
   constructor(
@@ -60,7 +65,7 @@ export class NodeConnections {
     const token = randomToken()
     const client = new LocalSession(peer, token, sessionHash(token), this.clock, this.config)
     const conn = new ClusterConnection(peer, client)
-    this.connections.add(conn)
+    this.open += 1
     this.sessions.set(client.hash, client)
     if (welcome(peer, this.guard, token, this.config)) {
       this.unjoined.watch(client)
@@ -70,7 +75,7 @@ export class NodeConnections {
   }
 
   disconnect(conn: ClusterConnection): void {
-    this.connections.delete(conn)
+    this.open -= 1
     const client = release(conn, this.guard)
     if (!client) return
     this.unjoined.clear(client)
@@ -89,6 +94,18 @@ export class NodeConnections {
       })
     }
     this.host.gone({ hash: client.hash, rooms })
+  }
+
+  /** Number of connections still open. */
+  openConnections(): number {
+    return this.open
+  }
+
+  /** The sessions with a connection on this node. */
+  live(): LocalSession[] {
+    const out: LocalSession[] = []
+    for (const client of this.sessions.values()) if (client.peer) out.push(client)
+    return out
   }
 
   watchUnjoined(client: LocalSession): void {
@@ -132,7 +149,8 @@ export class NodeConnections {
     client.peer = undefined
     this.signIns.forget(client)
     for (const member of [...client.rooms.values()]) this.host.dropLocal(client, member)
-    for (const c of this.connections) if (c.client === client) c.client = undefined
+    // The old connection still names the session but serves it no longer: liveSession
+    // and release compare the session's peer with the connection's.
     peer?.close(CLOSE.replaced, 'Session resumed on another connection')
   }
 }

@@ -14,8 +14,6 @@ import { CLOSE } from './rules.ts'
 export interface ResumeHost {
   /** Live and away sessions by their token. */
   readonly sessions: Map<string, Session>
-  /** Every open connection. */
-  readonly connections: Iterable<Connection>
   stopTyping(member: Member): void
   /** Tells the member's room that they are online again. */
   presence(member: Member): void
@@ -74,8 +72,9 @@ function resumePort(host: ResumeHost, conn: Connection, fresh: Session): ResumeP
         // A half-dead socket that still looks open: taken over.
         for (const member of old.rooms.values()) host.stopTyping(member)
         const previous = old.peer
+        // The old connection still names this session, but serves it no longer:
+        // liveSession and release compare the session's peer with the connection's.
         old.peer = undefined
-        for (const c of host.connections) if (c.client === old) c.client = undefined
         previous.close(CLOSE.replaced, 'Session resumed on another connection')
       }
       host.clearGrace(old)

@@ -153,12 +153,7 @@ export class RoomStore extends StoreViews implements ChatStore {
       {
         block: (id, ms) => blocks.block(id, ms),
         blocked: (id) => blocks.blocked(id),
-        disconnect: (id, reason) =>
-          disconnectHere(
-            [...this.sessions.connections].map((c) => c.client),
-            id,
-            reason,
-          ),
+        disconnect: (id, reason) => disconnectHere(this.sessions.live(), id, reason),
       },
     )
     this.sessions = new Sessions(
@@ -210,13 +205,7 @@ export class RoomStore extends StoreViews implements ChatStore {
       announce: this.announce,
       guard: this.guard,
       creation: this.creation,
-      directs: new MemoryDirectBook((id, frame) =>
-        tellHere(
-          [...this.sessions.connections].map((c) => c.client),
-          id,
-          frame,
-        ),
-      ),
+      directs: new MemoryDirectBook((id, frame) => tellHere(this.sessions.live(), id, frame)),
       maxContentChars: config.maxContentChars,
       readMarkersMaxMembers: config.readMarkersMaxMembers,
       readers: this.readers,
@@ -330,7 +319,7 @@ export class RoomStore extends StoreViews implements ChatStore {
       node: this.config.nodeId,
       uptime_s: Math.floor((this.clock.now() - this.startedAt) / 1000),
       rooms: this.rooms.size,
-      connections: this.sessions.connections.size,
+      connections: this.sessions.openConnections(),
     }
   }
 
@@ -340,7 +329,7 @@ export class RoomStore extends StoreViews implements ChatStore {
     return {
       members,
       rooms: this.rooms.size,
-      connections: this.sessions.connections.size,
+      connections: this.sessions.openConnections(),
       sessions: this.sessions.byToken.size,
     }
   }
@@ -352,7 +341,7 @@ export class RoomStore extends StoreViews implements ChatStore {
   drain(): void {
     this.draining = true
     sayGoodbye(
-      [...this.sessions.connections].map((conn) => conn.peer),
+      this.sessions.live().flatMap((client) => client.peer ?? []),
       this.config,
     )
   }
@@ -363,7 +352,7 @@ export class RoomStore extends StoreViews implements ChatStore {
 
   /** Number of connections still open. */
   openConnections(): number {
-    return this.sessions.connections.size
+    return this.sessions.openConnections()
   }
 
   /** Clears every timer the store holds; call when the server stops. */

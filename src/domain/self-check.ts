@@ -1,20 +1,20 @@
 import type { RoomId } from '../protocol/frames.ts'
-import type { Room, Session } from './room.ts'
+import type { Room } from './room.ts'
 import type { Sessions } from './sessions.ts'
 
 /**
  * Checks the store's invariants and returns what is broken (empty when all is well):
- * the two indexes (room → members, session → rooms) agree, live sessions have their
- * connection, empty rooms are scheduled for deletion, and the cached user lists match.
+ * the two indexes (room → members, session → rooms) agree, no more sessions are live than
+ * connections are open, empty rooms are scheduled for deletion, and the cached user lists match.
  * For tests and debugging; it walks everything.
  */
 export function selfCheck(
   rooms: ReadonlyMap<RoomId, Room>,
-  sessions: Pick<Sessions, 'connections' | 'byToken'>,
+  sessions: Pick<Sessions, 'openConnections' | 'live' | 'byToken'>,
 ): string[] {
   const problems: string[] = []
-  const live = new Set<Session>()
-  for (const conn of sessions.connections) if (conn.client) live.add(conn.client)
+  if (sessions.live().length > sessions.openConnections())
+    problems.push('more live sessions than open connections')
   for (const [id, room] of rooms) {
     if (room.id !== id) problems.push(`room ${id} filed under another id`)
     for (const [key, m] of room.members) {
@@ -35,7 +35,6 @@ export function selfCheck(
       if (rooms.get(id)?.members.get(m.key) !== m)
         problems.push(`session member of ${id} not in the room`)
     }
-    if (client.peer && !live.has(client)) problems.push('online session without a connection')
     if (!client.peer && client.graceTimer === undefined && client.rooms.size > 0) {
       problems.push('offline session with rooms but no grace timer')
     }

@@ -43,8 +43,11 @@ export interface SessionHooks {
  * and `resume` (see resume.ts). The rooms a session is in are RoomStore's business.
  */
 export class Sessions {
-  /** Every open connection. */
-  readonly connections = new Set<Connection>()
+  /**
+   * Open connections, counted: the live sessions find every connection that serves one,
+   * and a Set of them would cost every idle connection a hash-table entry.
+   */
+  private open = 0
   /** Live and away sessions, by their resume token. */
   readonly byToken = new Map<string, Session>()
   private readonly resumeHost: ResumeHost
@@ -62,7 +65,6 @@ export class Sessions {
     this.unjoined = new Unjoined(clock, config)
     this.resumeHost = {
       sessions: this.byToken,
-      connections: this.connections,
       stopTyping: (member) => this.announce.stopTyping(member),
       presence: (member) => this.announce.status(member),
       clearGrace: (client) => this.clearTimer(client, 'graceTimer'),
@@ -72,6 +74,18 @@ export class Sessions {
       readState: (member) => this.hooks.readState(member),
       signIns,
     }
+  }
+
+  /** Number of connections still open. */
+  openConnections(): number {
+    return this.open
+  }
+
+  /** The sessions with a connection now (not away in their grace). */
+  live(): Session[] {
+    const out: Session[] = []
+    for (const client of this.byToken.values()) if (client.peer) out.push(client)
+    return out
   }
 
   /** Throws when a new WebSocket from `address` must be refused (draining, per-address cap). */
@@ -84,7 +98,7 @@ export class Sessions {
   connect(peer: Peer): Connection {
     const client = new Session(peer, randomToken(), this.clock, this.config)
     const conn = new Connection(peer, client)
-    this.connections.add(conn)
+    this.open += 1
     this.byToken.set(client.session, client)
     if (welcome(peer, this.guard, client.session, this.config)) {
       this.watchUnjoined(client)
@@ -95,7 +109,7 @@ export class Sessions {
 
   /** The connection closed. Its user goes offline and keeps their rooms for the resume grace. */
   disconnect(conn: Connection): void {
-    this.connections.delete(conn)
+    this.open -= 1
     const client = release(conn, this.guard)
     if (!client) return
     this.clearTimer(client, 'unjoinedTimer')
