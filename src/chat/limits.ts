@@ -10,6 +10,7 @@ import type { Identity } from '../auth/tokens.ts'
 import type { Config } from '../config.ts'
 import type { Clock, TimerHandle } from '../domain/clock.ts'
 import { TokenBucket } from '../domain/token-bucket.ts'
+import type { RoomId } from '../protocol/frames.ts'
 
 export type SessionLimits = Pick<Config, 'rateLimitPerSec' | 'rateLimitBurst' | 'floodTolerance'>
 
@@ -22,21 +23,54 @@ export interface SignInState {
   expiry?: TimerHandle
 }
 
+/** What every session of one store shares: its clock and its limits (one field, not two). */
+interface Shared {
+  readonly clock: Clock
+  readonly limits: SessionLimits
+}
+
+const shared = new WeakMap<SessionLimits, WeakMap<Clock, Shared>>()
+
+function sharedOf(clock: Clock, limits: SessionLimits): Shared {
+  let byClock = shared.get(limits)
+  if (byClock === undefined) {
+    byClock = new WeakMap()
+    shared.set(limits, byClock)
+  }
+  let found = byClock.get(clock)
+  if (found === undefined) {
+    found = { clock, limits }
+    byClock.set(clock, found)
+  }
+  return found
+}
+
+/** Why a session lost a room while it was away, told when it resumes. */
+export type RemovedWhy = 'banned' | 'kicked' | 'deleted'
+
+/** What few sessions ever need, made on first use. */
+interface Rare {
+  messages?: TokenBucket
+  patience?: TokenBucket
+  password?: TokenBucket
+  signIn?: SignInState
+  /** The memory engine's record of rooms lost while away (a cluster keeps it in Redis). */
+  removedWhileAway?: Map<RoomId, RemovedWhy> | undefined
+}
+
 export class RateLimited {
   /** Every other frame but typing. */
   readonly frames: TokenBucket
-  private messagesBucket: TokenBucket | undefined
+  private readonly shared: Shared
   /**
-   * What few sessions ever need (two buckets, and the sign-in on a server without
-   * AUTH_MODE), in one field: JSC sizes an object by its field count (9–12 fields take 112
-   * bytes, 13–14 take 160), and this keeps a session small.
+   * What few sessions ever need (three buckets, the sign-in on a server without AUTH_MODE,
+   * the rooms lost while away), in one field: JSC sizes an object by its field count (7–8 fields take 80
+   * bytes, 9–12 take 112), and this keeps a session small.
    */
-  private rare: { patience?: TokenBucket; password?: TokenBucket; signIn?: SignInState } | undefined
+  private rare: Rare | undefined
 
-  constructor(
-    protected readonly clock: Clock,
-    protected readonly limits: SessionLimits,
-  ) {
+  constructor(clock: Clock, limits: SessionLimits) {
+    this.shared = sharedOf(clock, limits)
     this.frames = new TokenBucket(
       clock,
       Math.max(50, limits.rateLimitBurst * 5),
@@ -50,21 +84,22 @@ export class RateLimited {
 
   /** Chat messages (the per-user rate limit). */
   get messages(): TokenBucket {
-    this.messagesBucket ??= new TokenBucket(
-      this.clock,
-      this.limits.rateLimitBurst,
-      this.limits.rateLimitPerSec,
+    this.rare ??= {}
+    this.rare.messages ??= new TokenBucket(
+      this.shared.clock,
+      this.shared.limits.rateLimitBurst,
+      this.shared.limits.rateLimitPerSec,
     )
-    return this.messagesBucket
+    return this.rare.messages
   }
 
   /** Refused frames; when it runs dry the connection is closed as a flood. */
   get patience(): TokenBucket {
     this.rare ??= {}
     this.rare.patience ??= new TokenBucket(
-      this.clock,
-      this.limits.floodTolerance,
-      this.limits.rateLimitPerSec,
+      this.shared.clock,
+      this.shared.limits.floodTolerance,
+      this.shared.limits.rateLimitPerSec,
     )
     return this.rare.patience
   }
@@ -72,13 +107,24 @@ export class RateLimited {
   /** Wrong passwords from this session. */
   get passwordAttempts(): TokenBucket {
     this.rare ??= {}
-    this.rare.password ??= new TokenBucket(this.clock, 5, 0.5)
+    this.rare.password ??= new TokenBucket(this.shared.clock, 5, 0.5)
     return this.rare.password
   }
 
   /** The signed-in user, if the session signed in. */
   get user(): Identity | undefined {
     return this.rare?.signIn?.user
+  }
+
+  /** Rooms the user was removed from while away, and why: told on resume (made when needed). */
+  get removedWhileAway(): Map<RoomId, RemovedWhy> | undefined {
+    return this.rare?.removedWhileAway
+  }
+
+  set removedWhileAway(rooms: Map<RoomId, RemovedWhy> | undefined) {
+    if (rooms === undefined && this.rare === undefined) return
+    this.rare ??= {}
+    this.rare.removedWhileAway = rooms
   }
 
   /** The session's sign-in state, made on first use. */

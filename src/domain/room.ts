@@ -262,11 +262,8 @@ export class Session extends RateLimited {
   peer: Peer | undefined
   /** The token a new connection presents to take this session over. */
   session: string
-  readonly address: string
   /** Most sessions are in one room: a SmallMap keeps that one without a hash table. */
   readonly rooms: Map<RoomId, Member> = new SmallMap()
-  /** Rooms the user was removed from while away, and why: told on resume (made when needed). */
-  removedWhileAway: Map<RoomId, 'banned' | 'kicked' | 'deleted'> | undefined
   graceTimer: TimerHandle | undefined
   unjoinedTimer: TimerHandle | undefined
 
@@ -274,7 +271,11 @@ export class Session extends RateLimited {
     super(clock, limits)
     this.peer = peer
     this.session = session
-    this.address = peer.address
+  }
+
+  /** The connection's address (for per-address limits and logs), while connected. */
+  get address(): string {
+    return this.peer?.address ?? 'unknown'
   }
 }
 
