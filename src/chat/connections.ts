@@ -73,9 +73,12 @@ export function sayGoodbye(
   }
 }
 
-/** A connection and the session it serves (none once closed or taken over). */
-export interface Link<S extends Limited & { readonly frames: TokenBucket }> {
-  readonly peer: Peer
+/**
+ * A connection and the session it serves (none once closed): the transport's Peer, with
+ * the store's type on `client`. A connection whose session was taken over still names
+ * it, but no longer serves it: the session's peer is another connection.
+ */
+export interface Link<S extends Limited & { readonly frames: TokenBucket }> extends Peer {
   client: S | undefined
 }
 
@@ -84,8 +87,7 @@ export function liveSession<S extends Limited & { readonly frames: TokenBucket }
   conn: Link<S>,
 ): S {
   const client = conn.client
-  if (!client || client.peer !== conn.peer)
-    throw new ChatError('not_authorized', 'Connection closed')
+  if (!client || client.peer !== conn) throw new ChatError('not_authorized', 'Connection closed')
   return client
 }
 
@@ -104,7 +106,7 @@ export function penalize<S extends Limited & { readonly frames: TokenBucket }>(
   logger: Logger,
 ): void {
   const client = conn.client
-  if (client && client.peer === conn.peer) takeFrame(client, client.frames, logger, true)
+  if (client && client.peer === conn) takeFrame(client, client.frames, logger, true)
 }
 
 /**
@@ -114,10 +116,10 @@ export function penalize<S extends Limited & { readonly frames: TokenBucket }>(
 export function release<
   S extends Limited & { readonly frames: TokenBucket; peer: Peer | undefined },
 >(conn: Link<S>, guard: Guard): S | undefined {
-  guard.connectionClosed(conn.peer.address)
+  guard.connectionClosed(conn.address)
   const client = conn.client
   conn.client = undefined
-  if (!client || client.peer !== conn.peer) return undefined
+  if (!client || client.peer !== conn) return undefined
   client.peer = undefined
   return client
 }

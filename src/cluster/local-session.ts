@@ -53,14 +53,7 @@ export class LocalSession extends RateLimited {
   }
 }
 
-export class ClusterConnection {
+/** One connection to this node: the transport's Peer, whose `client` is the session it serves. */
+export interface ClusterConnection extends Peer {
   client: LocalSession | undefined
-  resumed = false
-
-  constructor(
-    readonly peer: Peer,
-    client: LocalSession,
-  ) {
-    this.client = client
-  }
 }

@@ -21,7 +21,7 @@ import { CLOSE, randomToken, takeFrame } from '../domain/rules.ts'
 import type { TokenBucket } from '../domain/token-bucket.ts'
 import { ChatError } from '../protocol/errors.ts'
 import { sessionHash } from './keys.ts'
-import { ClusterConnection, type LocalMember, LocalSession } from './local-session.ts'
+import { type ClusterConnection, type LocalMember, LocalSession } from './local-session.ts'
 import type { Dropped } from './session-records.ts'
 
 /** What the connections need of the rest of the node; ClusterStore provides it. */
@@ -64,7 +64,8 @@ export class NodeConnections {
   connect(peer: Peer): ClusterConnection {
     const token = randomToken()
     const client = new LocalSession(peer, token, sessionHash(token), this.clock, this.config)
-    const conn = new ClusterConnection(peer, client)
+    // The Peer is the node's record of the connection (see Peer): it now serves `client`.
+    const conn: ClusterConnection = Object.assign(peer, { client, resumed: false })
     this.open += 1
     this.sessions.set(client.hash, client)
     if (welcome(peer, this.guard, token, this.config)) {
@@ -123,7 +124,7 @@ export class NodeConnections {
 
   /** The connection still holds this session (it did not close while we waited). */
   stillLive(conn: ClusterConnection, client: LocalSession): boolean {
-    return conn.client === client && client.peer === conn.peer
+    return conn.client === client && client.peer === conn
   }
 
   limit(client: LocalSession, bucket: TokenBucket, silent = false): boolean {

@@ -29,10 +29,11 @@ import type {
 } from '../protocol/frames.ts'
 import type { Peer } from './ports.ts'
 
-/** A connection as the transports hold it; each store keeps its own state behind it. */
-export interface ConnectionHandle {
-  readonly peer: Peer
-}
+/**
+ * A connection as the transports hold it: their own Peer, which each store's `connect`
+ * makes its record of the connection (see Peer).
+ */
+export type ConnectionHandle = Peer
 
 /**
  * A node's handlers of the chat frames, one per action (memory-frames.ts for one process,

@@ -139,7 +139,7 @@ export class MemoryFrames implements FrameHandlers<Connection> {
       address: client.address,
       passwordBuckets: () => [client.passwordAttempts, this.guard.passwordBucket(client.address)],
       memberOf: (room) => client.rooms.get(room),
-      live: () => conn.client === client && client.peer === conn.peer,
+      live: () => conn.client === client && client.peer === conn,
       reply: (json) => client.peer?.sendJson(json),
       readMarkersMaxMembers: this.readMarkersMaxMembers,
     }

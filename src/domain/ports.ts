@@ -4,10 +4,19 @@
  */
 import type { RoomId, ServerFrame } from '../protocol/frames.ts'
 
-/** One client connection, as the store sees it. */
+/**
+ * One client connection, as the store sees it. The transport's object is also the store's
+ * record of the connection (one object per connection, not two: memory per idle
+ * connection is a benchmark target): `client` and `resumed` are the store's, set by its
+ * `connect` and written by it alone; a transport starts them as undefined and false.
+ */
 export interface Peer {
   /** The client's address, for per-address limits. */
   readonly address: string
+  /** The session this connection serves (the store's type); undefined once closed. */
+  client: unknown
+  /** Whether this connection has resumed a session (a connection resumes once). */
+  resumed: boolean
   /** Sends one frame to this connection only. */
   send(frame: ServerFrame): void
   /** Sends a frame that is already JSON (built by a protocol helper such as `joinedJson`). */

@@ -83,7 +83,7 @@ function resumePort(host: ResumeHost, conn: Connection, fresh: Session): ResumeP
       host.forget(fresh)
       old.session = fresh.session
       host.sessions.set(old.session, old)
-      old.peer = conn.peer
+      old.peer = conn
       conn.client = old
       const lost = [...(old.removedWhileAway ?? [])]
       old.removedWhileAway = undefined
@@ -104,9 +104,9 @@ function resumePort(host: ResumeHost, conn: Connection, fresh: Session): ResumeP
       return { rooms, lost }
     },
     live: () => true,
-    send: (frame) => conn.peer.send(frame),
+    send: (frame) => conn.send(frame),
     enter: (room, announce) => {
-      conn.peer.subscribe(room.room)
+      conn.subscribe(room.room)
       if (announce) host.presence(room.member)
     },
     admitted: () => {},

@@ -279,15 +279,10 @@ export class Session extends RateLimited {
   }
 }
 
-/** One WebSocket connection. After a resume it serves the session it took over. */
-export class Connection {
+/**
+ * One WebSocket connection: the transport's Peer, whose `client` is the session it serves
+ * (after a resume, the session it took over). See Peer for why it is one object.
+ */
+export interface Connection extends Peer {
   client: Session | undefined
-  resumed = false
-
-  constructor(
-    readonly peer: Peer,
-    client: Session,
-  ) {
-    this.client = client
-  }
 }

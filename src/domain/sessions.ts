@@ -15,7 +15,7 @@ import type { Clock } from './clock.ts'
 import type { Guard } from './guard.ts'
 import type { Logger, Peer } from './ports.ts'
 import { type ResumeHost, resumeSession } from './resume.ts'
-import { Connection, type Member, Session } from './room.ts'
+import { type Connection, type Member, Session } from './room.ts'
 import { randomToken, takeFrame } from './rules.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -97,7 +97,8 @@ export class Sessions {
   /** Registers a new connection and sends it `welcome`. */
   connect(peer: Peer): Connection {
     const client = new Session(peer, randomToken(), this.clock, this.config)
-    const conn = new Connection(peer, client)
+    // The Peer is the store's record of the connection (see Peer): it now serves `client`.
+    const conn: Connection = Object.assign(peer, { client, resumed: false })
     this.open += 1
     this.byToken.set(client.session, client)
     if (welcome(peer, this.guard, client.session, this.config)) {

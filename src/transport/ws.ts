@@ -1,8 +1,8 @@
 /**
  * The WebSocket adapter: one `.ws('/ws')` route. It turns Bun sockets into Peers,
  * parses each frame, calls the store, and renders errors as `error` frames. It keeps
- * no chat state: only the binding of each socket to its store Connection and a queue
- * that keeps one connection's frames in order while one of them awaits.
+ * no chat state: each socket carries the store's record of its connection (see Peer),
+ * and a queue keeps one connection's frames in order while one of them awaits.
  */
 import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
@@ -34,80 +34,6 @@ function awaited(result: void | Promise<void>): Promise<void> | undefined {
 /** Frames waiting while an earlier frame of the same connection awaits (a password check). */
 const MAX_QUEUED_FRAMES = 64
 
-/** What the route does with a socket's frames and its close; made once per plugin, shared by every socket. */
-interface SocketRoute {
-  readonly metrics: ServerMetrics
-  message(socket: Socket, raw: unknown): void
-  close(socket: Socket, code: number): void
-}
-
-/**
- * One open socket: the store's Peer and its Connection. Four fields: JSC gives an object
- * of up to four fields 48 bytes, of five or six 64 (the queue of frames waiting behind an
- * await, rarely needed, lives in the route's `waiting` map instead; the metrics are the
- * route's).
- *
- * It also replaces the socket's `ws.data` at `open`. Elysia's `.ws()` gives every socket
- * a copy of the whole upgrade context (Request, headers, cookie, query…) plus six
- * handler closures and their scopes, and keeps them all for the life of the socket:
- * about 2.5 KiB of heap per connection, against 0.5 KiB for everything Bun keeps itself
- * (docs/benchmarks.md, "Capacity"). Elysia's socket dispatcher calls
- * `ws.data.message(ws, message)` and `ws.data.close(ws, code, reason)`, so an object
- * with those two methods (shared on the prototype, no closure per socket) takes its
- * place and everything Elysia made for the socket becomes garbage. Frames then arrive
- * as Bun delivers them (text as a string, binary as a Buffer), not parsed by Elysia.
- */
-class Socket implements Peer {
-  /** Set right after the store registered the connection. */
-  conn: Connection | undefined = undefined
-
-  constructor(
-    private readonly ws: RawSocket,
-    readonly address: string,
-    private readonly route: SocketRoute,
-  ) {}
-
-  send(frame: ServerFrame): void {
-    this.route.metrics.delivered(1)
-    this.ws.send(JSON.stringify(frame))
-  }
-
-  sendJson(json: string): void {
-    this.route.metrics.delivered(1)
-    this.ws.send(json)
-  }
-
-  subscribe(room: RoomId): boolean {
-    return this.ws.subscribe(roomTopic(room))
-  }
-
-  unsubscribe(room: RoomId): void {
-    this.ws.unsubscribe(roomTopic(room))
-  }
-
-  publishToOthers(room: RoomId, frame: ServerFrame): void {
-    // ws.publish skips the sender: exactly "the other members".
-    const topic = roomTopic(room)
-    const metrics = this.route.metrics
-    metrics.delivered(Math.max(0, metrics.subscribers(topic) - 1))
-    this.ws.publish(topic, JSON.stringify(frame))
-  }
-
-  /**
-   * Two callers share this name: the store (Peer.close(code, reason)) closes the socket;
-   * Elysia's dispatcher (`ws.data.close(ws, code, reason)`) reports that it has closed.
-   */
-  close(codeOrWs: number | object, reasonOrCode?: unknown): void {
-    if (typeof codeOrWs === 'number') this.ws.close(codeOrWs, String(reasonOrCode ?? ''))
-    else this.route.close(this, typeof reasonOrCode === 'number' ? reasonOrCode : 1006)
-  }
-
-  /** Called by Elysia's socket dispatcher, as `ws.data.message`. */
-  message(_ws: unknown, raw: unknown): void {
-    this.route.message(this, raw)
-  }
-}
-
 /** A text frame as Elysia would have handed it over: parsed JSON, or the text when it is not JSON. */
 function decode(raw: unknown): unknown {
   if (typeof raw !== 'string') return raw
@@ -133,6 +59,72 @@ export function wsPlugin(
   const ids = new WeakMap<Socket, number>()
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase()))
 
+  /**
+   * One open socket: the store's Peer, and its record of the connection (`client` and
+   * `resumed` are the store's, see Peer). Four fields: JSC gives an object of up to four
+   * fields 48 bytes, of five or six 64 (the metrics and the route are this plugin's, so
+   * the class is made per plugin; the queue of frames waiting behind an await, rarely
+   * needed, lives in the `waiting` map).
+   *
+   * It also replaces the socket's `ws.data` at `open`. Elysia's `.ws()` gives every socket
+   * a copy of the whole upgrade context (Request, headers, cookie, query…) plus six
+   * handler closures and their scopes, and keeps them all for the life of the socket:
+   * about 2.5 KiB of heap per connection, against 0.5 KiB for everything Bun keeps itself
+   * (docs/benchmarks.md, "Capacity"). Elysia's socket dispatcher calls
+   * `ws.data.message(ws, message)` and `ws.data.close(ws, code, reason)`, so an object
+   * with those two methods (shared on the prototype, no closure per socket) takes its
+   * place and everything Elysia made for the socket becomes garbage. Frames then arrive
+   * as Bun delivers them (text as a string, binary as a Buffer), not parsed by Elysia.
+   */
+  class Socket implements Peer {
+    client: unknown = undefined
+    resumed = false
+
+    constructor(
+      private readonly ws: RawSocket,
+      readonly address: string,
+    ) {}
+
+    send(frame: ServerFrame): void {
+      metrics.delivered(1)
+      this.ws.send(JSON.stringify(frame))
+    }
+
+    sendJson(json: string): void {
+      metrics.delivered(1)
+      this.ws.send(json)
+    }
+
+    subscribe(room: RoomId): boolean {
+      return this.ws.subscribe(roomTopic(room))
+    }
+
+    unsubscribe(room: RoomId): void {
+      this.ws.unsubscribe(roomTopic(room))
+    }
+
+    publishToOthers(room: RoomId, frame: ServerFrame): void {
+      // ws.publish skips the sender: exactly "the other members".
+      const topic = roomTopic(room)
+      metrics.delivered(Math.max(0, metrics.subscribers(topic) - 1))
+      this.ws.publish(topic, JSON.stringify(frame))
+    }
+
+    /**
+     * Two callers share this name: the store (Peer.close(code, reason)) closes the socket;
+     * Elysia's dispatcher (`ws.data.close(ws, code, reason)`) reports that it has closed.
+     */
+    close(codeOrWs: number | object, reasonOrCode?: unknown): void {
+      if (typeof codeOrWs === 'number') this.ws.close(codeOrWs, String(reasonOrCode ?? ''))
+      else closed(this, typeof reasonOrCode === 'number' ? reasonOrCode : 1006)
+    }
+
+    /** Called by Elysia's socket dispatcher, as `ws.data.message`. */
+    message(_ws: unknown, raw: unknown): void {
+      received(this, raw)
+    }
+  }
+
   const reply = (
     conn: Connection,
     error: unknown,
@@ -143,7 +135,7 @@ export function wsPlugin(
     const ref =
       error instanceof FrameError ? error.ref : (frame?.ref as string | number | undefined)
     const room = error instanceof FrameError ? error.room : (frame?.room as string | undefined)
-    conn.peer.send(errorFrame(chatError, ref, room))
+    conn.send(errorFrame(chatError, ref, room))
   }
 
   /**
@@ -198,9 +190,7 @@ export function wsPlugin(
         return awaited(store.frames.listDirects(conn, frame))
       case 'ping': {
         store.countFrame(conn)
-        conn.peer.send(
-          frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref },
-        )
+        conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
         return
       }
       case 'ban':
@@ -258,58 +248,58 @@ export function wsPlugin(
   /** Sockets whose frame handling awaits; their later frames wait here, in order. */
   const waiting = new WeakMap<Socket, unknown[]>()
 
-  const drain = async (socket: Socket, conn: Connection, queue: unknown[]) => {
+  const drain = async (socket: Socket, queue: unknown[]) => {
     while (queue.length > 0) {
-      const pending = dispatch(conn, queue.shift())
+      const pending = dispatch(socket, queue.shift())
       if (pending) await pending
     }
     waiting.delete(socket)
   }
 
-  const route: SocketRoute = {
-    metrics,
-    message(socket, raw) {
-      const conn = socket.conn
-      if (!conn) return
-      const message = decode(raw)
-      const queue = waiting.get(socket)
-      if (queue) {
-        if (queue.length >= MAX_QUEUED_FRAMES) {
-          metrics.refused('rate_limited', 'ws')
-          socket.send(
-            errorFrame(
-              new ChatError('rate_limited', 'Too many frames in flight'),
-              undefined,
-              undefined,
-            ),
-          )
-          return
-        }
-        queue.push(message)
+  /** A frame arrived on `socket`. */
+  function received(socket: Socket, raw: unknown): void {
+    const message = decode(raw)
+    const queue = waiting.get(socket)
+    if (queue) {
+      if (queue.length >= MAX_QUEUED_FRAMES) {
+        metrics.refused('rate_limited', 'ws')
+        socket.send(
+          errorFrame(
+            new ChatError('rate_limited', 'Too many frames in flight'),
+            undefined,
+            undefined,
+          ),
+        )
         return
       }
-      const pending = dispatch(conn, message)
-      if (pending) {
-        const later: unknown[] = []
-        waiting.set(socket, later)
-        pending.then(() => drain(socket, conn, later)).catch((e) => toChatError(e, logger))
-      }
-    },
-    close(socket, code) {
-      metrics.closed(code)
-      const conn = socket.conn
-      if (!conn) return
-      socket.conn = undefined
-      if (logger.enabled?.('debug') !== false) {
-        const session = store.sessionOf(conn)
-        logger.debug('connection closed', {
-          conn: ids.get(socket),
-          code,
-          session_tag: session && sessionTag(session),
-        })
-      }
-      store.disconnect(conn)
-    },
+      queue.push(message)
+      return
+    }
+    const pending = dispatch(socket, message)
+    if (pending) {
+      const later: unknown[] = []
+      waiting.set(socket, later)
+      pending.then(() => drain(socket, later)).catch((e) => toChatError(e, logger))
+    }
+  }
+
+  /** Sockets the store was told have closed: it hears of each close once. */
+  const gone = new WeakSet<Socket>()
+
+  /** `socket` has closed. */
+  function closed(socket: Socket, code: number): void {
+    metrics.closed(code)
+    if (gone.has(socket)) return
+    gone.add(socket)
+    if (logger.enabled?.('debug') !== false) {
+      const session = store.sessionOf(socket)
+      logger.debug('connection closed', {
+        conn: ids.get(socket),
+        code,
+        session_tag: session && sessionTag(session),
+      })
+    }
+    store.disconnect(socket)
   }
 
   return new Elysia({ name: 'chat-ws' }).ws('/ws', {
@@ -346,15 +336,14 @@ export function wsPlugin(
       // for every socket); share that copy rather than keep a second one per connection.
       const remote = ws.raw.remoteAddress
       const address = checked === undefined || checked === remote ? remote : checked
-      const socket = new Socket(raw, address, route)
+      const socket = new Socket(raw, address)
       // From here on Elysia's dispatcher calls the socket's own message/close (see Socket).
       raw.data = socket
-      const conn = store.connect(socket)
-      socket.conn = conn
+      store.connect(socket)
       connections += 1
       if (logger.enabled?.('debug') !== false) {
         ids.set(socket, connections)
-        const session = store.sessionOf(conn)
+        const session = store.sessionOf(socket)
         logger.debug('connection opened', {
           conn: connections,
           address,
@@ -366,11 +355,11 @@ export function wsPlugin(
     // saves nothing, but frames are still handled).
     message(ws, message) {
       const socket = ws.raw.data
-      if (socket instanceof Socket) route.message(socket, message)
+      if (socket instanceof Socket) received(socket, message)
     },
     close(ws, code) {
       const socket = ws.raw.data
-      if (socket instanceof Socket) route.close(socket, code)
+      if (socket instanceof Socket) closed(socket, code)
     },
   })
 }

@@ -14,6 +14,9 @@ export class Hub implements RoomSink {
 
 export class FakePeer implements Peer {
   readonly address = '127.0.0.1'
+  // The store's record of the connection (see Peer).
+  client: unknown = undefined
+  resumed = false
   readonly frames: ServerFrame[] = []
   readonly rooms = new Set<RoomId>()
   closedWith: { code: number; reason: string } | undefined
