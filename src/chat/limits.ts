@@ -64,8 +64,8 @@ export class RateLimited {
   private readonly shared: Shared
   /**
    * What few sessions ever need (three buckets, the sign-in on a server without AUTH_MODE,
-   * the rooms lost while away), in one field: JSC sizes an object by its field count (7–8 fields take 80
-   * bytes, 9–12 take 112), and this keeps a session small.
+   * the rooms lost while away), in one field: JSC sizes an object by its field count (7–8
+   * fields take 80 bytes, 9–12 take 112), and this keeps a session at 80.
    */
   private rare: Rare | undefined
 
