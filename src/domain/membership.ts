@@ -2,7 +2,7 @@ import { ChatError } from '../protocol/errors.ts'
 import type { RoomId } from '../protocol/frames.ts'
 import type { Announcer } from './announcer.ts'
 import type { EmptyRooms } from './empty-rooms.ts'
-import { isOnline, type Member, type Room, type Session } from './room.ts'
+import { holders, isOnline, type Member, type Room, type Session } from './room.ts'
 import type { Sessions } from './sessions.ts'
 
 /**
@@ -25,7 +25,7 @@ export class Membership {
    * the newcomer is not told about themselves.
    */
   add(room: Room, client: Session, username: string, key: string, moderator: boolean): Member {
-    const member = holder(room, client, username, key, moderator, [])
+    const member = holder(room, client, username, key, moderator, undefined)
     this.emptyRooms.cancel(room)
     room.addMember(member)
     this.announce.joined(member)
@@ -41,6 +41,8 @@ export class Membership {
   hold(member: Member, client: Session): Member {
     const wasOnline = isOnline(member)
     const { room } = member
+    // A second holder: the membership gets its array, shared by every holder.
+    member.group ??= [member]
     const added = holder(room, client, member.username, member.key, member.moderator, member.group)
     client.rooms.set(room.id, added)
     client.removedWhileAway?.delete(room.id)
@@ -55,7 +57,8 @@ export class Membership {
    * `presence` offline).
    */
   release(member: Member): void {
-    const { room, client, group } = member
+    const { room, client } = member
+    const group = member.group ?? [member]
     const wasOnline = isOnline(member)
     this.announce.stopTyping(member)
     client.peer?.unsubscribe(room.id)
@@ -91,14 +94,14 @@ export class Membership {
    */
   drop(member: Member): void {
     const { room } = member
-    for (const held of [...member.group]) {
+    for (const held of [...holders(member)]) {
       const { client } = held
       this.announce.stopTyping(held)
       client.peer?.unsubscribe(room.id)
       client.rooms.delete(room.id)
       if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
     }
-    member.group.length = 0
+    ended(member)
     room.removeMember(member)
     this.announce.left(member)
     this.emptyRooms.schedule(room)
@@ -110,7 +113,7 @@ export class Membership {
    */
   removeAll(room: Room): void {
     const members = [...room.members.values()]
-    for (const member of members.flatMap((m) => [...m.group])) {
+    for (const member of members.flatMap((m) => [...holders(m)])) {
       const { client } = member
       this.announce.clearTyping(member)
       if (client.peer) {
@@ -124,7 +127,7 @@ export class Membership {
       if (client.rooms.size === 0 && client.peer) this.sessions.watchUnjoined(client)
     }
     for (const member of members) {
-      member.group.length = 0
+      ended(member)
       room.removeMember(member)
     }
   }
@@ -143,7 +146,7 @@ export class Membership {
   /** Tells a banned or kicked member why they are out: now, or on resume if they are away. */
   tell(member: Member, how: 'banned' | 'kicked', by: string): void {
     const roomId = member.room.id
-    for (const target of member.group) {
+    for (const target of holders(member)) {
       if (target.client.peer) target.client.peer.send({ type: how, room: roomId, by })
       else {
         target.client.removedWhileAway ??= new Map()
@@ -153,14 +156,23 @@ export class Membership {
   }
 }
 
-/** One session's hold of a membership, filed in `group` (a new group when it is empty). */
+/** The membership ended: every holder's group is left empty (see Member.group). */
+function ended(member: Member): void {
+  if (member.group === undefined) member.group = []
+  else member.group.length = 0
+}
+
+/**
+ * One session's hold of a membership, filed in `group` (undefined: a new membership, held
+ * by this member alone).
+ */
 function holder(
   room: Room,
   client: Session,
   username: string,
   key: string,
   moderator: boolean,
-  group: Member[],
+  group: Member[] | undefined,
 ): Member {
   const member: Member = {
     client,
@@ -169,10 +181,10 @@ function holder(
     key,
     moderator,
     // The join note comes right after the member is added; a second holder keeps the first's.
-    joinSeq: group[0]?.joinSeq ?? room.history.nextSeq(),
+    joinSeq: group?.[0]?.joinSeq ?? room.history.nextSeq(),
     typingState: undefined,
     group,
   }
-  group.push(member)
+  group?.push(member)
   return member
 }

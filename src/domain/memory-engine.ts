@@ -35,7 +35,15 @@ import { changeMessage, messageRecord } from './message-changes.ts'
 import type { Logger, PasswordHasher, RoomSink } from './ports.ts'
 import { roomReadMarks } from './read-markers-memory.ts'
 import type { Session } from './room.ts'
-import { type Ban, inForce, type Member, Room, type RoomView } from './room.ts'
+import {
+  type Ban,
+  holderCount,
+  holders,
+  inForce,
+  type Member,
+  Room,
+  type RoomView,
+} from './room.ts'
 import { historyPage, verifyPassword } from './room-views.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -210,7 +218,7 @@ export class MemoryEngine implements RoomEngine {
   member(roomId: RoomId, key: string): MemberRecord | undefined {
     const m = this.host.room(roomId)?.members.get(key)
     if (!m) return undefined
-    const onlineHolders = m.group.filter((h) => h.client.peer !== undefined).length
+    const onlineHolders = holders(m).filter((h) => h.client.peer !== undefined).length
     return {
       username: m.username,
       moderator: m.moderator,
@@ -218,7 +226,7 @@ export class MemoryEngine implements RoomEngine {
       session: m.client,
       identity: banIdentity(m.client, m.client),
       userId: m.client.user?.id,
-      holders: m.group.length,
+      holders: holderCount(m),
       onlineHolders,
       joinSeq: m.joinSeq,
     }
@@ -227,7 +235,7 @@ export class MemoryEngine implements RoomEngine {
   connections(roomId: RoomId): Map<string, number> {
     const out = new Map<string, number>()
     for (const [key, m] of this.host.find(roomId).members) {
-      const online = m.group.filter((h) => h.client.peer !== undefined).length
+      const online = holders(m).filter((h) => h.client.peer !== undefined).length
       if (online > 0) out.set(key, online)
     }
     return out
@@ -334,7 +342,7 @@ export class MemoryEngine implements RoomEngine {
     const member = this.host.room(roomId)?.members.get(key)
     const held = holderOf(member, session)
     if (!member || !held) return
-    if (member.group.length > 1) this.host.release(held)
+    if (holderCount(member) > 1) this.host.release(held)
     else this.host.drop(member)
   }
 
@@ -342,6 +350,6 @@ export class MemoryEngine implements RoomEngine {
   private actOn(room: Room, target: Target): void {
     const member = room.members.get(target.key)
     if (member && target.how === 'muted')
-      for (const held of member.group) this.host.stopTyping(held)
+      for (const held of holders(member)) this.host.stopTyping(held)
   }
 }

@@ -4,7 +4,7 @@
  */
 
 import type { Guard } from '../chat/change.ts'
-import { type Ban, inForce, type Member, type Room } from './room.ts'
+import { type Ban, holderCount, inForce, type Member, type Room } from './room.ts'
 
 /** The ban record a `ban` write makes. */
 export function banOf(w: { username: string; by: string; at: number; until?: number }): Ban {
@@ -22,7 +22,11 @@ export function identityBanned(room: Room, key: string, identity: unknown, now: 
 
 /** The holder of `member`'s membership that is `session`, if it holds it. */
 export function holderOf(member: Member | undefined, session: unknown): Member | undefined {
-  return member?.group.find((m) => m.client === session)
+  if (member === undefined) return undefined
+  const group = member.group
+  if (group === undefined) return member.client === session ? member : undefined
+  for (const m of group) if (m.client === session) return m
+  return undefined
 }
 
 /** Whether `session` holds `member`'s membership. */
@@ -53,11 +57,11 @@ export function holds(room: Room, guard: Guard, now: number): boolean {
       return holderOf(room.members.get(guard.key), guard.session)?.client.peer === undefined
     case 'shared': {
       const m = room.members.get(guard.key)
-      return heldBy(m, guard.session) && (m?.group.length ?? 0) > 1
+      return m !== undefined && heldBy(m, guard.session) && holderCount(m) > 1
     }
     case 'alone': {
       const m = room.members.get(guard.key)
-      return heldBy(m, guard.session) && m?.group.length === 1
+      return m !== undefined && heldBy(m, guard.session) && holderCount(m) === 1
     }
     case 'sameUser': {
       const user = room.members.get(guard.key)?.client.user

@@ -15,6 +15,7 @@ import {
 import type { ReadMarks } from '../chat/records.ts'
 import { banIdentity } from '../chat/sign-in.ts'
 import type { RoomId } from '../protocol/frames.ts'
+import { heldBy } from './memory-guards.ts'
 import type { Member, Room } from './room.ts'
 
 interface StoredMark {
@@ -50,7 +51,7 @@ export class MemoryReadMarkers implements ReadMarkerStore {
   mark(roomId: RoomId, mark: Mark): MarkOutcome {
     const room = this.find(roomId)
     const member = room.members.get(mark.key)
-    if (!member?.group.some((m) => m.client === mark.session)) return { is: 'not_member' }
+    if (member === undefined || !heldBy(member, mark.session)) return { is: 'not_member' }
     if (mark.id < 1 || mark.id > room.history.lastSeq) return { is: 'beyond' }
     let marks = marksOfRoom.get(room)
     if (!marks) {

@@ -22,16 +22,31 @@ export interface Member {
   /** Made at their first typing frame (src/chat/typing.ts): most members never type. */
   typingState: TypingState | undefined
   /**
-   * The sessions that hold this membership, one Member each, this one among them (one for
-   * an anonymous user; a signed-in user's tabs and devices share it). `room.members` files
-   * the first of them.
+   * The sessions that hold this membership, one Member each, this one among them, when a
+   * signed-in user's tabs or devices share it; undefined while this member is its only
+   * holder (an anonymous user always), so that most members need no array; empty once the
+   * membership has ended. `room.members` files the first holder. Read it through
+   * `holders`, `holderCount`, `isOnline`; membership.ts changes it.
    */
-  readonly group: Member[]
+  group: Member[] | undefined
+}
+
+/** The sessions that hold `member`'s membership, `member` among them (none once it ended). */
+export function holders(member: Member): readonly Member[] {
+  return member.group ?? [member]
+}
+
+/** How many sessions hold `member`'s membership. */
+export function holderCount(member: Member): number {
+  return member.group === undefined ? 1 : member.group.length
 }
 
 /** Whether any session that holds the membership is connected. */
 export function isOnline(member: Member): boolean {
-  return member.group.some((m) => m.client.peer !== undefined)
+  const group = member.group
+  if (group === undefined) return member.client.peer !== undefined
+  for (const m of group) if (m.client.peer !== undefined) return true
+  return false
 }
 
 export interface Ban {

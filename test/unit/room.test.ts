@@ -29,9 +29,9 @@ function member(r: Room, username: string, online = true): Member {
     moderator: false,
     joinSeq: 1,
     typingState: undefined,
-    group: [],
+    // The membership's only holder (see Member.group).
+    group: undefined,
   }
-  m.group.push(m)
   return m
 }
 
