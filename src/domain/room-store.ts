@@ -347,7 +347,9 @@ export class RoomStore extends StoreViews implements ChatStore {
   }
 
   sessionOf(conn: Connection): string | undefined {
-    return conn.client?.session
+    // A connection whose session was taken over still names it, but no longer serves it.
+    const client = conn.client
+    return client !== undefined && client.peer === conn ? client.session : undefined
   }
 
   /** Number of connections still open. */
