@@ -98,10 +98,44 @@ export function amend(
       throw new ChatError('not_authorized', 'Only its sender may edit a message')
     if (frame.action === 'delete' && !own && !member.moderator)
       throw new ChatError('not_authorized', 'Only its sender or a moderator may delete a message')
-    return then(engine.amend(member.room, amendmentOf(member, frame, id, now)), (out) =>
-      refused(out, id),
-    )
+    return then(engine.amend(member.room, amendmentOf(member, frame, id, now)), (out) => {
+      if (typeof out === 'string') return refused(out, id)
+      changed(engine, member, frame, record, id, formatId(out.seq), now)
+    })
   })
+}
+
+/**
+ * Tells the app's backend of an edit (`message.edited`) or a delete (`message.deleted`):
+ * `username`/`user_id` are the message's sender, `by` who deleted it. Reactions send none.
+ */
+function changed(
+  engine: RoomEngine,
+  member: Amender,
+  frame: AmendFrame,
+  record: MessageRecord,
+  id: MessageId,
+  eventId: string,
+  now: number,
+): void {
+  if (frame.action === 'react') return
+  const type = frame.action === 'edit' ? 'message.edited' : 'message.deleted'
+  if (!engine.events.wants(type)) return
+  const data: Record<string, unknown> = {
+    room: member.room,
+    id,
+    event_id: eventId,
+    username: record.sender,
+  }
+  if (record.userId !== undefined) data.user_id = record.userId
+  if (frame.action === 'edit') {
+    data.content = frame.content
+    data.edited_at = now
+  } else {
+    data.by = member.username
+    if (member.userId !== undefined) data.by_user_id = member.userId
+  }
+  engine.events.emit(type, data)
 }
 
 function amendmentOf(member: Amender, frame: AmendFrame, id: MessageId, now: number): Amendment {

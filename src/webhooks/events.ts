@@ -11,6 +11,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'member.joined',
   'member.left',
   'message.created',
+  'message.edited',
+  'message.deleted',
   'member.banned',
   'member.kicked',
 ] as const

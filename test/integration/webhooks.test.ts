@@ -139,6 +139,48 @@ describe('webhooks', () => {
     ])
   })
 
+  it('reports an edit as message.edited and a delete as message.deleted, with who deleted it', async () => {
+    receiver = new WebhookReceiver()
+    serve({ webhookUrl: receiver.url, webhookEvents: ['message.edited', 'message.deleted'] })
+    const room = await createRoom({ name: 'Notes' })
+    const mod = await connect()
+    await mod.join('notes', 'mod', { token: room.moderator_token })
+    const alice = await signedIn({ sub: 'u1', name: 'Alice' })
+    await alice.join('notes', 'x')
+    const echo = alice.next('message', (f) => f.content === 'helo')
+    alice.send({ action: 'message', room: 'notes', content: 'helo' })
+    const message = await echo
+    // A change comes back to its sender as the room's frame, without a ref.
+    const edited = alice.next('message_edited')
+    alice.send({ action: 'edit', room: 'notes', id: message.id, content: 'hello' })
+    const reacted = alice.next('reaction')
+    alice.send({ action: 'react', room: 'notes', id: message.id, emoji: '👍', on: true })
+    await reacted
+    const deletedFrame = mod.next('message_deleted')
+    mod.send({ action: 'delete', room: 'notes', id: message.id })
+    const [edit, deleted] = [await edited, await deletedFrame]
+    const got = await events(2)
+    const byType = new Map(got.map((e) => [e.type, e.data]))
+    expect([...byType.keys()].sort()).toEqual(['message.deleted', 'message.edited'])
+    expect(byType.get('message.edited')).toEqual({
+      room: 'notes',
+      id: message.id,
+      event_id: edit.event_id,
+      username: 'Alice',
+      user_id: 'u1',
+      content: 'hello',
+      edited_at: edit.edited_at,
+    })
+    expect(byType.get('message.deleted')).toEqual({
+      room: 'notes',
+      id: message.id,
+      event_id: deleted.event_id,
+      username: 'Alice',
+      user_id: 'u1',
+      by: 'mod',
+    })
+  })
+
   it('reports a room deleted through the server API as room.deleted with reason deleted', async () => {
     receiver = new WebhookReceiver()
     const apiKey = 'an-api-key-for-the-tests'
