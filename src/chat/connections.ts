@@ -74,9 +74,8 @@ export function sayGoodbye(
 }
 
 /**
- * A connection and the session it serves (none once closed): the transport's Peer, with
- * the store's type on `client`. A connection whose session was taken over still names
- * it, but no longer serves it: the session's peer is another connection.
+ * A connection and the session it serves (none once closed or taken over): the transport's
+ * Peer, with the store's type on `client`.
  */
 export interface Link<S extends Limited & { readonly frames: TokenBucket }> extends Peer {
   client: S | undefined

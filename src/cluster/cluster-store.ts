@@ -364,9 +364,7 @@ export class ClusterStore extends StoreViews implements ChatStore {
   }
 
   sessionOf(conn: ClusterConnection): string | undefined {
-    // A connection whose session was taken over still names it, but no longer serves it.
-    const client = conn.client
-    return client !== undefined && client.peer === conn ? client.token : undefined
+    return conn.client?.token
   }
 
   /** Rooms in the cluster (as of the last heartbeat); members and sessions of this node. */

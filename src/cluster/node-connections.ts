@@ -150,8 +150,10 @@ export class NodeConnections {
     client.peer = undefined
     this.signIns.forget(client)
     for (const member of [...client.rooms.values()]) this.host.dropLocal(client, member)
-    // The old connection still names the session but serves it no longer: liveSession
-    // and release compare the session's peer with the connection's.
-    peer?.close(CLOSE.replaced, 'Session resumed on another connection')
+    if (peer) {
+      // The old connection is the node's record too (see Peer): it serves nobody now.
+      peer.client = undefined
+      peer.close(CLOSE.replaced, 'Session resumed on another connection')
+    }
   }
 }

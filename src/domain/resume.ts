@@ -72,9 +72,9 @@ function resumePort(host: ResumeHost, conn: Connection, fresh: Session): ResumeP
         // A half-dead socket that still looks open: taken over.
         for (const member of old.rooms.values()) host.stopTyping(member)
         const previous = old.peer
-        // The old connection still names this session, but serves it no longer:
-        // liveSession and release compare the session's peer with the connection's.
         old.peer = undefined
+        // The old connection is the store's record too (see Peer): it serves nobody now.
+        previous.client = undefined
         previous.close(CLOSE.replaced, 'Session resumed on another connection')
       }
       host.clearGrace(old)

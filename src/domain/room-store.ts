@@ -347,9 +347,7 @@ export class RoomStore extends StoreViews implements ChatStore {
   }
 
   sessionOf(conn: Connection): string | undefined {
-    // A connection whose session was taken over still names it, but no longer serves it.
-    const client = conn.client
-    return client !== undefined && client.peer === conn ? client.session : undefined
+    return conn.client?.session
   }
 
   /** Number of connections still open. */
