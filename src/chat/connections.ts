@@ -81,6 +81,15 @@ export interface Link<S extends Limited & { readonly frames: TokenBucket }> exte
   client: S | undefined
 }
 
+/** The sessions among `sessions` that have a connection now (not away in their grace). */
+export function connected<S extends { readonly peer: Peer | undefined }>(
+  sessions: Iterable<S>,
+): S[] {
+  const out: S[] = []
+  for (const session of sessions) if (session.peer) out.push(session)
+  return out
+}
+
 /** The live session of a connection; `not_authorized` once it closed or was taken over. */
 export function liveSession<S extends Limited & { readonly frames: TokenBucket }>(
   conn: Link<S>,

@@ -5,6 +5,7 @@
  */
 
 import {
+  connected,
   countFrame,
   liveSession,
   penalize,
@@ -104,9 +105,7 @@ export class NodeConnections {
 
   /** The sessions with a connection on this node. */
   live(): LocalSession[] {
-    const out: LocalSession[] = []
-    for (const client of this.sessions.values()) if (client.peer) out.push(client)
-    return out
+    return connected(this.sessions.values())
   }
 
   watchUnjoined(client: LocalSession): void {

@@ -1,4 +1,5 @@
 import {
+  connected,
   countFrame,
   liveSession,
   penalize,
@@ -83,9 +84,7 @@ export class Sessions {
 
   /** The sessions with a connection now (not away in their grace). */
   live(): Session[] {
-    const out: Session[] = []
-    for (const client of this.byToken.values()) if (client.peer) out.push(client)
-    return out
+    return connected(this.byToken.values())
   }
 
   /** Throws when a new WebSocket from `address` must be refused (draining, per-address cap). */
